@@ -1,0 +1,1 @@
+"""Prefect flows: the pipeline's story, with the work done in `moderation`."""

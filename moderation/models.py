@@ -1,0 +1,110 @@
+"""Plain data passed between the pipeline's modules (no database, no I/O)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    title: str | None = None
+    body: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    text: str
+    author: str
+    post_id: str | None = None
+    parent_id: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.text)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """An input record that could not be turned into a comment, and why."""
+
+    source: str
+    location: str
+    error: str
+    raw: str
+    external_id: str | None = None
+
+
+@dataclass
+class Thread:
+    """What a scorer may know about the conversation around a comment."""
+
+    post: Post | None = None
+    comments: dict[str, Comment] = field(default_factory=dict)
+    authors: set[str] = field(default_factory=set)
+    """Everyone who commented in the thread, including comments not in `comments`."""
+
+    @classmethod
+    def of(cls, comments: Iterable[Comment], post: Post | None = None) -> Thread:
+        return cls(post=post, comments={c.id: c for c in comments})
+
+    def parent_of(self, comment: Comment) -> Comment | None:
+        if comment.parent_id is None:
+            return None
+        return self.comments.get(comment.parent_id)
+
+    def participants(self) -> set[str]:
+        names = {c.author for c in self.comments.values() if c.author} | {a for a in self.authors if a}
+        if self.post is not None and self.post.author:
+            names.add(self.post.author)
+        return names
+
+
+@dataclass(frozen=True)
+class InThread:
+    """A comment to score together with its thread."""
+
+    comment: Comment
+    thread: Thread
+
+
+@dataclass
+class CommentScore:
+    """What a scorer says about one comment."""
+
+    scores: dict[str, float]
+    evidence: dict[str, list[Span]] = field(default_factory=dict)
+    attack_on_commenter: float | None = None
+    attack_target: str | None = None
+
+    def all_scores(self) -> dict[str, float]:
+        """Label scores plus attack_on_commenter, as thresholds see them."""
+        merged = dict(self.scores)
+        if self.attack_on_commenter is not None:
+            merged["attack_on_commenter"] = self.attack_on_commenter
+        return merged
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided for one comment."""
+
+    flagged: bool
+    reasons: Mapping[str, float]
+    priority: float
+    status: str
+    explanation: str = ""
+    attack_target: str | None = None

@@ -1,0 +1,116 @@
+"""The decision as an ordered list of small phases.
+
+Each phase looks at a read-only context and returns a PhaseResult or None. Reasons accumulate over
+phases; the first phase that sets a status ends the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from moderation.config import PolicySettings
+from moderation.models import Comment, CommentScore, Decision
+
+FLAGGED = "pending"  # a flagged comment enters the review queue as pending
+PASSED = "passed"
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    comment: Comment
+    score: CommentScore
+    settings: PolicySettings
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    status: str | None = None
+    reasons: dict[str, float] = field(default_factory=dict)
+    explanation: str | None = None
+
+
+Phase = Callable[[PolicyContext], PhaseResult | None]
+
+
+def empty(ctx: PolicyContext) -> PhaseResult | None:
+    if not ctx.comment.text.strip():
+        return PhaseResult(status=PASSED, explanation="empty comment")
+    return None
+
+
+def trusted_author(ctx: PolicyContext) -> PhaseResult | None:
+    if ctx.comment.author and ctx.comment.author in ctx.settings.trusted_authors:
+        return PhaseResult(status=PASSED, explanation=f"trusted author {ctx.comment.author}")
+    return None
+
+
+def blocked_words(ctx: PolicyContext) -> PhaseResult | None:
+    for word in ctx.settings.blocked_words:
+        if re.search(rf"\b{re.escape(word)}\b", ctx.comment.text, re.IGNORECASE):
+            return PhaseResult(reasons={"blocked_word": 1.0}, explanation=f"blocked word {word!r}")
+    return None
+
+
+def label_thresholds(ctx: PolicyContext) -> PhaseResult | None:
+    crossed = _crossed(ctx.score.scores, ctx.settings.thresholds)
+    return PhaseResult(reasons=crossed) if crossed else None
+
+
+def attack_on_commenter(ctx: PolicyContext) -> PhaseResult | None:
+    value = ctx.score.attack_on_commenter
+    if value is None:
+        return None
+    crossed = _crossed({"attack_on_commenter": value}, ctx.settings.thresholds)
+    if not crossed:
+        return None
+    target = ctx.score.attack_target
+    return PhaseResult(reasons=crossed, explanation=f"attack on {target}" if target else "attack on a commenter")
+
+
+def fallback(ctx: PolicyContext) -> PhaseResult | None:
+    return None
+
+
+PHASES: tuple[Phase, ...] = (empty, trusted_author, blocked_words, label_thresholds, attack_on_commenter, fallback)
+
+
+def run_phases(ctx: PolicyContext, phases: Sequence[Phase]) -> tuple[str | None, dict[str, float], list[str]]:
+    """Apply phases in order: (status or None, accumulated reasons, explanations)."""
+    reasons: dict[str, float] = {}
+    explanations: list[str] = []
+    for phase in phases:
+        result = phase(ctx)
+        if result is None:
+            continue
+        reasons.update(result.reasons)
+        if result.explanation:
+            explanations.append(result.explanation)
+        if result.status is not None:
+            return result.status, reasons, explanations
+    return None, reasons, explanations
+
+
+def decide(comment: Comment, score: CommentScore, settings: PolicySettings) -> Decision:
+    status, reasons, explanations = run_phases(PolicyContext(comment, score, settings), PHASES)
+    if status is None:
+        status = FLAGGED if reasons else PASSED
+    flagged = status == FLAGGED
+    return Decision(
+        flagged=flagged,
+        reasons=reasons if flagged else {},
+        priority=priority(reasons, settings) if flagged else 0.0,
+        status=status,
+        explanation="; ".join(explanations),
+        attack_target=score.attack_target if "attack_on_commenter" in reasons else None,
+    )
+
+
+def priority(reasons: dict[str, float], settings: PolicySettings) -> float:
+    """Most severe first: the largest severity weight x score among the reasons."""
+    return round(max((settings.severity.get(label, 1.0) * value for label, value in reasons.items()), default=0.0), 4)
+
+
+def _crossed(scores: dict[str, float], thresholds: dict[str, float]) -> dict[str, float]:
+    return {label: value for label, value in scores.items() if label in thresholds and value >= thresholds[label]}

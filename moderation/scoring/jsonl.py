@@ -1,0 +1,78 @@
+"""`moderation score`: a JSONL file of comments in, one JSON object per comment out.
+
+The output format is a public interface: add fields, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from moderation.config import load_settings
+from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
+from moderation.policy import decide
+from moderation.scoring.base import load_scorer
+from moderation.sources.files import JsonlFileSource
+
+
+@dataclass
+class ScoreFileReport:
+    scored: int = 0
+    flagged: int = 0
+    rejected: list[RejectedRecord] = field(default_factory=list)
+
+
+def score_file(
+    path: Path, out: TextIO, *, config_path: str | None = None, scorer_name: str | None = None
+) -> ScoreFileReport:
+    """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`."""
+    settings = load_settings(config_path)
+    scorer = load_scorer(scorer_name or settings.scoring.scorer, settings.scoring)
+    batch = JsonlFileSource("input", path).fetch(None)
+    report = ScoreFileReport(rejected=batch.rejected)
+    items = list(_in_threads(batch.comments, batch.posts))
+    size = settings.scoring.batch_size
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        for item, score in zip(chunk, scorer.score(chunk), strict=True):
+            decision = decide(item.comment, score, settings.policy)
+            out.write(
+                json.dumps(
+                    output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False
+                )
+                + "\n"
+            )
+            report.scored += 1
+            report.flagged += decision.flagged
+    return report
+
+
+def output_record(comment: Comment, score: CommentScore, decision: Decision, scorer: str) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "scores": score.scores,
+        "flagged": decision.flagged,
+        "reasons": sorted(decision.reasons),
+        "attack_on_commenter": score.attack_on_commenter,
+        "attack_target": score.attack_target,
+        "evidence": {label: [list(span) for span in spans] for label, spans in score.evidence.items()},
+        "scorer": scorer,
+    }
+
+
+def _in_threads(comments: list[Comment], posts: list[Post]) -> Iterable[InThread]:
+    """Group comments by post, keeping file order in the output."""
+    by_post: dict[str | None, list[Comment]] = defaultdict(list)
+    for comment in comments:
+        by_post[comment.post_id].append(comment)
+    post_by_id = {post.id: post for post in posts}
+    threads = {
+        post_id: Thread.of(members, post=post_by_id.get(post_id) if post_id else None)
+        for post_id, members in by_post.items()
+    }
+    for comment in comments:
+        yield InThread(comment, threads[comment.post_id])

@@ -1,0 +1,125 @@
+"""The source interface and the record format every source produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from moderation.models import Comment, Post, RejectedRecord
+
+
+@dataclass
+class Batch:
+    """What one fetch returns: new posts and comments, rejected records, and the watermark after them."""
+
+    source: str
+    comments: list[Comment] = field(default_factory=list)
+    posts: list[Post] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    watermark: dict[str, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    name: str
+
+    def fetch(self, watermark: dict[str, Any] | None) -> Batch:
+        """Read everything after `watermark` (None: from the beginning)."""
+        ...
+
+
+class CommentRecord(BaseModel):
+    """One comment as it appears in a file or API: the fields every source maps to."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    id: str = Field(min_length=1)
+    text: str
+    author: str = ""
+    post_id: str | None = None
+    parent_id: str | None = None
+    created_at: datetime | None = None
+    post_title: str | None = None
+    post_body: str | None = None
+
+    @field_validator("id", "post_id", "parent_id", mode="before")
+    @classmethod
+    def _ids_as_strings(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if value == "":
+            return None
+        return value
+
+    @field_validator("author", mode="before")
+    @classmethod
+    def _missing_author(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        return value
+
+    def to_comment(self) -> Comment:
+        return Comment(
+            id=self.id,
+            text=self.text,
+            author=self.author,
+            post_id=self.post_id,
+            parent_id=self.parent_id,
+            created_at=self.created_at,
+        )
+
+    def to_post(self) -> Post | None:
+        if self.post_id is None or (self.post_title is None and self.post_body is None):
+            return None
+        return Post(id=self.post_id, title=self.post_title, body=self.post_body)
+
+
+def parse_record(data: Any, *, source: str, location: str, raw: str) -> Comment | RejectedRecord:
+    """A valid comment, or a rejected record that says what was wrong (never raises)."""
+    if not isinstance(data, dict):
+        return RejectedRecord(source, location, f"expected an object, got {type(data).__name__}", raw)
+    try:
+        return CommentRecord.model_validate(data).to_comment()
+    except ValidationError as exc:
+        return RejectedRecord(source, location, _first_error(exc), raw, _maybe_id(data))
+
+
+def parse_post(data: Any) -> Post:
+    record = PostRecord.model_validate(data)
+    return Post(
+        id=record.id, title=record.title, body=record.body, author=record.author, published_at=record.published_at
+    )
+
+
+class PostRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str | None = None
+    body: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_string(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field_name = ".".join(str(part) for part in error["loc"]) or "record"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field_name}: {message}"
+
+
+def _maybe_id(data: dict[str, Any]) -> str | None:
+    value = data.get("id")
+    return None if value is None else str(value)

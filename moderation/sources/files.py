@@ -1,0 +1,175 @@
+"""JSONL and CSV files of comments, read incrementally (appended lines only) and record by record."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from moderation.errors import SourceError
+from moderation.models import Comment, Post, RejectedRecord
+from moderation.sources.base import Batch, parse_post, parse_record
+
+
+class JsonlFileSource:
+    """One JSON object per line. The watermark is the byte offset after the last complete line read."""
+
+    def __init__(self, name: str, path: str | Path, posts_path: str | Path | None = None) -> None:
+        self.name = name
+        self.path = Path(path)
+        self.posts_path = Path(posts_path) if posts_path else None
+
+    def fetch(self, watermark: dict[str, Any] | None) -> Batch:
+        offset = _resume_offset(self.path, watermark)
+        batch = Batch(source=self.name, posts=read_posts(self.posts_path))
+        line_number = int((watermark or {}).get("line", 0)) if offset else 0
+        with _open(self.path, "rb") as handle:
+            handle.seek(offset)
+            for raw_line in handle:
+                if not raw_line.endswith(b"\n") and _is_partial_json(raw_line):
+                    break  # a writer is still appending this line; read it next time
+                offset += len(raw_line)
+                line_number += 1
+                self._add_line(batch, raw_line, line_number)
+        batch.watermark = {"offset": offset, "line": line_number, "size": offset}
+        _add_posts_from_records(batch)
+        return batch
+
+    def _add_line(self, batch: Batch, raw_line: bytes, line_number: int) -> None:
+        text = raw_line.decode("utf-8", errors="replace").strip()
+        if not text:
+            return
+        location = f"{self.path}:{line_number}"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            batch.rejected.append(_rejected(self.name, location, f"invalid JSON: {exc.msg}", text))
+            return
+        _add_parsed(batch, data, location, text)
+
+
+class CsvFileSource:
+    """A CSV file with a header row. The watermark is the number of data rows read."""
+
+    def __init__(self, name: str, path: str | Path, posts_path: str | Path | None = None) -> None:
+        self.name = name
+        self.path = Path(path)
+        self.posts_path = Path(posts_path) if posts_path else None
+
+    def fetch(self, watermark: dict[str, Any] | None) -> Batch:
+        size = _file_size(self.path)
+        rows_done = int((watermark or {}).get("rows", 0))
+        if watermark and size < int(watermark.get("size", 0)):
+            rows_done = 0  # the file was replaced: read it again (ingest is idempotent)
+        batch = Batch(source=self.name, posts=read_posts(self.posts_path))
+        rows_seen = 0
+        for line_number, row in self._rows():
+            rows_seen += 1
+            if rows_seen <= rows_done:
+                continue
+            location = f"{self.path}:{line_number}"
+            raw = json.dumps(row, ensure_ascii=False)
+            if None in row:
+                batch.rejected.append(_rejected(self.name, location, "row has more fields than the header", raw))
+                continue
+            _add_parsed(batch, dict(row), location, raw)
+        batch.watermark = {"rows": rows_seen, "size": size}
+        _add_posts_from_records(batch)
+        return batch
+
+    def _rows(self) -> Iterator[tuple[int, dict[str | None, Any]]]:
+        with _open(self.path, "r", newline="") as handle:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                yield reader.line_num, row
+
+
+def read_posts(path: Path | None) -> list[Post]:
+    """Posts from a JSON object, a JSON array or JSONL; a missing optional file is an error worth seeing."""
+    if path is None:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SourceError(f"cannot read posts file {path}: {exc.strerror}") from exc
+    try:
+        items = _json_items(text)
+        return [parse_post(item) for item in items]
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise SourceError(f"posts file {path} is not valid: {exc}") from exc
+
+
+def _json_items(text: str) -> list[Any]:
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in stripped.splitlines() if line.strip()]
+    return data if isinstance(data, list) else [data]
+
+
+def _add_parsed(batch: Batch, data: Any, location: str, raw: str) -> None:
+    parsed = parse_record(data, source=batch.source, location=location, raw=raw)
+    if isinstance(parsed, Comment):
+        batch.comments.append(parsed)
+        post = _post_in_record(data)
+        if post is not None:
+            batch.posts.append(post)
+    else:
+        batch.rejected.append(parsed)
+
+
+def _post_in_record(data: dict[str, Any]) -> Post | None:
+    title, body = data.get("post_title"), data.get("post_body")
+    if data.get("post_id") in (None, "") or (title is None and body is None):
+        return None
+    return Post(id=str(data["post_id"]), title=title, body=body)
+
+
+def _add_posts_from_records(batch: Batch) -> None:
+    """Later records win over the posts file for the same post id; one Post per id."""
+    unique: dict[str, Post] = {}
+    for post in batch.posts:
+        unique[post.id] = post
+    batch.posts = list(unique.values())
+
+
+def _rejected(source: str, location: str, error: str, raw: str) -> RejectedRecord:
+    return RejectedRecord(source, location, error, raw)
+
+
+def _resume_offset(path: Path, watermark: dict[str, Any] | None) -> int:
+    if not watermark:
+        return 0
+    offset = int(watermark.get("offset", 0))
+    return 0 if _file_size(path) < offset else offset
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise SourceError(f"cannot read comments file {path}: {exc.strerror}") from exc
+
+
+def _open(path: Path, mode: str, **kwargs: Any) -> Any:
+    try:
+        if "b" in mode:
+            return path.open(mode)
+        return path.open(mode, encoding="utf-8", **kwargs)
+    except OSError as exc:
+        raise SourceError(f"cannot read comments file {path}: {exc.strerror}") from exc
+
+
+def _is_partial_json(raw_line: bytes) -> bool:
+    try:
+        json.loads(raw_line)
+    except ValueError:
+        return True
+    return False

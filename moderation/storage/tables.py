@@ -1,0 +1,135 @@
+"""The database schema as SQLAlchemy 2 typed ORM models. Changes here need an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class PostRow(Base):
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_posts_source_external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    published_at: Mapped[datetime | None]
+
+
+class CommentRow(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_comments_source_external_id"),
+        Index("ix_comments_post", "source", "post_external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    post_external_id: Mapped[str | None] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(255))
+    parent_external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    ingested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ScoreRow(Base):
+    """One scoring of one revision of a comment by one scorer version; never overwritten."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint(
+            "comment_id", "content_hash", "scorer", "scorer_version", name="uq_scores_comment_revision_scorer"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scorer: Mapped[str] = mapped_column(String(100))
+    scorer_version: Mapped[str] = mapped_column(String(100))
+    labels: Mapped[dict[str, Any]]
+    attack_on_commenter: Mapped[float | None] = mapped_column(Float)
+    attack_target: Mapped[str | None] = mapped_column(String(255))
+    evidence: Mapped[dict[str, Any]]
+    scored_at: Mapped[datetime]
+
+
+class QueueItemRow(Base):
+    __tablename__ = "review_queue"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "content_hash", name="uq_review_queue_comment_revision"),
+        Index("ix_review_queue_status_priority", "status", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    score_id: Mapped[int | None] = mapped_column(ForeignKey("scores.id"))
+    reasons: Mapped[dict[str, Any]]
+    """Labels that crossed their thresholds, with their scores."""
+    attack_target: Mapped[str | None] = mapped_column(String(255))
+    priority: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ModerationActionRow(Base):
+    """Append-only audit log: every decision, by the pipeline (actor 'system') or a moderator."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    queue_item_id: Mapped[int | None] = mapped_column(ForeignKey("review_queue.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    scorer: Mapped[str | None] = mapped_column(String(100))
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class RejectedInputRow(Base):
+    __tablename__ = "rejected_inputs"
+    __table_args__ = (UniqueConstraint("source", "location", name="uq_rejected_inputs_source_location"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(String(1000))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WatermarkRow(Base):
+    __tablename__ = "watermarks"
+
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Protocol
 
@@ -33,6 +33,16 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[InThread]) -> list[CommentScore]: ...
 
 
+TextScorerFactory = Callable[[ScoringSettings, str], TextScorer]
+_PLUGINS: dict[str, TextScorerFactory] = {}
+
+
+def register_text_scorer(kind: str, factory: TextScorerFactory) -> None:
+    """Make `kind` (or `kind:<variant>`) a scorer name; the factory gets the settings and the variant."""
+    _PLUGINS[kind] = factory
+    _load_cached.cache_clear()
+
+
 def load_scorer(name: str, settings: ScoringSettings) -> Scorer:
     """The scorer called `name`, loaded once per process and reused."""
     return _load_cached(name, settings)
@@ -47,6 +57,8 @@ def _load_cached(name: str, settings: ScoringSettings) -> Scorer:
 
 def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     kind, _, variant = name.partition(":")
+    if kind in _PLUGINS:
+        return _PLUGINS[kind](settings, variant)
     if kind == "lexicon":
         from moderation.scoring.lexicon import LexiconScorer
 
@@ -59,4 +71,4 @@ def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
 
 
 def available_scorers() -> list[str]:
-    return ["lexicon", "detoxify", "detoxify:<model>"]
+    return ["lexicon", "detoxify", "detoxify:<model>", *_PLUGINS]

@@ -1,0 +1,25 @@
+"""The `moderation` command: a thin click layer over the same functions the flows and web UI use.
+
+Each group of commands lives in its own module and is registered here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from moderation.cli import pipeline, queue
+
+
+@click.group()
+@click.version_option(package_name="comment-moderation")
+def cli() -> None:
+    """Self-hosted comment moderation: score comments, queue attacks and toxicity for moderators."""
+
+
+cli.add_command(pipeline.run)
+cli.add_command(pipeline.score)
+cli.add_command(queue.queue)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,86 @@
+"""`moderation run` (the flow once) and `moderation score` (stateless scoring of a file)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from moderation.cli.options import config_option, describe_reasons, guard, shorten
+
+# Nothing phones home, and a cold temporary Prefect server gets time to start.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+@click.command()
+@config_option
+def run(config_path: str | None) -> None:
+    """Run the moderate flow once on the configured sources and print a summary."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from flows.moderate import moderate
+
+    summary = guard(lambda: moderate(config_path))
+    for name, counts in summary.sources.items():
+        click.echo(
+            f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
+            f"{counts.rejected} rejected"
+        )
+    for problem in summary.rejected:
+        click.echo(f"  rejected {problem}")
+    click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
+    for item in summary.flagged_items:
+        click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
+        click.echo(f"      {shorten(item['text'])}")
+
+
+@click.command()
+@config_option
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="JSONL file of comments (id, post_id, author, parent_id, created_at, text).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write JSON lines here instead of standard output.",
+)
+@click.option("--scorer", "scorer_name", default=None, help="Scorer name (default: scoring.scorer in the config).")
+def score(config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None) -> None:
+    """Score a JSONL file of comments, each with its thread; no database, no Prefect server."""
+    from moderation.scoring.jsonl import score_file
+
+    with _output(output_path) as out:
+        report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
+    for rejected in report.rejected:
+        click.echo(f"skipped {rejected.location}: {rejected.error}", err=True)
+    click.echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {len(report.rejected)}", err=True)
+
+
+def _output(path: str | None) -> Any:
+    if path is None:
+        return _NoClose(sys.stdout)
+    return open(path, "w", encoding="utf-8")
+
+
+class _NoClose:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> TextIO:
+        return self.stream
+
+    def __exit__(self, *_: object) -> None:
+        self.stream.flush()

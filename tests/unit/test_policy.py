@@ -1,0 +1,74 @@
+from moderation.config import PolicySettings
+from moderation.models import Comment, CommentScore
+from moderation.policy import PhaseResult, PolicyContext, decide, run_phases
+from moderation.policy.phases import attack_on_commenter, blocked_words, empty, label_thresholds, trusted_author
+
+SETTINGS = PolicySettings(
+    thresholds={"insult": 0.8, "threat": 0.5, "attack_on_commenter": 0.5},
+    severity={"threat": 3.0, "insult": 1.5, "attack_on_commenter": 2.5},
+    trusted_authors=["staff"],
+    blocked_words=["buy pills"],
+)
+
+
+def _ctx(text: str = "hello", author: str = "ann", **scores: float) -> PolicyContext:
+    attack = scores.pop("attack_on_commenter", None)
+    score = CommentScore(scores=scores, attack_on_commenter=attack, attack_target="Bob" if attack else None)
+    return PolicyContext(Comment(id="1", text=text, author=author), score, SETTINGS)
+
+
+def test_empty_comment_passes() -> None:
+    assert empty(_ctx(text="  ")) == PhaseResult(status="passed", explanation="empty comment")
+    assert empty(_ctx(text="x")) is None
+
+
+def test_trusted_author_passes_even_with_high_scores() -> None:
+    decision = decide(_ctx().comment, CommentScore({"insult": 0.99}), SETTINGS.model_copy(update={}))
+    assert decision.flagged
+    ctx = _ctx(author="staff", insult=0.99)
+    assert trusted_author(ctx) is not None
+    assert decide(ctx.comment, ctx.score, SETTINGS).status == "passed"
+
+
+def test_blocked_word_flags_as_a_whole_word() -> None:
+    assert blocked_words(_ctx(text="Want to BUY PILLS now?")) is not None
+    assert blocked_words(_ctx(text="buy pillsbury")) is None
+
+
+def test_label_thresholds_report_only_crossed_labels() -> None:
+    result = label_thresholds(_ctx(insult=0.85, threat=0.2, toxicity=0.99))
+    assert result is not None and result.reasons == {"insult": 0.85}
+
+
+def test_attack_phase_names_the_target() -> None:
+    result = attack_on_commenter(_ctx(attack_on_commenter=0.7))
+    assert result is not None and result.explanation == "attack on Bob"
+    assert attack_on_commenter(_ctx(attack_on_commenter=0.3)) is None
+
+
+def test_first_status_wins_and_reasons_accumulate() -> None:
+    phases = [
+        lambda ctx: PhaseResult(reasons={"a": 0.5}, explanation="first"),
+        lambda ctx: None,
+        lambda ctx: PhaseResult(status="passed", reasons={"b": 0.6}),
+        lambda ctx: PhaseResult(status="pending", reasons={"never": 1.0}),
+    ]
+    assert run_phases(_ctx(), phases) == ("passed", {"a": 0.5, "b": 0.6}, ["first"])
+
+
+def test_threat_outranks_insult_in_priority() -> None:
+    insult = decide(_ctx().comment, CommentScore({"insult": 0.95}), SETTINGS)
+    threat = decide(_ctx().comment, CommentScore({"threat": 0.6}), SETTINGS)
+    assert threat.priority > insult.priority > 0
+
+
+def test_civil_comment_passes_with_no_reasons() -> None:
+    decision = decide(_ctx().comment, CommentScore({"insult": 0.1}, attack_on_commenter=0.05), SETTINGS)
+    assert (decision.flagged, decision.status, dict(decision.reasons), decision.priority) == (False, "passed", {}, 0)
+
+
+def test_attack_decision_carries_the_target() -> None:
+    ctx = _ctx(insult=0.9, attack_on_commenter=0.9)
+    decision = decide(ctx.comment, ctx.score, SETTINGS)
+    assert decision.attack_target == "Bob"
+    assert set(decision.reasons) == {"insult", "attack_on_commenter"}

@@ -26,4 +26,18 @@ class QueueError(ModerationError):
 
 
 class AlertDeliveryError(ModerationError):
-    """An alert could not be delivered to its channel."""
+    """An alert could not be delivered to its channel.
+
+    `permanent` means trying again cannot help (HTTP 4xx other than 408/429, a refused address, bad
+    credentials): the outbox marks the alert failed instead of retrying. `retry_after` is the delay in
+    seconds that the channel asked for (HTTP 429 Retry-After), if any.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class OutboxError(ModerationError):
+    """An alert-outbox operation was refused (unknown alert, wrong status)."""

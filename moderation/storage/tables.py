@@ -9,6 +9,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
+ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
 
 
 class Base(DeclarativeBase):
@@ -133,3 +134,33 @@ class WatermarkRow(Base):
     source: Mapped[str] = mapped_column(String(100), primary_key=True)
     position: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class AlertOutboxRow(Base):
+    """One alert for one channel: written with the queue rows that cause it, then delivered once.
+
+    pending -> sending (claimed by one deliverer) -> delivered | failed | pending again (retry later).
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", "channel", name="uq_alert_outbox_key_channel"),
+        Index("ix_alert_outbox_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(100))
+    post_external_id: Mapped[str | None] = mapped_column(String(255))
+    window_start: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

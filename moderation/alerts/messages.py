@@ -124,17 +124,22 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def summary(kind: str, payload: Mapping[str, Any]) -> str:
+    window = payload.get("window_minutes")
     if kind == "severe":
         thresholds = ", ".join(f"{label} ≥ {value:g}" for label, value in sorted(payload.get("thresholds", {}).items()))
         count = payload.get("count", len(payload.get("comments", [])))
-        noun = "comment" if count == 1 else "comments"
-        window = payload.get("window_minutes")
-        return f"{count} {noun} at or above a severe threshold ({thresholds}) within {window} minutes."
+        if count == 1:
+            return f"A comment at or above a severe threshold ({thresholds})."
+        return f"{count} comments at or above a severe threshold ({thresholds}) within {window} minutes."
     if kind == "pile_on":
+        limits = [
+            f"{limit} {what}"
+            for limit, what in ((payload.get("limit_flagged"), "flagged"), (payload.get("limit_attacks"), "attacks"))
+            if limit
+        ]
         return (
             f"{payload.get('flagged', 0)} flagged comments, {payload.get('attacks', 0)} of them attacks on "
-            f"commenters, within {payload.get('window_minutes')} minutes (limits: {payload.get('limit_flagged')} "
-            f"flagged or {payload.get('limit_attacks')} attacks)."
+            f"commenters, within {window} minutes (alert at {' or '.join(limits)})."
         )
     if kind == "backlog":
         parts = [f"{payload.get('pending', 0)} items wait for review"]

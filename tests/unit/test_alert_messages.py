@@ -59,9 +59,22 @@ def test_a_pile_on_says_what_happened_where_and_links_to_the_worst_item() -> Non
     alert = alert_from_entry(entry(), "https://mod.example.org/")
     assert alert.title == "Pile-on on “Local election results”"
     assert alert.summary == (
-        "6 flagged comments, 3 of them attacks on commenters, within 60 minutes (limits: 5 flagged or 3 attacks)."
+        "6 flagged comments, 3 of them attacks on commenters, within 60 minutes (alert at 5 flagged or 3 attacks)."
     )
     assert alert.link == alert.comments[0].link == "https://mod.example.org/queue/42"
+
+
+def test_a_pile_on_counting_only_flagged_comments_names_only_that_limit() -> None:
+    alert = alert_from_entry(entry(limit_attacks=None), "https://mod.example.org")
+    assert alert.summary.endswith("within 60 minutes (alert at 5 flagged).")
+
+
+def test_a_single_severe_comment_is_described_without_a_window() -> None:
+    alert = alert_from_entry(entry("severe", count=1, thresholds={"threat": 0.5}), "https://mod.example.org")
+    assert (alert.title, alert.summary) == (
+        "Severe comment on “Local election results”",
+        "A comment at or above a severe threshold (threat ≥ 0.5).",
+    )
 
 
 def test_a_backlog_alert_links_to_the_queue() -> None:

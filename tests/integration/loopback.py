@@ -111,9 +111,10 @@ class _Inbox:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1 requiring STARTTLS (a self-signed certificate for 127.0.0.1) and a login."""
+    """aiosmtpd on 127.0.0.1 with a self-signed certificate for 127.0.0.1, requiring a login and either
+    STARTTLS (`security="starttls"`) or TLS from the first byte (`security="tls"`)."""
 
-    def __init__(self, tmp: Path, username: str, password: str) -> None:
+    def __init__(self, tmp: Path, username: str, password: str, security: str = "starttls") -> None:
         self.cert_file, key_file = _self_signed_certificate(tmp)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.cert_file, key_file)
@@ -129,14 +130,12 @@ class SmtpServer:
             self.logins.append((data.login.decode() if isinstance(data, LoginPassword) else "?", ok))
             return AuthResult(success=ok, handled=False)
 
+        if security == "starttls":
+            tls: dict[str, Any] = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        else:  # aiosmtpd counts only STARTTLS as TLS for AUTH; here the whole connection is TLS
+            tls = {"ssl_context": context, "auth_require_tls": False}
         self._controller = Controller(
-            self.inbox,
-            hostname="127.0.0.1",
-            port=self.port,
-            tls_context=context,
-            require_starttls=True,
-            authenticator=authenticate,
-            auth_require_tls=True,
+            self.inbox, hostname="127.0.0.1", port=self.port, authenticator=authenticate, **tls
         )
 
     @property

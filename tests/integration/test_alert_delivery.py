@@ -135,6 +135,37 @@ def test_email_goes_over_starttls_with_login_and_quotes_the_comments(smtp: SmtpS
     db.dispose()
 
 
+def test_email_can_use_tls_from_the_first_byte(tmp_path: Path, sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+    outbox.record_alerts(db, [_draft(channels=("mail",))], NOW)
+    with SmtpServer(tmp_path, SMTP_USER, SMTP_PASSWORD, security="tls") as server:
+        channel = EmailChannel(
+            "mail",
+            host="127.0.0.1",
+            port=server.port,
+            security="tls",
+            sender="a@example.org",
+            recipients=["b@example.org"],
+            username=SMTP_USER,
+            password=_secret(SMTP_PASSWORD),
+            ca_file=server.cert_file,
+        )
+        report = deliver_due(db, {"mail": channel}, BASE_URL, DELIVERY, NOW)
+        assert report.delivered == 1, report.errors
+        assert server.logins == [(SMTP_USER, True)] and len(server.messages) == 1
+    db.dispose()
+
+
+def test_an_untrusted_smtp_certificate_is_a_permanent_failure(smtp: SmtpServer, sqlite_url: str) -> None:
+    db = open_database(sqlite_url)
+    outbox.record_alerts(db, [_draft(channels=("mail",))], NOW)
+    channel = EmailChannel("mail", host="127.0.0.1", port=smtp.port, sender="a@example.org", recipients=["b@x.org"])
+    report = deliver_due(db, {"mail": channel}, BASE_URL, DELIVERY, NOW)  # system CAs: self-signed is refused
+    assert report.failed == 1 and smtp.messages == []
+    assert "server certificate: self-signed certificate" in (outbox.list_alerts(db)[0].last_error or "")
+    db.dispose()
+
+
 def test_a_refused_smtp_login_is_a_permanent_failure(smtp: SmtpServer, sqlite_url: str) -> None:
     db = open_database(sqlite_url)
     outbox.record_alerts(db, [_draft(channels=("mail",))], NOW)

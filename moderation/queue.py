@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from moderation.errors import QueueError, UnknownItem
 from moderation.storage.engine import Database
@@ -101,6 +101,36 @@ def get_item(db: Database, item_id: int) -> QueueEntry:
     if found is None:
         raise UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
     return entry(*found)
+
+
+def count_items(db: Database, filters: QueueFilter | None = None) -> dict[str, int]:
+    """How many items each status has (with `filters`)."""
+    query = (
+        select(QueueItemRow.status, func.count())
+        .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)
+        .where(*(filters or QueueFilter()).conditions())
+        .group_by(QueueItemRow.status)
+    )
+    with db.session() as session:
+        found = {status: int(count) for status, count in session.execute(query)}
+    return {status: found.get(status, 0) for status in QUEUE_STATUSES}
+
+
+def neighbours(db: Database, item: QueueEntry, filters: QueueFilter | None = None) -> tuple[int | None, int | None]:
+    """The ids of the items just before and just after `item` in its status's queue order (with `filters`)."""
+    base = (
+        select(QueueItemRow.id)
+        .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)
+        .where(QueueItemRow.status == item.status, *(filters or QueueFilter()).conditions())
+        .limit(1)
+    )
+    p, i = QueueItemRow.priority, QueueItemRow.id
+    earlier = or_(p > item.priority, and_(p == item.priority, i < item.id))
+    later = or_(p < item.priority, and_(p == item.priority, i > item.id))
+    with db.session() as session:
+        before = session.scalar(base.where(earlier).order_by(p.asc(), i.desc()))
+        after = session.scalar(base.where(later).order_by(p.desc(), i.asc()))
+    return before, after
 
 
 def check_status(status: str) -> None:

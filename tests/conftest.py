@@ -97,7 +97,9 @@ def _drop_test_database(name: str) -> None:
 SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def seed_review_queue(db_url: str, comments: Path | None = None, now: datetime = SEED_TIME) -> None:
+def seed_review_queue(
+    db_url: str, comments: Path | None = None, now: datetime = SEED_TIME, source_name: str = "examples"
+) -> None:
     """Run the pipeline's steps (no Prefect) on the example thread, or on `comments`, into `db_url`.
 
     With the example thread, c6 (Lee Lindberg's attack on Slaven) and c10 (Slaven) end up in the queue.
@@ -106,7 +108,7 @@ def seed_review_queue(db_url: str, comments: Path | None = None, now: datetime =
     from moderation.config import PolicySettings, ScoringSettings, SourceSettings
 
     source = SourceSettings(
-        name="examples",
+        name=source_name,
         kind="jsonl",
         path=str(comments or EXAMPLES / "seed_thread.jsonl"),
         posts=None if comments else str(EXAMPLES / "seed_post.json"),

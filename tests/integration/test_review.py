@@ -136,7 +136,7 @@ def test_a_decision_on_an_item_another_moderator_holds_is_refused(seeded_url: st
 
 def test_a_rejection_needs_a_reason_code_from_the_configured_list(seeded_url: str) -> None:
     item = _item(seeded_url, "c6")
-    with pytest.raises(QueueError, match="^a rejection needs a reason: one of personal_attack, insult,"):
+    with pytest.raises(QueueError, match=r"^a rejection needs a reason: one of personal_attack, insult,"):
         _reject(seeded_url, item, reason_code=None)
     with pytest.raises(QueueError, match=r"^unknown reason 'rude': use one of personal_attack, .*review.reason_codes"):
         _reject(seeded_url, item, reason_code="rude")
@@ -192,7 +192,7 @@ def test_undo_is_refused_when_someone_changed_the_item_since(seeded_url: str) ->
 
 
 def test_undo_with_no_decision_left_says_so(seeded_url: str) -> None:
-    with pytest.raises(NothingToUndo, match="^alice has no decision left to undo$"):
+    with pytest.raises(NothingToUndo, match=r"^alice has no decision left to undo$"):
         undo_last(database(seeded_url), ALICE, NOW)
 
 

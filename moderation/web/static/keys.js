@@ -127,4 +127,6 @@
     }
     if (handled) event.preventDefault();
   });
+
+  document.body.dataset.keys = "ready"; // tests wait for this before typing
 })();

@@ -128,7 +128,8 @@ def test_bulk_with_nothing_selected_says_so(alice: TestClient) -> None:
 def test_escalated_items_are_for_admins(alice: TestClient) -> None:
     item_id = item_id_of(alice, "c6")
     _decide(alice, item_id, "escalated", note="not sure")
-    assert 'id="reject-form"' not in alice.get(f"/items/{item_id}").text
+    page = alice.get(f"/items/{item_id}").text
+    assert 'id="reject-form"' not in page and "Escalated: an admin decides this item." in page
     root = _as(alice, "root")
     assert _decide(root, item_id, "rejected", reason_code="personal_attack").headers["location"] == "/queue/escalated"
 
@@ -139,7 +140,9 @@ def test_the_item_page_shows_the_thread_and_the_authors_history(alice: TestClien
     history = page.split('aria-label="Author history"')[1]
     assert "c5 · 2017-08-12 13:35 UTC" in history
     c6_page = alice.get(f"/items/{item_id_of(alice, 'c6')}").text
-    assert "↳ replying to Lee Lindberg" in c6_page.split('aria-label="Thread"')[1]
+    thread = c6_page.split('aria-label="Thread"')[1].split('aria-label="Author history"')[0]
+    assert "↳ replying to Lee Lindberg" in thread
+    assert '<span class="author">Slaven</span> <span class="chip target">attack target</span>' in thread
 
 
 def test_the_audit_log_shows_each_decision_with_its_reason(alice: TestClient) -> None:

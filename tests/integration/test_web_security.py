@@ -89,6 +89,16 @@ def test_logins_are_blocked_after_five_failures_for_that_user_and_address(client
     assert login(client, "root").status_code == 303  # another user from the same address is not blocked
 
 
+def test_a_successful_login_clears_the_earlier_failures(client: TestClient) -> None:
+    for _ in range(4):
+        login(client, "alice", "guess")
+    assert login(client, "alice").status_code == 303
+    client.cookies.clear()
+    for _ in range(4):
+        assert login(client, "alice", "guess").status_code == 401
+    assert login(client, "alice").status_code == 303
+
+
 def test_a_login_block_lifts_when_the_window_has_passed(client: TestClient, clock: Clock) -> None:
     for _ in range(5):
         login(client, "alice", "guess")

@@ -5,6 +5,7 @@ Environment variables:
   MODERATION_CONFIG          path of the TOML file (default config/moderation.toml)
   MODERATION_DATABASE_URL    overrides database.url
   MODERATION_SCORER          overrides scoring.scorer
+  MODERATION_SECRET_KEY      overrides web.secret_key (the session signing key)
   MODERATION__A__B=value     overrides any key a.b (value parsed as TOML, else a string)
 """
 
@@ -15,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from moderation.errors import ConfigError
 
@@ -228,10 +229,64 @@ class AlertsSettings(StrictModel):
         return tuple(channel.name for channel in self.channels if kind in channel.alert_kinds)
 
 
+ReasonCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,50}$")]
+
+
+class ReviewSettings(StrictModel):
+    reason_codes: list[ReasonCode] = Field(
+        default_factory=lambda: [
+            "personal_attack",
+            "insult",
+            "hate_speech",
+            "threat",
+            "harassment",
+            "spam",
+            "off_topic",
+            "other",
+        ],
+        min_length=1,
+    )
+    """Reasons a moderator picks from when rejecting (lower-case letters, digits and _), in display order."""
+    claim_timeout_minutes: int = Field(default=15, ge=1)
+    """An item opened by a moderator is theirs alone for this long, then anyone may take it."""
+    page_size: int = Field(default=50, ge=1, le=500)
+    """Items per queue page in the web UI."""
+
+    @field_validator("reason_codes")
+    @classmethod
+    def _unique(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("reason codes must be unique")
+        return codes
+
+
+class WebSettings(StrictModel):
+    host: str = "127.0.0.1"
+    """Address `moderation web` listens on (127.0.0.1: this machine only; put a TLS proxy in front)."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port `moderation web` listens on."""
+    base_url: str = ""
+    """Address moderators open, e.g. https://moderation.example.org; an https address makes cookies Secure."""
+    secret_key: SecretStr | None = None
+    """Key that signs session cookies; set it with MODERATION_SECRET_KEY, not in this file. If unset, a key is
+    generated once and kept in the database's app_secrets table."""
+    session_hours: int = Field(default=12, ge=1)
+    """A login lasts this long."""
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins allowed per user name and client address within login_window_minutes."""
+    login_window_minutes: int = Field(default=15, ge=1)
+    """Window for counting failed logins; a blocked client may try again when it has passed."""
+
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
 class Settings(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     scoring: ScoringSettings = ScoringSettings()
     policy: PolicySettings = PolicySettings()
+    review: ReviewSettings = ReviewSettings()
+    web: WebSettings = WebSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     alerts: AlertsSettings = AlertsSettings()
 
@@ -260,7 +315,11 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _apply_environment(data: dict[str, Any], env: dict[str, str]) -> None:
-    shortcuts = {"MODERATION_DATABASE_URL": "database.url", "MODERATION_SCORER": "scoring.scorer"}
+    shortcuts = {
+        "MODERATION_DATABASE_URL": "database.url",
+        "MODERATION_SCORER": "scoring.scorer",
+        "MODERATION_SECRET_KEY": "web.secret_key",
+    }
     for var, dotted in shortcuts.items():
         if var in env:
             _set_dotted(data, dotted.split("."), env[var])

@@ -126,7 +126,8 @@ def hash_words(
     )
 
 
-def hash_chars(texts: Sequence[str], spec: FeatureSpec) -> Hashed:
+def hash_chars(texts: Sequence[str], spec: FeatureSpec, positions: bool = True) -> Hashed:
+    """Character n-grams of the texts padded with a space each side (positions: for evidence only)."""
     padded = [f" {text} " for text in texts]
     lengths = np.fromiter((len(t) for t in padded), dtype=np.int64, count=len(padded))
     codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -134,7 +135,7 @@ def hash_chars(texts: Sequence[str], spec: FeatureSpec) -> Hashed:
     doc_end = np.repeat(np.cumsum(lengths), lengths)
     index = np.arange(len(codes), dtype=np.int64)
     left = doc_end - index
-    position = index - np.repeat(np.cumsum(lengths) - lengths, lengths) - 1
+    position = index - np.repeat(np.cumsum(lengths) - lengths, lengths) - 1 if positions else index
     rolling = codes.copy()
     parts_docs, parts_hash, parts_start, parts_len = [], [], [], []
     for n in range(1, spec.char_max + 1):
@@ -145,14 +146,16 @@ def hash_chars(texts: Sequence[str], spec: FeatureSpec) -> Hashed:
         keep = left[: len(rolling)] >= n
         parts_docs.append(doc_of[: len(rolling)][keep])
         parts_hash.append(rolling[keep] ^ np.uint64(n))
-        parts_start.append(position[: len(rolling)][keep])
-        parts_len.append(np.full(int(keep.sum()), n, dtype=np.int64))
+        if positions:
+            parts_start.append(position[: len(rolling)][keep])
+            parts_len.append(np.full(int(keep.sum()), n, dtype=np.int64))
     columns = _bucket(np.concatenate(parts_hash), spec.char_bits) + spec.n_word
+    empty = np.zeros(0, dtype=np.int64)
     return Hashed(
         docs=np.concatenate(parts_docs),
         columns=columns,
-        starts=np.concatenate(parts_start),
-        lengths=np.concatenate(parts_len),
+        starts=np.concatenate(parts_start) if positions else empty,
+        lengths=np.concatenate(parts_len) if positions else empty,
     )
 
 
@@ -161,28 +164,42 @@ def featurise(
 ) -> Features:
     """TF-IDF rows for already-normalised texts: each block L2-normalised, blocks side by side."""
     words = hash_words([word_tokens(text) for text in normalised], spec, word_classes)
-    chars = hash_chars(normalised, spec)
-    return _weigh(len(normalised), [words, chars], spec, idf)
+    chars = hash_chars(normalised, spec, positions=False)
+    return weigh(len(normalised), [words, chars], spec, idf)
 
 
-def _weigh(n_docs: int, blocks: Sequence[Hashed], spec: FeatureSpec, idf: FloatArray) -> Features:
-    all_docs, all_columns, all_values = [], [], []
+def weigh(n_docs: int, blocks: Sequence[Hashed], spec: FeatureSpec, idf: FloatArray) -> Features:
+    """TF-IDF values of hashed occurrences: sublinear counts times idf, each block L2-normalised per text."""
+    all_docs, all_columns, all_values, per_doc = [], [], [], []
     n = np.int64(spec.n_features)
+    # Sorting (document, column) keys is most of the cost: 32-bit keys sort faster when they fit.
+    key_type = np.int32 if n_docs * spec.n_features < 2**31 else np.int64
     for block in blocks:
-        keys, counts = np.unique(block.docs * n + block.columns, return_counts=True)
-        docs = keys // n
-        columns = keys - docs * n
+        keys, counts = np.unique((block.docs * n + block.columns).astype(key_type), return_counts=True)
+        docs = keys.astype(np.int64) // n
+        columns = keys.astype(np.int64) - docs * n
         values = ((1.0 + np.log(counts)) * idf[columns]).astype(np.float32)
         norms = np.sqrt(np.bincount(docs, weights=values.astype(np.float64) ** 2, minlength=n_docs))
         values = values / np.maximum(norms[docs], 1e-12).astype(np.float32)
         all_docs.append(docs)
         all_columns.append(columns)
         all_values.append(values)
-    docs = np.concatenate(all_docs)
-    order = np.argsort(docs, kind="stable")
+        per_doc.append(np.bincount(docs, minlength=n_docs))
+    # Interleave the blocks by document (each is sorted by document, then column) without a sort.
+    doc_sizes = np.sum(per_doc, axis=0)
+    doc_start = np.cumsum(doc_sizes) - doc_sizes
+    taken = np.zeros(n_docs, dtype=np.int64)
+    order = np.empty(int(doc_sizes.sum()), dtype=np.int64)
+    offset = 0
+    for docs, counts_here in zip(all_docs, per_doc, strict=True):
+        block_start = np.cumsum(counts_here) - counts_here
+        rank = np.arange(len(docs), dtype=np.int64) - block_start[docs]
+        order[doc_start[docs] + taken[docs] + rank] = np.arange(offset, offset + len(docs))
+        taken += counts_here
+        offset += len(docs)
     return Features(
         n_docs=n_docs,
-        docs=docs[order],
+        docs=np.concatenate(all_docs)[order],
         columns=np.concatenate(all_columns)[order],
         values=np.concatenate(all_values)[order].astype(np.float32),
     )

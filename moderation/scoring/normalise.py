@@ -250,6 +250,8 @@ def _truncate_tracked(text: str) -> Tracked:
 
 
 def _fold_tracked(tracked: Tracked) -> Tracked:
+    if tracked.text.isascii():
+        return Tracked(tracked.text.lower(), tracked.starts, tracked.ends)
     pieces = [_FOLD[ord(c)] for c in tracked.text]
     lengths = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
     return Tracked("".join(pieces), np.repeat(tracked.starts, lengths), np.repeat(tracked.ends, lengths))

@@ -45,23 +45,33 @@ class DetoxifySettings(StrictModel):
     """Comments per forward pass."""
 
 
+class FastSettings(StrictModel):
+    model_dir: str | None = None
+    """Folder with the fast model's model.npz and model.json (default: the model shipped in the package)."""
+    evidence_min_score: Probability | None = None
+    """Labels scoring at least this get evidence (the spans of the words that drove the score); unset: each
+    label's default threshold, chosen when the model was trained."""
+
+
 class ScoringSettings(StrictModel):
-    scorer: str = "lexicon"
-    """Scorer used by the flow: lexicon (offline default) or detoxify (or detoxify:<model>)."""
+    scorer: str = "fast"
+    """Scorer used by the flow: fast (the project's own model, offline default), lexicon, or detoxify
+    (or detoxify:<model>)."""
     batch_size: int = Field(default=256, ge=1)
     """Comments scored and written per batch in the flow."""
     detoxify: DetoxifySettings = DetoxifySettings()
+    fast: FastSettings = FastSettings()
 
 
 class PolicySettings(StrictModel):
     thresholds: dict[str, Probability] = Field(
         default_factory=lambda: {
-            "toxicity": 0.8,
+            "toxicity": 0.43,
             "severe_toxicity": 0.5,
-            "obscene": 0.8,
+            "obscene": 0.54,
             "threat": 0.5,
-            "insult": 0.8,
-            "identity_attack": 0.5,
+            "insult": 0.49,
+            "identity_attack": 0.43,
             "attack_on_commenter": 0.5,
         }
     )

@@ -99,7 +99,7 @@ def test_a_crash_mid_run_loses_nothing_and_the_next_run_completes(seed_project: 
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(WatermarkRow)) == 0
 
-    normal = write_config(seed_project / "normal.toml", db_url, "[scoring]\nbatch_size = 4")
+    normal = write_config(seed_project / "normal.toml", db_url, '[scoring]\nscorer = "lexicon"\nbatch_size = 4')
     summary = moderate(str(normal))
     assert (summary.sources["examples"].new, summary.scored) == (0, 7)
     assert _counts(db_url)["scores"] == 11
@@ -109,7 +109,7 @@ def test_a_crash_mid_run_loses_nothing_and_the_next_run_completes(seed_project: 
 
 def test_scores_of_another_scorer_version_do_not_mix(seed_project: Path, sqlite_url: str) -> None:
     register_text_scorer("lexicon2", lambda settings, variant: _Renamed())
-    moderate(str(write_config(seed_project / "a.toml", sqlite_url)))
+    moderate(str(write_config(seed_project / "a.toml", sqlite_url, '[scoring]\nscorer = "lexicon"')))
     summary = moderate(str(write_config(seed_project / "b.toml", sqlite_url, '[scoring]\nscorer = "lexicon2"')))
     assert summary.scored == 11
     db = database(sqlite_url)

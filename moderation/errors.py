@@ -27,3 +27,15 @@ class QueueError(ModerationError):
 
 class AlertDeliveryError(ModerationError):
     """An alert could not be delivered to its channel."""
+
+
+class SourcesFailedError(SourceError):
+    """Some sources could not be read; the run processed the others (`summary` says what it did)."""
+
+    def __init__(self, failures: dict[str, str], summary: object = None) -> None:
+        super().__init__("; ".join(f"source {name} failed: {error}" for name, error in failures.items()))
+        self.failures = failures
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str], object]]:
+        return type(self), (self.failures, self.summary)

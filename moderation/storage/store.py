@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,9 @@ from moderation.storage.tables import (
 
 CHUNK = 500
 SYSTEM_ACTOR = "system"
+OPEN_STATUSES = ("pending", "escalated")
+LOCK_NAMESPACE = 7_000_001
+"""First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
 
 
 @dataclass
@@ -118,6 +123,7 @@ def _save_comments(
             new_rows.append(_comment_values(source, comment, post_ids, now))
         elif row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
+            row.text_purged_at = None
             counts.updated += 1
         else:
             counts.unchanged += 1
@@ -165,29 +171,138 @@ def get_watermark(db: Database, source: str) -> dict[str, Any] | None:
 
 
 def set_watermark(db: Database, source: str, position: dict[str, Any], now: datetime) -> None:
+    """Insert or replace the source's watermark (an upsert, so concurrent runs cannot collide)."""
     with db.session() as session:
-        row = session.get(WatermarkRow, source)
-        if row is None:
-            session.add(WatermarkRow(source=source, position=position, updated_at=now))
-        else:
-            row.position, row.updated_at = position, now
+        statement = _dialect_insert(session, WatermarkRow).values(source=source, position=position, updated_at=now)
+        session.execute(
+            statement.on_conflict_do_update(index_elements=["source"], set_={"position": position, "updated_at": now})
+        )
+
+
+@contextmanager
+def source_lock(db: Database, source: str) -> Iterator[bool]:
+    """Whether this process may read `source` now: on PostgreSQL, a session advisory lock per source name,
+    held until the block ends, so two runs never read the same source at once (the second skips it).
+    SQLite serialises writers itself; there the answer is always yes.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = _lock_key(source)
+    with db.engine.connect() as connection:
+        acquired = bool(
+            connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
+        )
+        connection.commit()
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
+                connection.commit()
+
+
+def _lock_key(source: str) -> int:
+    """A signed 32-bit key from the source name (advisory locks take two int4 keys)."""
+    return int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:4], "big", signed=True)
 
 
 # ---- scoring ------------------------------------------------------------------------------------
 
 
-def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
-    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
+def _unscored(scorer_version: str) -> Any:
+    """Comments whose current text has no score from this scorer version."""
     scored = select(ScoreRow.id).where(
         ScoreRow.comment_id == CommentRow.id,
         ScoreRow.content_hash == CommentRow.content_hash,
         ScoreRow.scorer_version == scorer_version,
     )
+    return ~scored.exists()
+
+
+def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
+    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
     query: Select[Any] = (
-        select(CommentRow).where(CommentRow.id > after_row_id, ~scored.exists()).order_by(CommentRow.id).limit(limit)
+        select(CommentRow)
+        .where(CommentRow.id > after_row_id, _unscored(scorer_version))
+        .order_by(CommentRow.id)
+        .limit(limit)
     )
     with db.session() as session:
         return [_stored(row) for row in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class RowRange:
+    """Comment row ids first..last (inclusive): one scoring batch, small enough to send to a worker."""
+
+    first: int
+    last: int
+
+
+def unscored_ranges(db: Database, scorer_version: str, size: int) -> list[RowRange]:
+    """The unscored comments cut into id ranges of at most `size` comments each (ids only are read)."""
+    ranges: list[RowRange] = []
+    first = last = count = 0
+    query = select(CommentRow.id).where(_unscored(scorer_version)).order_by(CommentRow.id)
+    with db.session() as session:
+        for row_id in session.scalars(query.execution_options(yield_per=10_000)):
+            if count == 0:
+                first = row_id
+            last, count = row_id, count + 1
+            if count == size:
+                ranges.append(RowRange(first, last))
+                count = 0
+    if count:
+        ranges.append(RowRange(first, last))
+    return ranges
+
+
+class Claim:
+    """Unscored comments of one range with their threads, held for one scorer until `save` is done."""
+
+    def __init__(
+        self, db: Database, session: Session | None, comments: list[StoredComment], threads: dict[int, Thread]
+    ):
+        self.comments = comments
+        self.threads = threads
+        self._db = db
+        self._session = session
+
+    def save(
+        self,
+        results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+        scorer: str,
+        scorer_version: str,
+        now: datetime,
+    ) -> ResultCounts:
+        if self._session is not None:
+            return _save_results(self._session, results, scorer, scorer_version, now)
+        return save_results(self._db, results, scorer, scorer_version, now)
+
+
+@contextmanager
+def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterator[Claim]:
+    """The comments in `rows` still unscored by `scorer_version`, for scoring and saving in one go.
+
+    On PostgreSQL they are locked (FOR UPDATE SKIP LOCKED) in one transaction with the save: a
+    concurrent run skips them instead of scoring them twice, and a crash releases them. On SQLite,
+    reading and saving are two transactions; the idempotent inserts keep a rerun from adding twice.
+    """
+    query = (
+        select(CommentRow)
+        .where(CommentRow.id.between(rows.first, rows.last), _unscored(scorer_version))
+        .order_by(CommentRow.id)
+    )
+    if db.engine.dialect.name == "postgresql":
+        with db.session() as session:
+            locked = [_stored(row) for row in session.scalars(query.with_for_update(skip_locked=True, of=CommentRow))]
+            yield Claim(db, session, locked, _load_threads(session, locked))
+        return
+    with db.session() as session:
+        comments = [_stored(row) for row in session.scalars(query)]
+        threads = _load_threads(session, comments)
+    yield Claim(db, None, comments, threads)
 
 
 def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thread]:
@@ -196,9 +311,15 @@ def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thre
     Cost is one query per kind for the whole batch, independent of thread size beyond the author list.
     """
     with db.session() as session:
-        parents = _parents(session, batch)
-        posts = _posts(session, batch)
-        authors = _thread_authors(session, batch)
+        return _load_threads(session, batch)
+
+
+def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
+    if not batch:
+        return {}
+    parents = _parents(session, batch)
+    posts = _posts(session, batch)
+    authors = _thread_authors(session, batch)
     threads: dict[int, Thread] = {}
     for item in batch:
         key = (item.source, item.comment.post_id)
@@ -255,28 +376,40 @@ def save_results(
     Only results whose score row is new produce queue and audit rows, so a rerun (or a concurrent run
     that scored the same comments) adds nothing twice.
     """
-    counts = ResultCounts()
     with db.session() as session:
-        score_ids = _insert_scores(session, results, scorer, scorer_version, now)
-        fresh = [r for r in results if r[0].row_id in score_ids]
-        counts.scored = len(fresh)
-        queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
-        counts.queued = set(queue_ids)
-        session.add_all(
-            ModerationActionRow(
-                comment_id=stored.row_id,
-                queue_item_id=queue_ids.get(stored.row_id),
-                content_hash=stored.content_hash,
-                from_status=None,
-                to_status=decision.status,
-                reason=_audit_reason(decision),
-                actor=SYSTEM_ACTOR,
-                scorer=scorer_version,
-                scores=score.all_scores(),
-                created_at=now,
-            )
-            for stored, score, decision in fresh
-        )
+        return _save_results(session, results, scorer, scorer_version, now)
+
+
+def _save_results(
+    session: Session,
+    results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+    scorer: str,
+    scorer_version: str,
+    now: datetime,
+) -> ResultCounts:
+    counts = ResultCounts()
+    score_ids = _insert_scores(session, results, scorer, scorer_version, now)
+    fresh = [r for r in results if r[0].row_id in score_ids]
+    counts.scored = len(fresh)
+    queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
+    counts.queued = set(queue_ids)
+    audit = [
+        {
+            "comment_id": stored.row_id,
+            "queue_item_id": queue_ids.get(stored.row_id),
+            "content_hash": stored.content_hash,
+            "from_status": None,
+            "to_status": decision.status,
+            "reason": _audit_reason(decision),
+            "actor": SYSTEM_ACTOR,
+            "scorer": scorer_version,
+            "scores": score.all_scores(),
+            "created_at": now,
+        }
+        for stored, score, decision in fresh
+    ]
+    if audit:
+        session.execute(insert(ModerationActionRow), audit)
     return counts
 
 
@@ -336,6 +469,51 @@ def _audit_reason(decision: Decision) -> str:
     labels = ", ".join(f"{label}={value:.2f}" for label, value in sorted(decision.reasons.items()))
     parts = [p for p in (labels, decision.explanation) if p]
     return "; ".join(parts) or "below every threshold"
+
+
+# ---- retention ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeCounts:
+    comments: int = 0
+    rejected_inputs: int = 0
+    kept_for_review: int = 0
+    """Old comments whose text was kept because a moderator has yet to decide on them."""
+
+
+def purge_text(db: Database, before: datetime, now: datetime) -> PurgeCounts:
+    """Blank the text of comments written before `before`, and the raw input of old rejected records.
+
+    Kept: content hashes, scores, queue items and the audit log, so decisions stay explained and an
+    unchanged comment read again is not scored again. Comments with a pending or escalated queue item
+    keep their text until a moderator decides. `comments.text_purged_at` records when.
+    """
+    counts = PurgeCounts()
+    written = func.coalesce(CommentRow.created_at, CommentRow.ingested_at)
+    open_items = select(QueueItemRow.id).where(
+        QueueItemRow.comment_id == CommentRow.id, QueueItemRow.status.in_(OPEN_STATUSES)
+    )
+    old = [CommentRow.text_purged_at.is_(None), written < before]
+    with db.session() as session:
+        counts.comments = _rowcount(
+            session.execute(update(CommentRow).where(*old, ~open_items.exists()).values(text="", text_purged_at=now))
+        )
+        counts.kept_for_review = int(
+            session.scalar(select(func.count()).select_from(CommentRow).where(*old, open_items.exists())) or 0
+        )
+        counts.rejected_inputs = _rowcount(
+            session.execute(
+                update(RejectedInputRow)
+                .where(RejectedInputRow.created_at < before, RejectedInputRow.raw != "")
+                .values(raw="")
+            )
+        )
+    return counts
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount or 0)
 
 
 # ---- helpers for idempotent inserts ---------------------------------------------------------------

@@ -33,7 +33,12 @@ class SourcesFailedError(SourceError):
     """Some sources could not be read; the run processed the others (`summary` says what it did)."""
 
     def __init__(self, failures: dict[str, str], summary: object = None) -> None:
-        super().__init__("; ".join(f"source {name} failed: {error}" for name, error in failures.items()))
+        super().__init__(
+            "; ".join(
+                error if error.startswith(f"source {name}") else f"source {name}: {error}"
+                for name, error in failures.items()
+            )
+        )
         self.failures = failures
         self.summary = summary
 

@@ -7,6 +7,7 @@ ingest (per source: page since watermark -> store -> advance watermark, page aft
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,12 @@ LISTED = 50
 
 @lru_cache(maxsize=8)
 def database(url: str) -> Database:
-    """One migrated database handle per URL per process."""
-    return open_database(url)
+    """One migrated database handle per URL per process (tasks in threads share it)."""
+    with _opening:
+        return open_database(url)
+
+
+_opening = threading.Lock()
 
 
 # ---- ingest -------------------------------------------------------------------------------------

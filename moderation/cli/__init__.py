@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import pipeline, queue
+from moderation.cli import pipeline, purge, queue, serve
 
 
 @click.group()
@@ -19,6 +19,8 @@ def cli() -> None:
 cli.add_command(pipeline.run)
 cli.add_command(pipeline.score)
 cli.add_command(queue.queue)
+cli.add_command(serve.serve)
+cli.add_command(purge.purge)
 
 
 def main() -> None:

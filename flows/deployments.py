@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron, Interval, Schedule
 
 from flows.moderate import moderate
@@ -42,6 +43,8 @@ def scheduled_deployment(config_path: str | None) -> RunnerDeployment:
         parameters={"config_path": config_path},
         description="Read new comments from every source, score them with their thread, queue what needs a moderator.",
         tags=["moderation"],
+        # A run due while the previous one is still going is cancelled; the next one reads what it would have.
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
     )
     return cast("RunnerDeployment", deployment)  # called from sync code, so not a coroutine
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, text, tuple_, update
+from sqlalchemy import JSON, Select, Table, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -408,8 +409,7 @@ def _save_results(
         }
         for stored, score, decision in fresh
     ]
-    if audit:
-        session.execute(insert(ModerationActionRow), audit)
+    _insert_ignore_returning(session, ModerationActionRow, audit, None)
     return counts
 
 
@@ -435,7 +435,7 @@ def _insert_scores(
         for stored, score, _ in results
     ]
     keys = ["comment_id", "content_hash", "scorer", "scorer_version"]
-    inserted = _insert_ignore_returning(session, ScoreRow, rows, keys, ScoreRow.comment_id, ScoreRow.id)
+    inserted = _insert_ignore_returning(session, ScoreRow, rows, keys, "comment_id", "id")
     return dict(inserted)
 
 
@@ -459,9 +459,7 @@ def _insert_queue_items(
         }
         for stored, _, decision in flagged
     ]
-    inserted = _insert_ignore_returning(
-        session, QueueItemRow, rows, ["comment_id", "content_hash"], QueueItemRow.comment_id, QueueItemRow.id
-    )
+    inserted = _insert_ignore_returning(session, QueueItemRow, rows, ["comment_id", "content_hash"], "comment_id", "id")
     return dict(inserted)
 
 
@@ -530,25 +528,52 @@ def _dialect_insert(session: Session, table: type[Any]) -> Any:
 
 def _insert_ignore(session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str]) -> int:
     """Insert rows, skipping any that collide on `keys`; returns how many were inserted."""
-    if not rows:
-        return 0
-    statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
-    inserted = 0
-    for chunk in _chunks(rows, CHUNK):
-        inserted += len(session.execute(statement.values(chunk).returning(table.id)).all())
-    return inserted
+    return len(_insert_ignore_returning(session, table, rows, keys, "id"))
 
 
 def _insert_ignore_returning(
-    session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str], *columns: Any
+    session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str] | None, *names: str
 ) -> list[tuple[Any, ...]]:
+    """Insert rows, skipping any that collide on `keys`; returns the `names` columns of the inserted ones."""
     if not rows:
         return []
-    statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
-    found: list[tuple[Any, ...]] = []
-    for chunk in _chunks(rows, CHUNK):
-        found.extend(tuple(r) for r in session.execute(statement.values(chunk).returning(*columns)))
-    return found
+    core = table.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_unnest(session, core, rows, keys, names)
+    statement = _dialect_insert(session, core)
+    if keys:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    if not names:
+        session.execute(statement, rows)
+        return []
+    return [tuple(row) for row in session.execute(statement.returning(*(core.c[n] for n in names)), rows)]
+
+
+def _insert_unnest(
+    session: Session, core: Table, rows: list[dict[str, Any]], keys: list[str] | None, names: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column) for the whole batch.
+
+    A multi-row VALUES list has a placeholder per value, which the driver parses again for every
+    statement; this has one per column, so batches of thousands of rows cost about one row's overhead.
+    """
+    columns = list(rows[0])
+    arrays = {}
+    casts = []
+    for index, name in enumerate(columns):
+        column = core.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+        arrays[f"c{index}"] = values
+        casts.append(f"CAST(:c{index} AS {column.type.compile(dialect=session.get_bind().dialect)}[])")
+    sql = f"INSERT INTO {core.name} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(casts)})"
+    if keys:
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    if names:
+        sql += f" RETURNING {', '.join(names)}"
+    result = session.execute(text(sql), arrays)
+    return [tuple(row) for row in result] if names else []
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:

@@ -81,6 +81,7 @@ class CommentRecord(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, value: str) -> str:
+        value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL characters
         if not value.strip():
             raise ValueError("text is empty")
         return value

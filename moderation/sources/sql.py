@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -121,11 +122,11 @@ class SqlTableSource:
         if record["parent_id"] in (0, "0"):
             record["parent_id"] = None  # WordPress-style schemas use 0 for "no parent"
         location = f"{self.settings.table}:{row['id']}"
-        parsed = parse_record(record, source=self.name, location=location, raw=json.dumps(record, default=str))
+        parsed = parse_record(record, source=self.name, location=location, raw="")
         if isinstance(parsed, Comment):
             page.comments.append(parsed)
-        else:
-            page.rejected.append(parsed)
+        else:  # the raw record is only written out for the rejected few
+            page.rejected.append(replace(parsed, raw=json.dumps(record, default=str)))
 
 
 def _mapping(columns: SqlColumns) -> dict[str, str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Select, Table, func, select, text, tuple_, update
+from sqlalchemy import Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from moderation.storage.tables import (
 )
 
 CHUNK = 500
+KEYS = ["source", "external_id"]
 SYSTEM_ACTOR = "system"
 OPEN_STATUSES = ("pending", "escalated")
 LOCK_NAMESPACE = 7_000_001
@@ -111,26 +112,22 @@ def _save_comments(
     counts: IngestCounts,
 ) -> None:
     latest = {c.id: c for c in comments}  # a repeated id in one batch: the last one wins
-    existing = {
-        row.external_id: row
-        for row in session.scalars(
-            select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(list(latest)))
-        )
-    }
-    new_rows = []
-    for comment in latest.values():
-        row = existing.get(comment.id)
-        if row is None:
-            new_rows.append(_comment_values(source, comment, post_ids, now))
-        elif row.content_hash != comment.content_hash:
+    # Insert first: new comments (the usual case) cost one statement; only the rest are compared.
+    rows = [_comment_values(source, comment, post_ids, now) for comment in latest.values()]
+    inserted = {row[0] for row in _insert_ignore_returning(session, CommentRow, rows, KEYS, "external_id")}
+    counts.new += len(inserted)
+    known = [external_id for external_id in latest if external_id not in inserted]
+    if not known:
+        return
+    stored = select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(known))
+    for row in session.scalars(stored):
+        comment = latest[row.external_id]
+        if row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
             row.text_purged_at = None
             counts.updated += 1
         else:
             counts.unchanged += 1
-    inserted = _insert_ignore(session, CommentRow, new_rows, ["source", "external_id"])
-    counts.new += inserted
-    counts.unchanged += len(new_rows) - inserted  # inserted meanwhile by a concurrent run
 
 
 def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -291,17 +288,17 @@ def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterato
     reading and saving are two transactions; the idempotent inserts keep a rerun from adding twice.
     """
     query = (
-        select(CommentRow)
+        select(*COMMENT_COLUMNS)
         .where(CommentRow.id.between(rows.first, rows.last), _unscored(scorer_version))
         .order_by(CommentRow.id)
     )
     if db.engine.dialect.name == "postgresql":
         with db.session() as session:
-            locked = [_stored(row) for row in session.scalars(query.with_for_update(skip_locked=True, of=CommentRow))]
+            locked = [_stored(row) for row in session.execute(query.with_for_update(skip_locked=True, of=CommentRow))]
             yield Claim(db, session, locked, _load_threads(session, locked))
         return
     with db.session() as session:
-        comments = [_stored(row) for row in session.scalars(query)]
+        comments = [_stored(row) for row in session.execute(query)]
         threads = _load_threads(session, comments)
     yield Claim(db, None, comments, threads)
 
@@ -335,34 +332,41 @@ def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int,
 
 
 def _parents(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str], Comment]:
-    wanted = {(i.source, i.comment.parent_id) for i in batch if i.comment.parent_id}
-    if not wanted:
-        return {}
-    rows = session.scalars(select(CommentRow).where(tuple_(CommentRow.source, CommentRow.external_id).in_(wanted)))
-    return {(row.source, row.external_id): _stored(row).comment for row in rows}
+    found: dict[tuple[str, str], Comment] = {}
+    for source, ids in _per_source((i.source, i.comment.parent_id) for i in batch).items():
+        query = select(*COMMENT_COLUMNS).where(CommentRow.source == source, CommentRow.external_id.in_(ids))
+        found.update(((source, row.external_id), _stored(row).comment) for row in session.execute(query))
+    return found
 
 
 def _posts(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str | None], Post]:
-    wanted = {(i.source, i.comment.post_id) for i in batch if i.comment.post_id}
-    if not wanted:
-        return {}
-    rows = session.scalars(select(PostRow).where(tuple_(PostRow.source, PostRow.external_id).in_(wanted)))
-    return {(r.source, r.external_id): Post(r.external_id, r.title, r.body, r.author, r.published_at) for r in rows}
+    found: dict[tuple[str, str | None], Post] = {}
+    for source, ids in _per_source((i.source, i.comment.post_id) for i in batch).items():
+        for r in session.scalars(select(PostRow).where(PostRow.source == source, PostRow.external_id.in_(ids))):
+            found[(source, r.external_id)] = Post(r.external_id, r.title, r.body, r.author, r.published_at)
+    return found
 
 
 def _thread_authors(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str | None], set[str]]:
-    wanted = {(i.source, i.comment.post_id) for i in batch if i.comment.post_id}
     authors: dict[tuple[str, str | None], set[str]] = defaultdict(set)
-    if not wanted:
-        return authors
-    rows = session.execute(
-        select(CommentRow.source, CommentRow.post_external_id, CommentRow.author)
-        .where(tuple_(CommentRow.source, CommentRow.post_external_id).in_(wanted))
-        .distinct()
-    )
-    for source, post_id, author in rows:
-        authors[(source, post_id)].add(author)
+    for source, ids in _per_source((i.source, i.comment.post_id) for i in batch).items():
+        query = (
+            select(CommentRow.post_external_id, CommentRow.author)
+            .where(CommentRow.source == source, CommentRow.post_external_id.in_(ids))
+            .distinct()
+        )
+        for post_id, author in session.execute(query):
+            authors[(source, post_id)].add(author)
     return authors
+
+
+def _per_source(pairs: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """External ids grouped by source: `source = :s AND id IN (...)` uses the (source, id) indexes."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for source, external_id in pairs:
+        if external_id:
+            grouped[source].add(external_id)
+    return {source: sorted(ids) for source, ids in grouped.items()}
 
 
 def save_results(
@@ -539,7 +543,7 @@ def _insert_ignore_returning(
         return []
     core = table.__table__
     if session.get_bind().dialect.name == "postgresql":
-        return _insert_unnest(session, core, rows, keys, names)
+        return _insert_json_rows(session, core, rows, keys, names)
     statement = _dialect_insert(session, core)
     if keys:
         statement = statement.on_conflict_do_nothing(index_elements=keys)
@@ -549,31 +553,31 @@ def _insert_ignore_returning(
     return [tuple(row) for row in session.execute(statement.returning(*(core.c[n] for n in names)), rows)]
 
 
-def _insert_unnest(
+def _insert_json_rows(
     session: Session, core: Table, rows: list[dict[str, Any]], keys: list[str] | None, names: Sequence[str]
 ) -> list[tuple[Any, ...]]:
-    """PostgreSQL: one INSERT ... SELECT FROM unnest(one array per column) for the whole batch.
+    """PostgreSQL: the whole batch as one JSON parameter, turned into rows by json_populate_recordset.
 
-    A multi-row VALUES list has a placeholder per value, which the driver parses again for every
-    statement; this has one per column, so batches of thousands of rows cost about one row's overhead.
+    A multi-row VALUES list has a placeholder per value, which the driver parses and escapes one by one;
+    here the driver sends one string that json.dumps built in C, and the server types each column.
     """
-    columns = list(rows[0])
-    arrays = {}
-    casts = []
-    for index, name in enumerate(columns):
-        column = core.c[name]
-        values = [row[name] for row in rows]
-        if isinstance(column.type, JSON):
-            values = [None if v is None else json.dumps(v) for v in values]
-        arrays[f"c{index}"] = values
-        casts.append(f"CAST(:c{index} AS {column.type.compile(dialect=session.get_bind().dialect)}[])")
-    sql = f"INSERT INTO {core.name} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(casts)})"
+    columns = ", ".join(rows[0])
+    sql = (
+        f"INSERT INTO {core.name} ({columns}) "
+        f"SELECT {columns} FROM json_populate_recordset(NULL::{core.name}, CAST(:rows AS json))"
+    )
     if keys:
         sql += f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
     if names:
         sql += f" RETURNING {', '.join(names)}"
-    result = session.execute(text(sql), arrays)
+    result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json_value)})
     return [tuple(row) for row in result] if names else []
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
@@ -581,7 +585,21 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
         yield list(items[start : start + size])
 
 
-def _stored(row: CommentRow) -> StoredComment:
+COMMENT_COLUMNS = (
+    CommentRow.id,
+    CommentRow.source,
+    CommentRow.external_id,
+    CommentRow.text,
+    CommentRow.author,
+    CommentRow.post_external_id,
+    CommentRow.parent_external_id,
+    CommentRow.created_at,
+    CommentRow.content_hash,
+)
+"""What a StoredComment needs, selected as plain rows (no ORM objects to build on the scoring path)."""
+
+
+def _stored(row: Any) -> StoredComment:
     comment = Comment(
         id=row.external_id,
         text=row.text,

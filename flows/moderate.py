@@ -1,4 +1,5 @@
-"""The `moderate` flow: read what is new in each source, score it with its thread, queue what needs a moderator."""
+"""The `moderate` flow: read what is new in each source, score it with its thread, queue what needs a
+moderator, and alert the moderators when something is severe, piling on, or waiting too long."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
+from flows.alerts import check_backlog, deliver_alerts_task
 from flows.runners import task_runner_for
-from moderation import pipeline
-from moderation.config import PolicySettings, ScoringSettings, load_settings
+from moderation import pipeline, run_report
+from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, load_settings
 from moderation.pipeline import BatchOutcome, RunSummary
 
 # Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
@@ -18,7 +20,13 @@ ingest_source = task(pipeline.ingest).with_options(name="ingest source", cache_p
 plan_batches = task(pipeline.plan_batches).with_options(
     name="plan scoring batches", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15]
 )
-score_batch = task(pipeline.score_batch).with_options(name="score batch", cache_policy=NO_CACHE)
+score_batch = task(pipeline.score_batch).with_options(name="score batch, enqueue, write alerts", cache_policy=NO_CACHE)
+emit_flagged_post_events = task(run_report.emit_flagged_post_events).with_options(
+    name="emit flagged-post events", cache_policy=NO_CACHE
+)
+publish_run_summary = task(run_report.publish_run_summary).with_options(
+    name="publish run summary", cache_policy=NO_CACHE
+)
 
 
 @flow(name="moderate", log_prints=False)
@@ -42,10 +50,20 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
     # Everything without a score from this scorer, in batches spread over the configured task runner.
     scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
-    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now))
+    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts))
+
+    # Tell the moderators: backlog check, then every alert that is due (earlier runs' included).
+    summary.alerts_written += check_backlog(db_url, settings.alerts, now)
+    summary.alerts = deliver_alerts_task(db_url, settings.alerts)
+    emit_flagged_post_events(summary)
+    publish_run_summary(summary)
 
     get_run_logger().info(
-        "scored %d comments, flagged %d; sources failed: %s", summary.scored, summary.flagged, summary.failed or "none"
+        "scored %d comments, flagged %d, alerts sent %d; sources failed: %s",
+        summary.scored,
+        summary.flagged,
+        summary.alerts.delivered,
+        summary.failed or "none",
     )
     summary.raise_for_failed_sources()
     return summary
@@ -53,10 +71,12 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
 @flow(name="score new comments", log_prints=False)
 def score_new_comments(
-    db_url: str, scoring: ScoringSettings, policy: PolicySettings, now: datetime
+    db_url: str, scoring: ScoringSettings, policy: PolicySettings, now: datetime, alerts: AlertsSettings
 ) -> list[BatchOutcome]:
     batches = plan_batches(db_url, scoring)
-    outcomes = score_batch.map(unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now))
+    outcomes = score_batch.map(
+        unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now), unmapped(alerts)
+    )
     outcomes.wait()  # every batch gets its chance before a failed one fails the run
     return outcomes.result()
 

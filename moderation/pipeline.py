@@ -2,26 +2,32 @@
 
 ingest (per source: page since watermark -> store -> advance watermark, page after page)
 -> plan batches (id ranges of unscored comments)
--> per batch, anywhere a task runner puts it: claim -> load threads -> score -> decide -> save + enqueue
+-> per batch, anywhere a task runner puts it: claim -> load threads -> score -> decide -> save + enqueue + alerts
+-> backlog check -> deliver alerts
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from moderation.config import PolicySettings, ScoringSettings, SourceSettings
+from moderation.alerts.channels import build_channels
+from moderation.alerts.outbox import DeliveryReport, deliver_due
+from moderation.alerts.triggers import backlog_alert, queue_alert_rule
+from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, SourceSettings
 from moderation.errors import SourcesFailedError
 from moderation.models import CommentScore, Decision, InThread
 from moderation.policy import decide
 from moderation.scoring import load_scorer
 from moderation.sources import Batch, open_source
-from moderation.storage import store
+from moderation.storage import outbox, store
 from moderation.storage.engine import Database, open_database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
@@ -90,6 +96,9 @@ class BatchOutcome:
     scored: int = 0
     flagged: int = 0
     flagged_items: list[dict[str, Any]] = field(default_factory=list)
+    by_label: Counter[str] = field(default_factory=Counter)
+    alerts: int = 0
+    """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
 
 
@@ -100,7 +109,12 @@ def plan_batches(db_url: str, scoring: ScoringSettings) -> list[RowRange]:
 
 
 def score_batch(
-    db_url: str, rows: RowRange, scoring: ScoringSettings, policy: PolicySettings, now: datetime
+    db_url: str,
+    rows: RowRange,
+    scoring: ScoringSettings,
+    policy: PolicySettings,
+    now: datetime,
+    alerts: AlertsSettings | None = None,
 ) -> BatchOutcome:
     """Score, decide and save one range of comments; runs wherever the task runner sends it.
 
@@ -108,6 +122,7 @@ def score_batch(
     that overlap never score or queue a comment twice.
     """
     scorer = load_scorer(scoring.scorer, scoring)
+    rule = queue_alert_rule(alerts) if alerts is not None else None
     outcome = BatchOutcome()
     clock = time.perf_counter()
     with store.claim_unscored(database(db_url), scorer.version, rows) as claim:
@@ -120,17 +135,46 @@ def score_batch(
             (item, score, decide(item.comment, score, policy))
             for item, score in zip(claim.comments, scores, strict=True)
         ]
-        counts = claim.save(results, scorer.name, scorer.version, now)
+        counts = claim.save(results, scorer.name, scorer.version, now, rule)
     outcome.seconds["write"] = time.perf_counter() - clock
-    outcome.scored, outcome.flagged = counts.scored, len(counts.queued)
-    outcome.flagged_items = flagged_summary(r for r in results if r[0].row_id in counts.queued)[:LISTED]
+    outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
+    flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
+    outcome.by_label.update(label for item in flagged for label in item["reasons"])
+    outcome.flagged_items = flagged[:LISTED]
     return outcome
 
 
-def flagged_summary(results: Iterable[Result]) -> list[dict[str, Any]]:
+def check_backlog(db_url: str, alerts: AlertsSettings, now: datetime) -> int:
+    """Write a backlog alert when the review queue is too long or too old; returns outbox rows written."""
+    if not alerts.channels_for("backlog"):
+        return 0
+    db = database(db_url)
+    pending, oldest = outbox.pending_backlog(db)
+    draft = backlog_alert(pending, oldest, alerts, now)
+    return outbox.record_alerts(db, [draft], now) if draft else 0
+
+
+def deliver_alerts(
+    db_url: str,
+    alerts: AlertsSettings,
+    now: datetime | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DeliveryReport:
+    """Send the alerts that are due. With no channel configured nothing is sent and nothing is lost."""
+    if not alerts.channels:
+        return DeliveryReport()
+    channels = build_channels(alerts, os.environ if environ is None else environ)
+    when = now or datetime.now(UTC)
+    return deliver_due(database(db_url), channels, alerts.base_url, alerts.delivery, when)
+
+
+def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
     return [
         {
             "id": stored.comment.id,
+            "source": stored.source,
+            "post_id": stored.comment.post_id,
+            "item_id": (queue_items or {}).get(stored.row_id),
             "author": stored.comment.author,
             "reasons": dict(decision.reasons),
             "attack_target": decision.attack_target,
@@ -156,6 +200,11 @@ class RunSummary:
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: {"ingest": 0.0, "read": 0.0, "score": 0.0, "write": 0.0})
     """Time per stage, summed over sources and batches (batches may run in parallel)."""
+    by_label: Counter[str] = field(default_factory=Counter)
+    """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
+    alerts_written: int = 0
+    """Alert-outbox rows this run wrote (one per alert per channel)."""
+    alerts: DeliveryReport = field(default_factory=DeliveryReport)
 
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts
@@ -172,6 +221,8 @@ class RunSummary:
             self.scored += outcome.scored
             self.flagged += outcome.flagged
             self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])
+            self.by_label.update(outcome.by_label)
+            self.alerts_written += outcome.alerts
             for stage, seconds in outcome.seconds.items():
                 self.seconds[stage] += seconds
 

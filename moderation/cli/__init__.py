@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import pipeline, purge, queue, serve
+from moderation.cli import alerts, labels, pipeline, purge, queue, serve, users, web
 
 
 @click.group()
@@ -21,6 +21,10 @@ cli.add_command(pipeline.score)
 cli.add_command(queue.queue)
 cli.add_command(serve.serve)
 cli.add_command(purge.purge)
+cli.add_command(alerts.alerts)
+cli.add_command(users.user)
+cli.add_command(web.web)
+cli.add_command(labels.export_labels)
 
 
 def main() -> None:

@@ -58,6 +58,14 @@ def _print_summary(summary: RunSummary) -> None:
         click.echo(f"      {shorten(item['text'])}")
     if summary.flagged > len(summary.flagged_items):
         click.echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
+    sent = summary.alerts
+    if summary.alerts_written or sent.delivered or sent.retrying or sent.failed:
+        click.echo(
+            f"alerts: {summary.alerts_written} written, {sent.delivered} sent, {sent.retrying} to retry, "
+            f"{sent.failed} failed"
+        )
+    for error in sent.errors:
+        click.echo(f"  {error}")
 
 
 @click.command()

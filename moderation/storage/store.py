@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from moderation.errors import StorageError
 from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, Thread
 from moderation.sources.base import Batch
+from moderation.storage import outbox
 from moderation.storage.engine import Database
+from moderation.storage.outbox import AlertRule
 from moderation.storage.tables import (
     CommentRow,
     ModerationActionRow,
@@ -58,6 +60,10 @@ class ResultCounts:
     scored: int = 0
     queued: set[int] = field(default_factory=set)
     """Row ids of the comments that this call put in the review queue."""
+    queue_items: dict[int, int] = field(default_factory=dict)
+    """Comment row id -> review-queue item id, for the comments in `queued`."""
+    alerts: int = 0
+    """Alert-outbox rows (one per alert per channel) written with the queue rows."""
 
 
 # ---- ingest -------------------------------------------------------------------------------------
@@ -273,10 +279,11 @@ class Claim:
         scorer: str,
         scorer_version: str,
         now: datetime,
+        alert_rule: AlertRule | None = None,
     ) -> ResultCounts:
         if self._session is not None:
-            return _save_results(self._session, results, scorer, scorer_version, now)
-        return save_results(self._db, results, scorer, scorer_version, now)
+            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule)
+        return save_results(self._db, results, scorer, scorer_version, now, alert_rule)
 
 
 @contextmanager
@@ -375,14 +382,16 @@ def save_results(
     scorer: str,
     scorer_version: str,
     now: datetime,
+    alert_rule: AlertRule | None = None,
 ) -> ResultCounts:
-    """Scores, queue items for flagged comments, and one audit row per decision, in one transaction.
+    """Scores, queue items for flagged comments, one audit row per decision, and the alerts the new
+    queue items cause (`alert_rule`; none without one), in one transaction.
 
-    Only results whose score row is new produce queue and audit rows, so a rerun (or a concurrent run
-    that scored the same comments) adds nothing twice.
+    Only results whose score row is new produce queue, audit and alert rows, so a rerun (or a
+    concurrent run that scored the same comments) adds nothing twice.
     """
     with db.session() as session:
-        return _save_results(session, results, scorer, scorer_version, now)
+        return _save_results(session, results, scorer, scorer_version, now, alert_rule)
 
 
 def _save_results(
@@ -391,6 +400,7 @@ def _save_results(
     scorer: str,
     scorer_version: str,
     now: datetime,
+    alert_rule: AlertRule | None = None,
 ) -> ResultCounts:
     counts = ResultCounts()
     score_ids = _insert_scores(session, results, scorer, scorer_version, now)
@@ -398,6 +408,7 @@ def _save_results(
     counts.scored = len(fresh)
     queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
     counts.queued = set(queue_ids)
+    counts.queue_items = dict(queue_ids)
     audit = [
         {
             "comment_id": stored.row_id,
@@ -414,6 +425,8 @@ def _save_results(
         for stored, score, decision in fresh
     ]
     _insert_ignore_returning(session, ModerationActionRow, audit, None)
+    if alert_rule is not None:
+        counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
     return counts
 
 

@@ -84,12 +84,13 @@ def _all_setting_names(model: type) -> list[str]:
     names = []
     for name, field in model.model_fields.items():  # type: ignore[attr-defined]
         names.append(name)
-        for inner in _models_in(field.annotation):
-            names.extend(_all_setting_names(inner))
+        for nested in _models_in(field.annotation):
+            names.extend(_all_setting_names(nested))
     return names
 
 
 def _models_in(annotation: object) -> list[type]:
+    """Settings models inside an annotation: the model itself, or inside list[...], unions, Annotated."""
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
         return [annotation]
     return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]

@@ -34,8 +34,8 @@ def case_input(case: dict) -> InThread:
     return InThread(next(c for c in comments if c.id == case["comment_id"]), thread)
 
 
-def evaluate(scorer_name: str, threshold: float, verbose: bool = False) -> dict:
-    cases = load_cases()
+def evaluate(scorer_name: str, threshold: float, verbose: bool = False, path: Path = CASES) -> dict:
+    cases = load_cases(path)
     scorer = load_scorer(scorer_name, ScoringSettings(scorer=scorer_name))
     results = scorer.score([case_input(c) for c in cases])
     correct, targets_right, attacks = 0, 0, 0
@@ -71,8 +71,9 @@ def main() -> None:
     parser.add_argument("--scorer", default="fast")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--cases", type=Path, default=CASES)
     args = parser.parse_args()
-    print(json.dumps(evaluate(args.scorer, args.threshold, args.verbose), indent=2))
+    print(json.dumps(evaluate(args.scorer, args.threshold, args.verbose, args.cases), indent=2))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from moderation.scoring.directed import Directedness, directedness
 
 ATTACK_VERSION = "2"
 GROUP_TARGET = "*"
+TIED_WORD_INSULT = 0.6
 # Below this attack score nobody is named as a target: addressing someone is not attacking them.
 TARGET_MIN_SCORE = 0.3
 
@@ -46,9 +47,12 @@ class ThreadAwareScorer:
 
 
 def add_attack(comment: Comment, thread: Thread, result: CommentScore) -> None:
-    insult = insult_signal(result)
     aim = directedness(comment, thread, insult_spans=result.evidence.get("insult", []))
-    result.attack_on_commenter = round(insult * aim.value, 4)
+    insult = insult_signal(result)
+    if aim.tied_word:
+        # Models miss rarer name-calling ("muppet", "imbecile"); said of the addressee, it is an insult.
+        insult = max(insult, TIED_WORD_INSULT)
+    result.attack_on_commenter = round(insult * aim.value, 6)
     result.attack_target = aim.target if result.attack_on_commenter >= TARGET_MIN_SCORE else None
     if result.attack_target is not None:
         result.evidence["attack_on_commenter"] = sorted(set(aim.spans))

@@ -21,9 +21,9 @@ LINK_DISTANCE = 60  # characters between an insulting word and who it is said of
 
 # How surely an insult is aimed at someone in the thread, by what it is tied to.
 AT_ADDRESSEE = 1.0
-AT_SELF = 0.1
-REPORTED = 0.15
-AT_THIRD_PERSON = 0.2
+AT_SELF = 0.4
+REPORTED = 0.3
+AT_THIRD_PERSON = 0.45
 # When no insulting word is found (the model's signal comes from elsewhere), by who is addressed.
 UNTIED = {
     "named": 0.85,
@@ -33,7 +33,11 @@ UNTIED = {
     "you": 0.75,
     "reply_no_you": 0.4,
     "none": 0.3,
+    "unknown": 0.85,
 }
+# "none": nobody addressed although the thread has other participants, so probably a third party;
+# "unknown": a comment seen without its thread (no parent, nobody else known), as in most labelled data,
+# where an insult is usually aimed at whoever the comment answers.
 
 SECOND_PERSON = {"you", "your", "you're", "youre", "you’re", "yours", "yourself", "u", "ur", "ya", "yall", "y'all"}
 FIRST_PERSON = {"i", "i'm", "im", "i’m", "me", "my", "myself", "i've", "i’d", "i'd"}
@@ -50,6 +54,11 @@ REPORTING = re.compile(
 )
 # "The politicians who ran the USSR were ...", "this guy is ...": a third party as the subject.
 THIRD_SUBJECT = re.compile(r"\b(the|those|these|that|this|some)\s+(\w+\s+){1,5}?(was|were|is|are)\b", re.IGNORECASE)
+THREAT = re.compile(
+    r"\b(i('ll|’ll| will| am going to|'m going to|'m gonna| shall)|we('ll| will))\s+(\w+\s+(you|u)\s+and\s+)?"
+    r"(?P<verb>kill|hurt|beat|stab|shoot|find|hunt|destroy|end)\b",
+    re.IGNORECASE,
+)
 QUOTED = re.compile(r"[\"'‘“]([^\"'’”]{1,60})[\"'’”]")
 
 INSULT_WORDS = {
@@ -138,6 +147,8 @@ class Directedness:
     target: str | None
     kind: str
     spans: tuple[Span, ...] = field(default=())
+    tied_word: bool = False
+    """An insulting word of our own list is said of the addressee ("you're a clown", "Slaven, idiot")."""
 
 
 def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] = ()) -> Directedness:
@@ -145,11 +156,12 @@ def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] 
     names = _NameIndex.of(thread.participant_names)
     mentions = [m for m in _mentions(text, names) if m.name != comment.author]
     addressee = _addressee(comment, thread, mentions)
-    insults = sorted(set(insult_spans) | set(_insult_words(text)))
+    listed = set(_insult_words(text))
+    insults = sorted(set(insult_spans) | listed)
     if not insults:
         return Directedness(UNTIED[addressee.kind], addressee.name, addressee.kind, _spans(addressee))
-    best = max((_aim(text, span, mentions, addressee) for span in insults), key=lambda d: d.value)
-    return best
+    aims = [_aim(text, span, mentions, addressee, listed=span in listed) for span in insults]
+    return max(aims, key=lambda d: (d.value, d.tied_word))
 
 
 # ---- who is addressed ---------------------------------------------------------------------------
@@ -176,7 +188,10 @@ def _addressee(comment: Comment, thread: Thread, mentions: list[Mention]) -> _Ad
     post_author = thread.post.author if thread.post else None
     if you is not None and post_author and post_author != comment.author and post_author in thread.authors:
         return _Addressee("post_author", post_author, you.span)
-    return _Addressee("you" if you else "none", None, you.span if you else None)
+    if you is not None:
+        return _Addressee("you", None, you.span)
+    alone = parent is None and not (thread.participant_names - {comment.author})
+    return _Addressee("unknown" if alone else "none", None, None)
 
 
 def _mentions(text: str, names: _NameIndex) -> Iterable[Mention]:
@@ -201,6 +216,8 @@ def _mentions(text: str, names: _NameIndex) -> Iterable[Mention]:
             name = names.find(tokens, index)
             if name is not None:
                 yield Mention("named", name[1], name[0])
+            elif match.group().startswith("@") and len(match.group()) > 2:
+                yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
             elif _looks_like_a_name(match.group()) and index > 0 and not _starts_sentence(text, match.start()):
                 yield Mention("third", match.span())  # a capitalised name that is not a participant
 
@@ -217,7 +234,7 @@ def _starts_sentence(text: str, position: int) -> bool:
 # ---- what the insulting words are tied to ----------------------------------------------------------
 
 
-def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee) -> Directedness:
+def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee, *, listed: bool) -> Directedness:
     if any(_inside(insult, m.span) for m in QUOTED_SPANS(text)):
         return Directedness(REPORTED, None, "quoted", (insult,))
     nearby = [
@@ -234,12 +251,12 @@ def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee
     if nearest.kind == "third":
         return Directedness(AT_THIRD_PERSON, None, "third", (insult,))
     if nearest.kind == "named":
-        return Directedness(AT_ADDRESSEE, nearest.name, "named", (insult, nearest.span))
+        return Directedness(AT_ADDRESSEE, nearest.name, "named", (insult, nearest.span), listed)
     if nearest.kind == "group":
-        return Directedness(AT_ADDRESSEE, GROUP, "group", (insult, nearest.span))
+        return Directedness(AT_ADDRESSEE, GROUP, "group", (insult, nearest.span), listed)
     # "you": the person the comment addresses (named, group, parent's author, post author) or nobody known
-    value = AT_ADDRESSEE if addressee.kind != "none" else UNTIED["you"]
-    return Directedness(value, addressee.name, addressee.kind, (insult, nearest.span, *_spans(addressee)))
+    spans = (insult, nearest.span, *_spans(addressee))
+    return Directedness(AT_ADDRESSEE, addressee.name, addressee.kind, spans, listed)
 
 
 def _link_distance(insult: Span, mention: Mention) -> int:
@@ -258,6 +275,8 @@ def QUOTED_SPANS(text: str) -> list[Mention]:
 
 
 def _insult_words(text: str) -> Iterable[Span]:
+    for match in THREAT.finditer(text):
+        yield match.span("verb")
     for match in TOKEN.finditer(text):
         if collapse(match.group().strip("'’")) in INSULT_WORDS:
             yield match.span()

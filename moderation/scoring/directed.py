@@ -32,9 +32,12 @@ UNTIED = {
     "post_author": 0.75,
     "you": 0.75,
     "reply_no_you": 0.4,
+    "you_in_thread": 0.5,
     "none": 0.3,
     "unknown": 0.85,
 }
+# "you_in_thread": "you" at top level in a thread with other participants, none of them named: the
+# readers at large ("people like you are ruining this country") as often as one commenter.
 # "none": nobody addressed although the thread has other participants, so probably a third party;
 # "unknown": a comment seen without its thread (no parent, nobody else known), as in most labelled data,
 # where an insult is usually aimed at whoever the comment answers.
@@ -188,9 +191,9 @@ def _addressee(comment: Comment, thread: Thread, mentions: list[Mention]) -> _Ad
     post_author = thread.post.author if thread.post else None
     if you is not None and post_author and post_author != comment.author and post_author in thread.authors:
         return _Addressee("post_author", post_author, you.span)
-    if you is not None:
-        return _Addressee("you", None, you.span)
     alone = parent is None and not (thread.participant_names - {comment.author})
+    if you is not None:
+        return _Addressee("you" if alone else "you_in_thread", None, you.span)
     return _Addressee("unknown" if alone else "none", None, None)
 
 
@@ -255,8 +258,9 @@ def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee
     if nearest.kind == "group":
         return Directedness(AT_ADDRESSEE, GROUP, "group", (insult, nearest.span), listed)
     # "you": the person the comment addresses (named, group, parent's author, post author) or nobody known
-    spans = (insult, nearest.span, *_spans(addressee))
-    return Directedness(AT_ADDRESSEE, addressee.name, addressee.kind, spans, listed)
+    spans = (insult, *(_spans(addressee) if addressee.kind in ("named", "group") else (nearest.span,)))
+    value = UNTIED["you_in_thread"] if addressee.kind == "you_in_thread" else AT_ADDRESSEE
+    return Directedness(value, addressee.name, addressee.kind, spans, listed)
 
 
 def _link_distance(insult: Span, mention: Mention) -> int:

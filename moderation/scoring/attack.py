@@ -23,7 +23,7 @@ from moderation.models import Comment, CommentScore, InThread, Thread
 from moderation.scoring.base import TextScorer
 from moderation.scoring.directed import Directedness, directedness
 
-ATTACK_VERSION = "2"
+ATTACK_VERSION = "3"
 GROUP_TARGET = "*"
 TIED_WORD_INSULT = 0.6
 # Below this attack score nobody is named as a target: addressing someone is not attacking them.

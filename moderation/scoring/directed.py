@@ -36,6 +36,7 @@ UNTIED = {
     "none": 0.3,
     "unknown": 0.85,
 }
+STANDALONE = ("unknown", "you")  # a comment with no parent and nobody else known in its thread
 # "you_in_thread": "you" at top level in a thread with other participants, none of them named: the
 # readers at large ("people like you are ruining this country") as often as one commenter.
 # "none": nobody addressed although the thread has other participants, so probably a third party;
@@ -164,7 +165,13 @@ def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] 
     if not insults:
         return Directedness(UNTIED[addressee.kind], addressee.name, addressee.kind, _spans(addressee))
     aims = [_aim(text, span, mentions, addressee, listed=span in listed) for span in insults]
-    return max(aims, key=lambda d: (d.value, d.tied_word))
+    best = max(aims, key=lambda d: (d.value, d.tied_word))
+    if addressee.kind in STANDALONE and best.value < UNTIED["unknown"]:
+        # Without a thread, wording alone says little about whom an insult is for: on kaggle_insults.train
+        # the comments our cues call self-deprecating or third-party are insults at a participant as often
+        # as the rest. Those cues only lower the score when the thread gives someone else to aim at.
+        return Directedness(UNTIED["unknown"], None, best.kind, best.spans, best.tied_word)
+    return best
 
 
 # ---- who is addressed ---------------------------------------------------------------------------

@@ -40,17 +40,44 @@ class DetoxifySettings(StrictModel):
     huggingface_config_path: str | None = None
     """Local folder with the transformer's config.json and tokenizer files (offline loading)."""
     device: str = "cpu"
-    """Torch device: cpu, cuda, cuda:0, ..."""
+    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:0, ..."""
     batch_size: int = Field(default=32, ge=1)
-    """Comments per forward pass."""
+    """Comments per forward pass (sorted by length, so padding stays small)."""
+
+
+class AccurateSettings(StrictModel):
+    model_dir: str | None = None
+    """Folder with the accurate model's deltas.safetensors and model.json (default: the one shipped in the package)."""
+    cache_dir: str = "~/.cache/comment-moderation"
+    """Where the merged Detoxify checkpoint is written on first use (one folder per artifact hash)."""
+    device: str = "auto"
+    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:0, ..."""
+    batch_size: int = Field(default=32, ge=1)
+    """Comments per forward pass (sorted by length, so padding stays small)."""
+    threads: int = Field(default=0, ge=0)
+    """Torch CPU threads; 0 means every core this process may use."""
+
+
+class CascadeSettings(StrictModel):
+    screen: str = "fast"
+    """Scorer that screens every comment (cheap)."""
+    accurate: str = "accurate"
+    """Scorer that rescores comments in the band, loaded only when one falls in it (accurate or detoxify:<model>)."""
+    bands: dict[str, tuple[Probability, Probability]] = Field(default_factory=dict)
+    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band."""
+
+    def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
+        return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))
 
 
 class ScoringSettings(StrictModel):
     scorer: str = "lexicon"
-    """Scorer used by the flow: lexicon (offline default) or detoxify (or detoxify:<model>)."""
+    """Scorer used by the flow: lexicon (offline default), accurate, cascade, or detoxify (or detoxify:<model>)."""
     batch_size: int = Field(default=256, ge=1)
     """Comments scored and written per batch in the flow."""
     detoxify: DetoxifySettings = DetoxifySettings()
+    accurate: AccurateSettings = AccurateSettings()
+    cascade: CascadeSettings = CascadeSettings()
 
 
 class PolicySettings(StrictModel):

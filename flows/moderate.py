@@ -1,4 +1,5 @@
-"""The `moderate` flow: fetch new comments, score them with their thread, queue what needs a moderator."""
+"""The `moderate` flow: fetch new comments, score them with their thread, queue what needs a moderator,
+alert the moderators when something is severe, piling on, or waiting too long."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from moderation import pipeline
+from flows.alerts import check_backlog, deliver_alerts_task
+from moderation import pipeline, run_report
 from moderation.config import load_settings
 from moderation.pipeline import RunSummary
 
@@ -25,10 +27,19 @@ next_unscored = task(pipeline.next_unscored).with_options(
 )
 score_and_decide = task(pipeline.score_and_decide).with_options(name="score and decide", cache_policy=NO_CACHE)
 enqueue_flagged = task(pipeline.enqueue).with_options(
-    name="save scores, enqueue flagged", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
+    name="save scores, enqueue flagged, write alerts",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
 )
 advance_watermark = task(pipeline.advance_watermark).with_options(
     name="advance watermark", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
+)
+emit_flagged_post_events = task(run_report.emit_flagged_post_events).with_options(
+    name="emit flagged-post events", cache_policy=NO_CACHE
+)
+publish_run_summary = task(run_report.publish_run_summary).with_options(
+    name="publish run summary", cache_policy=NO_CACHE
 )
 
 
@@ -48,13 +59,20 @@ def moderate(config_path: str | None = None) -> RunSummary:
     last_row_id = 0
     while unscored := next_unscored(db_url, settings.scoring, last_row_id):
         results = score_and_decide(db_url, unscored, settings.scoring, settings.policy)
-        summary.add_results(enqueue_flagged(db_url, results, settings.scoring, now), results)
+        summary.add_results(enqueue_flagged(db_url, results, settings.scoring, now, settings.alerts), results)
         last_row_id = unscored[-1].row_id
+
+    summary.alerts_written += check_backlog(db_url, settings.alerts, now)
+    summary.alerts = deliver_alerts_task(db_url, settings.alerts)
+    emit_flagged_post_events(summary)
 
     for batch in batches:
         advance_watermark(db_url, batch, now)
 
-    get_run_logger().info("scored %d comments, flagged %d", summary.scored, summary.flagged)
+    publish_run_summary(summary)
+    get_run_logger().info(
+        "scored %d comments, flagged %d, alerts sent %d", summary.scored, summary.flagged, summary.alerts.delivered
+    )
     return summary
 
 

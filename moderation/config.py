@@ -5,6 +5,7 @@ Environment variables:
   MODERATION_CONFIG          path of the TOML file (default config/moderation.toml)
   MODERATION_DATABASE_URL    overrides database.url
   MODERATION_SCORER          overrides scoring.scorer
+  MODERATION_SECRET_KEY      overrides web.secret_key (the session signing key)
   MODERATION__A__B=value     overrides any key a.b (value parsed as TOML, else a string)
 """
 
@@ -15,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from moderation.errors import ConfigError
 
@@ -122,11 +123,199 @@ class SourceSettings(StrictModel):
     """Optional JSON/JSONL file of posts (id, title, body, author, published_at)."""
 
 
+AlertKind = Literal["severe", "pile_on", "backlog"]
+ALERT_KINDS: tuple[AlertKind, ...] = ("severe", "pile_on", "backlog")
+
+
+class SevereAlertSettings(StrictModel):
+    thresholds: dict[str, Probability] = Field(
+        default_factory=lambda: {"threat": 0.5, "severe_toxicity": 0.8, "attack_on_commenter": 0.9}
+    )
+    """A newly queued comment with any of these scores at or above its value causes a `severe` alert."""
+    window_minutes: int = Field(default=60, ge=1)
+    """At most one severe alert per post per window of this many minutes."""
+
+
+class PileOnAlertSettings(StrictModel):
+    flagged: int = Field(default=5, ge=0)
+    """This many flagged comments on one post within the window cause a `pile_on` alert (0: off)."""
+    attacks: int = Field(default=3, ge=0)
+    """This many attacks on commenters on one post within the window cause a `pile_on` alert (0: off)."""
+    window_minutes: int = Field(default=60, ge=1)
+    """Length of the window; at most one pile-on alert per post per window."""
+
+
+class BacklogAlertSettings(StrictModel):
+    max_pending: int = Field(default=200, ge=0)
+    """More pending items than this cause a `backlog` alert (0: off)."""
+    max_age_minutes: int = Field(default=24 * 60, ge=0)
+    """A pending item older than this causes a `backlog` alert (0: off)."""
+    window_minutes: int = Field(default=6 * 60, ge=1)
+    """At most one backlog alert per window of this many minutes."""
+
+
+class DeliverySettings(StrictModel):
+    first_retry_seconds: float = Field(default=30.0, gt=0)
+    """Delay before the first retry of a failed send; each further retry waits twice as long."""
+    max_retry_minutes: float = Field(default=60.0, gt=0)
+    """Longest delay between retries: a channel that is down for hours is retried at least this often."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """Connect/read timeout of one send."""
+    claim_timeout_minutes: float = Field(default=10.0, gt=0)
+    """An alert claimed by a deliverer that did not finish (it crashed) is taken over after this long."""
+    batch_size: int = Field(default=100, ge=1)
+    """Alerts sent per delivery run at most; the rest wait for the next run."""
+
+
+def _one_secret_source(env: str | None, block: str | None, what: str, *, required: bool = True) -> None:
+    """A secret comes from an environment variable or a Prefect Secret block, never from the file."""
+    if env and block:
+        raise ValueError(f"give {what}_env or {what}_secret_block, not both")
+    if required and not (env or block):
+        raise ValueError(f"give {what}_env (an environment variable) or {what}_secret_block (a Prefect Secret)")
+
+
+class WebhookChannelSettings(StrictModel):
+    name: str = Field(min_length=1, max_length=100)
+    """Unique channel name; shown in `moderation alerts list`."""
+    kind: Literal["webhook", "slack", "mattermost", "teams"]
+    """Message format: webhook (generic JSON), slack, mattermost, teams (Workflows adaptive card)."""
+    url_env: str | None = None
+    """Environment variable holding the webhook URL (the URL is a secret: never put it in this file)."""
+    url_secret_block: str | None = None
+    """Or: name of a Prefect Secret block holding the webhook URL."""
+    alert_kinds: list[AlertKind] = Field(default_factory=lambda: list(ALERT_KINDS))
+    """Which alerts this channel receives: severe, pile_on, backlog."""
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookChannelSettings:
+        _one_secret_source(self.url_env, self.url_secret_block, "url")
+        return self
+
+
+class EmailChannelSettings(StrictModel):
+    name: str = Field(min_length=1, max_length=100)
+    """Unique channel name."""
+    kind: Literal["email"]
+    """Email over SMTP."""
+    smtp_host: str
+    """SMTP server host name."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    """SMTP port: 587 for STARTTLS, 465 for TLS from the start, 25 for plain."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """starttls (upgrade after connecting), tls (TLS from the start), none (loopback relays only)."""
+    ca_file: str | None = None
+    """PEM file of the CA that signed the server's certificate, for a private CA (default: system CAs)."""
+    username: str | None = None
+    """SMTP login; no login when unset."""
+    password_env: str | None = None
+    """Environment variable holding the SMTP password."""
+    password_secret_block: str | None = None
+    """Or: name of a Prefect Secret block holding the SMTP password."""
+    sender: str
+    """From address."""
+    recipients: list[str] = Field(min_length=1)
+    """To addresses."""
+    alert_kinds: list[AlertKind] = Field(default_factory=lambda: list(ALERT_KINDS))
+    """Which alerts this channel receives: severe, pile_on, backlog."""
+
+    @model_validator(mode="after")
+    def _password_with_username(self) -> EmailChannelSettings:
+        _one_secret_source(
+            self.password_env, self.password_secret_block, "password", required=self.username is not None
+        )
+        return self
+
+
+ChannelSettings = Annotated[WebhookChannelSettings | EmailChannelSettings, Field(discriminator="kind")]
+
+
+class AlertsSettings(StrictModel):
+    base_url: str = "http://127.0.0.1:8000"
+    """Address of the review web UI; messages link to {base_url}/queue/{item_id}."""
+    max_comments: int = Field(default=3, ge=1, le=20)
+    """How many of the worst comments a message quotes."""
+    quote_length: int = Field(default=200, ge=20)
+    """Quoted comments are shortened to this many characters."""
+    severe: SevereAlertSettings = SevereAlertSettings()
+    pile_on: PileOnAlertSettings = PileOnAlertSettings()
+    backlog: BacklogAlertSettings = BacklogAlertSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    channels: list[ChannelSettings] = Field(default_factory=list)
+    """Where alerts go; none configured means alerts are off."""
+
+    @model_validator(mode="after")
+    def _unique_channel_names(self) -> AlertsSettings:
+        names = [channel.name for channel in self.channels]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"channel names must be unique: {', '.join(repeated)}")
+        return self
+
+    def channels_for(self, kind: str) -> tuple[str, ...]:
+        return tuple(channel.name for channel in self.channels if kind in channel.alert_kinds)
+
+
+ReasonCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,50}$")]
+
+
+class ReviewSettings(StrictModel):
+    reason_codes: list[ReasonCode] = Field(
+        default_factory=lambda: [
+            "personal_attack",
+            "insult",
+            "hate_speech",
+            "threat",
+            "harassment",
+            "spam",
+            "off_topic",
+            "other",
+        ],
+        min_length=1,
+    )
+    """Reasons a moderator picks from when rejecting (lower-case letters, digits and _), in display order."""
+    claim_timeout_minutes: int = Field(default=15, ge=1)
+    """An item opened by a moderator is theirs alone for this long, then anyone may take it."""
+    page_size: int = Field(default=50, ge=1, le=500)
+    """Items per queue page in the web UI."""
+
+    @field_validator("reason_codes")
+    @classmethod
+    def _unique(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("reason codes must be unique")
+        return codes
+
+
+class WebSettings(StrictModel):
+    host: str = "127.0.0.1"
+    """Address `moderation web` listens on (127.0.0.1: this machine only; put a TLS proxy in front)."""
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port `moderation web` listens on."""
+    base_url: str = ""
+    """Address moderators open, e.g. https://moderation.example.org; an https address makes cookies Secure."""
+    secret_key: SecretStr | None = None
+    """Key that signs session cookies; set it with MODERATION_SECRET_KEY, not in this file. If unset, a key is
+    generated once and kept in the database's app_secrets table."""
+    session_hours: int = Field(default=12, ge=1)
+    """A login lasts this long."""
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins allowed per user name and client address within login_window_minutes."""
+    login_window_minutes: int = Field(default=15, ge=1)
+    """Window for counting failed logins; a blocked client may try again when it has passed."""
+
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
 class Settings(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     scoring: ScoringSettings = ScoringSettings()
     policy: PolicySettings = PolicySettings()
+    review: ReviewSettings = ReviewSettings()
+    web: WebSettings = WebSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
+    alerts: AlertsSettings = AlertsSettings()
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -153,7 +342,11 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _apply_environment(data: dict[str, Any], env: dict[str, str]) -> None:
-    shortcuts = {"MODERATION_DATABASE_URL": "database.url", "MODERATION_SCORER": "scoring.scorer"}
+    shortcuts = {
+        "MODERATION_DATABASE_URL": "database.url",
+        "MODERATION_SCORER": "scoring.scorer",
+        "MODERATION_SECRET_KEY": "web.secret_key",
+    }
     for var, dotted in shortcuts.items():
         if var in env:
             _set_dotted(data, dotted.split("."), env[var])

@@ -25,5 +25,47 @@ class QueueError(ModerationError):
     """A review-queue operation was refused (unknown item, stale version, bad status)."""
 
 
+class UnknownItem(QueueError):
+    """No queue item has that id."""
+
+
+class AlreadyClaimed(QueueError):
+    """Another moderator holds a fresh claim on the item."""
+
+
+class AlreadyDecided(QueueError):
+    """The item is approved or rejected already; there is nothing left to decide."""
+
+
+class StaleVersion(QueueError):
+    """The item changed since the moderator loaded it; the decision was not applied."""
+
+
+class NotAllowed(QueueError):
+    """The moderator's role may not do this (escalated items are for admins)."""
+
+
+class NothingToUndo(QueueError):
+    """The moderator has no decision that can still be undone."""
+
+
+class AccountError(ModerationError):
+    """A user account could not be created or changed (duplicate name, unknown role, short password)."""
+
+
 class AlertDeliveryError(ModerationError):
-    """An alert could not be delivered to its channel."""
+    """An alert could not be delivered to its channel.
+
+    `permanent` means trying again cannot help (HTTP 4xx other than 408/429, a refused address, bad
+    credentials): the outbox marks the alert failed instead of retrying. `retry_after` is the delay in
+    seconds that the channel asked for (HTTP 429 Retry-After), if any.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class OutboxError(ModerationError):
+    """An alert-outbox operation was refused (unknown alert, wrong status)."""

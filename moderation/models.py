@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 Span = tuple[int, int]
 
@@ -108,3 +109,39 @@ class Decision:
     status: str
     explanation: str = ""
     attack_target: str | None = None
+
+
+@dataclass(frozen=True)
+class FlaggedItem:
+    """A review-queue item as the alert triggers see it."""
+
+    item_id: int
+    source: str
+    post_id: str | None
+    post_title: str | None
+    comment_id: str
+    author: str
+    text: str
+    reasons: Mapping[str, float]
+    """Labels that crossed the policy's thresholds."""
+    scores: Mapping[str, float]
+    """Every label's score, attack_on_commenter included."""
+    attack_target: str | None
+    priority: float
+    at: datetime
+    """When the comment was written (when it was queued, if the source gives no time)."""
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """An alert a trigger decided on, before it is written to the outbox (one row per channel)."""
+
+    kind: str
+    key: str
+    """Dedupe key, e.g. pile_on:<source>/<post>:<window start>; one alert per key per channel, ever."""
+    window_start: datetime
+    channels: tuple[str, ...]
+    payload: dict[str, Any]
+    """What the message says: title, summary, post, the worst comments (JSON-ready)."""
+    source: str | None = None
+    post_id: str | None = None

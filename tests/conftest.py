@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,47 @@ def _drop_test_database(name: str) -> None:
         raise RuntimeError(f"refusing to drop {name!r}: not a test database")
     with _admin_connection() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SEED_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def seed_review_queue(
+    db_url: str, comments: Path | None = None, now: datetime = SEED_TIME, source_name: str = "examples"
+) -> None:
+    """Run the pipeline's steps (no Prefect) on the example thread, or on `comments`, into `db_url`.
+
+    With the example thread, c6 (Lee Lindberg's attack on Slaven) and c10 (Slaven) end up in the queue.
+    """
+    from moderation import pipeline
+    from moderation.config import PolicySettings, ScoringSettings, SourceSettings
+
+    source = SourceSettings(
+        name=source_name,
+        kind="jsonl",
+        path=str(comments or EXAMPLES / "seed_thread.jsonl"),
+        posts=None if comments else str(EXAMPLES / "seed_post.json"),
+    )
+    scoring, policy = ScoringSettings(scorer="lexicon"), PolicySettings()
+    batch = pipeline.fetch_new(db_url, source)
+    pipeline.store_batch(db_url, batch, now)
+    last_row_id = 0
+    while unscored := pipeline.next_unscored(db_url, scoring, last_row_id):
+        results = pipeline.score_and_decide(db_url, unscored, scoring, policy)
+        pipeline.enqueue(db_url, results, scoring, now)
+        last_row_id = unscored[-1].row_id
+    pipeline.advance_watermark(db_url, batch, now)
+
+
+@pytest.fixture
+def seeded_url(db_url: str) -> str:
+    """`db_url` (SQLite, then PostgreSQL) holding the example thread, scored, with c6 and c10 queued."""
+    seed_review_queue(db_url)
+    return db_url
+
+
+@pytest.fixture
+def seeded_sqlite_url(sqlite_url: str) -> str:
+    """A SQLite database holding the example thread, scored, with c6 and c10 queued."""
+    seed_review_queue(sqlite_url)
+    return sqlite_url

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import pipeline, queue
+from moderation.cli import alerts, labels, pipeline, queue, users, web
 
 
 @click.group()
@@ -19,6 +19,10 @@ def cli() -> None:
 cli.add_command(pipeline.run)
 cli.add_command(pipeline.score)
 cli.add_command(queue.queue)
+cli.add_command(alerts.alerts)
+cli.add_command(users.user)
+cli.add_command(web.web)
+cli.add_command(labels.export_labels)
 
 
 def main() -> None:

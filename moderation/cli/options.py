@@ -33,6 +33,29 @@ def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--as",
+        "actor",
+        envvar="MODERATION_ACTOR",
+        required=True,
+        metavar="USER",
+        help="The moderator acting (an account from `moderation user add`; default $MODERATION_ACTOR).",
+    )(func)
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for name, help_text in reversed(
+        [
+            ("--label", "Only items flagged for this label (e.g. insult, attack_on_commenter)."),
+            ("--post", "Only comments on this post id."),
+            ("--author", "Only comments by this author."),
+        ]
+    ):
+        func = click.option(name, default=None, help=help_text)(func)
+    return func
+
+
 def guard(action: Callable[[], T]) -> T:
     try:
         return action()

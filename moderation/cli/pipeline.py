@@ -39,6 +39,14 @@ def run(config_path: str | None) -> None:
     for item in summary.flagged_items:
         click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
         click.echo(f"      {shorten(item['text'])}")
+    sent = summary.alerts
+    if summary.alerts_written or sent.delivered or sent.retrying or sent.failed:
+        click.echo(
+            f"alerts: {summary.alerts_written} written, {sent.delivered} sent, {sent.retrying} to retry, "
+            f"{sent.failed} failed"
+        )
+    for error in sent.errors:
+        click.echo(f"  {error}")
 
 
 @click.command()

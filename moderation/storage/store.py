@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from moderation.errors import StorageError
 from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, Thread
 from moderation.sources.base import Batch
+from moderation.storage import outbox
 from moderation.storage.engine import Database
+from moderation.storage.outbox import AlertRule
 from moderation.storage.tables import (
     CommentRow,
     ModerationActionRow,
@@ -51,6 +53,10 @@ class ResultCounts:
     scored: int = 0
     queued: set[int] = field(default_factory=set)
     """Row ids of the comments that this call put in the review queue."""
+    queue_items: dict[int, int] = field(default_factory=dict)
+    """Comment row id -> review-queue item id, for the comments in `queued`."""
+    alerts: int = 0
+    """Alert-outbox rows (one per alert per channel) written with the queue rows."""
 
 
 # ---- ingest -------------------------------------------------------------------------------------
@@ -249,11 +255,13 @@ def save_results(
     scorer: str,
     scorer_version: str,
     now: datetime,
+    alert_rule: AlertRule | None = None,
 ) -> ResultCounts:
-    """Scores, queue items for flagged comments, and one audit row per decision, in one transaction.
+    """Scores, queue items for flagged comments, one audit row per decision, and the alerts the new
+    queue items cause (`alert_rule`; none without one), in one transaction.
 
-    Only results whose score row is new produce queue and audit rows, so a rerun (or a concurrent run
-    that scored the same comments) adds nothing twice.
+    Only results whose score row is new produce queue, audit and alert rows, so a rerun (or a
+    concurrent run that scored the same comments) adds nothing twice.
     """
     counts = ResultCounts()
     with db.session() as session:
@@ -262,6 +270,7 @@ def save_results(
         counts.scored = len(fresh)
         queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
         counts.queued = set(queue_ids)
+        counts.queue_items = dict(queue_ids)
         session.add_all(
             ModerationActionRow(
                 comment_id=stored.row_id,
@@ -277,6 +286,8 @@ def save_results(
             )
             for stored, score, decision in fresh
         )
+        if alert_rule is not None:
+            counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
     return counts
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
+ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
+ROLES = ("moderator", "admin")
 
 
 class Base(DeclarativeBase):
@@ -91,7 +93,10 @@ class QueueItemRow(Base):
     claimed_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None]
+    decision_code: Mapped[str | None] = mapped_column(String(50))
+    """The reason code of the latest moderator decision (from review.reason_codes)."""
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    """The moderator's free-text note on the latest decision."""
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
 
@@ -100,6 +105,7 @@ class ModerationActionRow(Base):
     """Append-only audit log: every decision, by the pipeline (actor 'system') or a moderator."""
 
     __tablename__ = "moderation_actions"
+    __table_args__ = (Index("ix_moderation_actions_actor", "actor", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
@@ -108,9 +114,15 @@ class ModerationActionRow(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
+    """The pipeline's explanation, or the moderator's free-text note."""
+    reason_code: Mapped[str | None] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(255))
     scorer: Mapped[str | None] = mapped_column(String(100))
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    undoes_action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderation_actions.id", name="fk_moderation_actions_undoes_action_id")
+    )
+    """Set on an undo: the action it reverted."""
     created_at: Mapped[datetime]
 
 
@@ -133,3 +145,69 @@ class WatermarkRow(Base):
     source: Mapped[str] = mapped_column(String(100), primary_key=True)
     position: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class AlertOutboxRow(Base):
+    """One alert for one channel: written with the queue rows that cause it, then delivered once.
+
+    pending -> sending (claimed by one deliverer) -> delivered | failed | pending again (retry later).
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", "channel", name="uq_alert_outbox_key_channel"),
+        Index("ix_alert_outbox_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(100))
+    post_external_id: Mapped[str | None] = mapped_column(String(255))
+    window_start: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class UserRow(Base):
+    """A moderator or admin of the review UI; the password is stored as an argon2 hash only."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+
+
+class LoginAttemptRow(Base):
+    """Recent login attempts per user name and client address, for rate limiting."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_user_ip_time", "username", "ip", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(255))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class AppSecretRow(Base):
+    """Secrets the application generates for itself, e.g. the session signing key."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]

@@ -1,3 +1,4 @@
+import typing
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,16 @@ def _all_setting_names(model: type) -> list[str]:
     names = []
     for name, field in model.model_fields.items():  # type: ignore[attr-defined]
         names.append(name)
-        annotation = field.annotation
-        if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
-            names.extend(_all_setting_names(annotation))
+        for nested in _models_in(field.annotation):
+            names.extend(_all_setting_names(nested))
     return names
+
+
+def _models_in(annotation: object) -> list[type]:
+    """Settings models inside an annotation: the model itself, or inside list[...], unions, Annotated."""
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
 
 
 def _empty(tmp_path: Path) -> Path:

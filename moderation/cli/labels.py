@@ -1,0 +1,42 @@
+"""`moderation export-labels`: moderators' decisions as labelled data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from moderation.cli.options import config_option, guard
+
+
+@click.command("export-labels")
+@config_option
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write JSON lines here instead of standard output.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Only decisions made at or after this UTC date or time.",
+)
+def export_labels(config_path: str | None, output_path: str | None, since: datetime | None) -> None:
+    """Write each approved or rejected item as one JSON line (text, thread ids, scores, decision, moderator)."""
+    from moderation.config import load_settings
+    from moderation.pipeline import database
+    from moderation.review.export import export_labels as records
+
+    settings = guard(lambda: load_settings(config_path))
+    db = guard(lambda: database(settings.database.url))
+    start = since.replace(tzinfo=UTC) if since else None
+    count = 0
+    with click.open_file(output_path or "-", "w", encoding="utf-8") as out:
+        for record in records(db, start):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    click.echo(f"exported {count} decisions", err=True)

@@ -1,0 +1,86 @@
+"""How a comment card reads: readable label names, score chips, evidence split into highlighted segments.
+
+Pure functions: templates and the CLI render what these return, and escape every piece of comment text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+LABEL_NAMES = {
+    "toxicity": "Toxic",
+    "severe_toxicity": "Severely toxic",
+    "obscene": "Obscene",
+    "threat": "Threat",
+    "insult": "Insult",
+    "identity_attack": "Identity attack",
+    "sexual_explicit": "Sexually explicit",
+    "attack_on_commenter": "Attack on a commenter",
+    "blocked_words": "Blocked word",
+}
+
+
+@dataclass(frozen=True)
+class ScoreChip:
+    label: str
+    name: str
+    score: float
+    flagged: bool
+
+    @property
+    def percent(self) -> int:
+        return round(self.score * 100)
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    labels: tuple[str, ...] = ()
+    """Labels whose evidence covers this piece of text (empty: not highlighted)."""
+
+    @property
+    def title(self) -> str:
+        return ", ".join(label_name(label) for label in self.labels)
+
+
+def label_name(label: str) -> str:
+    return LABEL_NAMES.get(label, label.replace("_", " ").capitalize())
+
+
+def reason_name(code: str) -> str:
+    """personal_attack -> Personal attack."""
+    return code.replace("_", " ").capitalize()
+
+
+def score_chips(labels: Mapping[str, float], flagged: Iterable[str]) -> list[ScoreChip]:
+    """Every score as a chip: flagged labels first, then the rest, each group highest first."""
+    marked = set(flagged)
+    chips = [ScoreChip(label, label_name(label), float(score), label in marked) for label, score in labels.items()]
+    return sorted(chips, key=lambda chip: (not chip.flagged, -chip.score, chip.label))
+
+
+def highlight(text: str, evidence: Mapping[str, Sequence[Sequence[int]]]) -> list[Segment]:
+    """Split `text` at the evidence spans ({label: [[start, end], ...]}, character offsets).
+
+    Overlapping spans are merged into segments that name every label covering them; spans outside the text
+    or malformed are ignored.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for label, ranges in evidence.items():
+        for span in ranges:
+            if len(span) != 2 or not all(isinstance(v, int) for v in span):
+                continue
+            start, end = max(0, span[0]), min(len(text), span[1])
+            if start < end:
+                spans.append((start, end, label))
+    cuts = sorted({0, len(text)} | {s for s, _, _ in spans} | {e for _, e, _ in spans})
+    segments: list[Segment] = []
+    for start, end in pairwise(cuts):
+        covering = tuple(sorted({label for s, e, label in spans if s <= start and end <= e}))
+        if segments and segments[-1].labels == covering:
+            segments[-1] = Segment(segments[-1].text + text[start:end], covering)
+        else:
+            segments.append(Segment(text[start:end], covering))
+    return segments

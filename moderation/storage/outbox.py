@@ -1,0 +1,334 @@
+"""The alert outbox: alerts written with the queue rows that cause them, then delivered exactly once.
+
+Write paths, one verb each:
+  add_alerts        (inside store.save_results' transaction) one row per alert per channel, idempotent
+  record_alerts     the same in a transaction of its own (backlog alerts)
+  claim_due         pending rows whose time has come, plus rows a crashed deliverer left in `sending`
+  mark_delivered / mark_failed / schedule_retry / release   only by the deliverer holding the claim
+  retry_failed      a moderator's "send it again"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from moderation.errors import OutboxError, StorageError
+from moderation.models import AlertDraft, FlaggedItem
+from moderation.storage.engine import Database
+from moderation.storage.tables import ALERT_STATUSES, AlertOutboxRow, CommentRow, PostRow, QueueItemRow, ScoreRow
+
+AlertRule = Callable[[Sequence[FlaggedItem], Sequence[FlaggedItem]], list[AlertDraft]]
+"""(newly queued items, every queued item on their posts) -> the alerts they cause. Pure."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    kind: str
+    dedupe_key: str
+    channel: str
+    source: str | None
+    post_id: str | None
+    window_start: datetime
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "dedupe_key": self.dedupe_key,
+            "channel": self.channel,
+            "source": self.source,
+            "post_id": self.post_id,
+            "window_start": self.window_start.isoformat(),
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "payload": self.payload,
+        }
+
+
+# ---- writing alerts -------------------------------------------------------------------------------
+
+
+def add_alerts_for_items(session: Session, item_ids: Iterable[int], rule: AlertRule, now: datetime) -> int:
+    """Run `rule` over newly queued items and their posts' queue history; write what it decides.
+
+    Called inside the transaction that inserted the queue rows, so alerts and queue rows commit together.
+    """
+    new_ids = set(item_ids)
+    if not new_ids:
+        return 0
+    now = _as_utc(now)
+    thread = _flagged_on_same_posts(session, new_ids, now)
+    new = [item for item in thread if item.item_id in new_ids]
+    return add_alerts(session, rule(new, thread), now)
+
+
+def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) -> int:
+    """One outbox row per draft per channel; a (key, channel) already written is skipped. Returns rows added."""
+    now = _as_utc(now)
+    rows = [
+        {
+            "kind": draft.kind,
+            "dedupe_key": draft.key,
+            "channel": channel,
+            "source": draft.source,
+            "post_external_id": draft.post_id,
+            "window_start": _utc(draft.window_start),
+            "payload": draft.payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for draft in drafts
+        for channel in draft.channels
+    ]
+    if not rows:
+        return 0
+    statement = (
+        _dialect_insert(session)
+        .on_conflict_do_nothing(index_elements=["dedupe_key", "channel"])
+        .values(rows)
+        .returning(AlertOutboxRow.id)
+    )
+    return len(session.execute(statement).all())
+
+
+def record_alerts(db: Database, drafts: Sequence[AlertDraft], now: datetime) -> int:
+    with db.session() as session:
+        return add_alerts(session, drafts, now)
+
+
+def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -> list[FlaggedItem]:
+    """The new items plus every queue item on the same posts (latest revision of each comment)."""
+    posts = set(
+        session.execute(
+            select(CommentRow.source, CommentRow.post_external_id)
+            .join(QueueItemRow, QueueItemRow.comment_id == CommentRow.id)
+            .where(QueueItemRow.id.in_(new_ids), CommentRow.post_external_id.is_not(None))
+        ).all()
+    )
+    wanted: ColumnElement[bool] = QueueItemRow.id.in_(new_ids)
+    if posts:
+        wanted = or_(wanted, tuple_(CommentRow.source, CommentRow.post_external_id).in_(posts))
+    query = (
+        select(QueueItemRow, CommentRow, PostRow.title, ScoreRow.labels, ScoreRow.attack_on_commenter)
+        .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)
+        .outerjoin(PostRow, CommentRow.post_id == PostRow.id)
+        .outerjoin(ScoreRow, QueueItemRow.score_id == ScoreRow.id)
+        .where(wanted)
+        .order_by(QueueItemRow.id)
+    )
+    latest: dict[int, FlaggedItem] = {}
+    for item, comment, post_title, labels, attack in session.execute(query):
+        scores = dict(labels or {})
+        if attack is not None:
+            scores["attack_on_commenter"] = attack
+        latest[comment.id] = FlaggedItem(
+            item_id=item.id,
+            source=comment.source,
+            post_id=comment.post_external_id,
+            post_title=post_title,
+            comment_id=comment.external_id,
+            author=comment.author,
+            text=comment.text,
+            reasons=dict(item.reasons),
+            scores=scores,
+            attack_target=item.attack_target,
+            priority=item.priority,
+            at=_utc(comment.created_at) or _utc(item.created_at) or now,
+        )
+    return list(latest.values())
+
+
+# ---- delivering -----------------------------------------------------------------------------------
+
+
+def claim_due(db: Database, now: datetime, *, token: str, limit: int, stale_before: datetime) -> list[OutboxEntry]:
+    """Claim up to `limit` rows that are due (or whose claim went stale) for the deliverer `token`.
+
+    The UPDATE repeats the due condition, so of two deliverers racing for a row exactly one gets it
+    (PostgreSQL re-checks the condition on the row a concurrent transaction just changed; SQLite
+    serialises writers).
+    """
+    now, stale_before = _as_utc(now), _as_utc(stale_before)
+    claimable = or_(
+        and_(AlertOutboxRow.status == "pending", AlertOutboxRow.next_attempt_at <= now),
+        and_(AlertOutboxRow.status == "sending", AlertOutboxRow.claimed_at < stale_before),
+    )
+    candidates = (
+        select(AlertOutboxRow.id)
+        .where(claimable)
+        .order_by(AlertOutboxRow.next_attempt_at, AlertOutboxRow.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    with db.session() as session:
+        session.execute(
+            update(AlertOutboxRow)
+            .where(AlertOutboxRow.id.in_(candidates), claimable)
+            .values(status="sending", claimed_by=token, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    with db.session() as session:
+        rows = session.scalars(
+            select(AlertOutboxRow)
+            .where(AlertOutboxRow.status == "sending", AlertOutboxRow.claimed_by == token)
+            .order_by(AlertOutboxRow.id)
+        )
+        return [_entry(row) for row in rows]
+
+
+def mark_delivered(db: Database, alert_id: int, token: str, now: datetime) -> bool:
+    return _finish(
+        db, alert_id, token, status="delivered", attempts=AlertOutboxRow.attempts + 1, delivered_at=now, last_error=None
+    )
+
+
+def mark_failed(db: Database, alert_id: int, token: str, reason: str) -> bool:
+    """A permanent failure: never retried automatically (`moderation alerts retry ID` sends it again)."""
+    return _finish(db, alert_id, token, status="failed", attempts=AlertOutboxRow.attempts + 1, last_error=reason)
+
+
+def schedule_retry(db: Database, alert_id: int, token: str, next_attempt_at: datetime, error: str) -> bool:
+    """A transient failure: try again at `next_attempt_at`."""
+    return _finish(
+        db,
+        alert_id,
+        token,
+        status="pending",
+        attempts=AlertOutboxRow.attempts + 1,
+        next_attempt_at=next_attempt_at,
+        last_error=error,
+    )
+
+
+def release(db: Database, alert_id: int, token: str, next_attempt_at: datetime) -> bool:
+    """Give a claimed row back unattempted (its channel just failed on another alert)."""
+    return _finish(db, alert_id, token, status="pending", next_attempt_at=next_attempt_at)
+
+
+def _finish(db: Database, alert_id: int, token: str, **values: Any) -> bool:
+    """Change a row this deliverer holds; False if the claim was lost (taken over as stale)."""
+    values = {key: _as_utc(value) if isinstance(value, datetime) else value for key, value in values.items()}
+    with db.session() as session:
+        result = session.execute(
+            update(AlertOutboxRow)
+            .where(
+                AlertOutboxRow.id == alert_id,
+                AlertOutboxRow.status == "sending",
+                AlertOutboxRow.claimed_by == token,
+            )
+            .values(claimed_by=None, claimed_at=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
+
+
+# ---- reading and operator actions -----------------------------------------------------------------
+
+
+def list_alerts(db: Database, status: str | None = None, limit: int = 100) -> list[OutboxEntry]:
+    """Outbox rows, newest first; `status` one of pending, sending, delivered, failed (None: all)."""
+    if status is not None and status not in ALERT_STATUSES:
+        raise OutboxError(f"unknown alert status {status!r}: use one of {', '.join(ALERT_STATUSES)}")
+    query = select(AlertOutboxRow).order_by(AlertOutboxRow.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(AlertOutboxRow.status == status)
+    with db.session() as session:
+        return [_entry(row) for row in session.scalars(query)]
+
+
+def get_alert(db: Database, alert_id: int) -> OutboxEntry:
+    with db.session() as session:
+        row = session.get(AlertOutboxRow, alert_id)
+        if row is None:
+            raise OutboxError(f"no alert {alert_id}: `moderation alerts list` shows the ids")
+        return _entry(row)
+
+
+def retry_failed(db: Database, alert_id: int, now: datetime) -> OutboxEntry:
+    """Put a failed alert back in line to be sent by the next delivery run."""
+    with db.session() as session:
+        result = session.execute(
+            update(AlertOutboxRow)
+            .where(AlertOutboxRow.id == alert_id, AlertOutboxRow.status == "failed")
+            .values(status="pending", next_attempt_at=_as_utc(now))
+            .execution_options(synchronize_session=False)
+        )
+        changed = int(getattr(result, "rowcount", 0)) == 1
+    entry = get_alert(db, alert_id)
+    if not changed:
+        raise OutboxError(f"alert {alert_id} is {entry.status}; only failed alerts can be retried")
+    return entry
+
+
+def pending_backlog(db: Database) -> tuple[int, datetime | None]:
+    """How many review-queue items are pending, and when the oldest was queued."""
+    with db.session() as session:
+        count, oldest = session.execute(
+            select(func.count(QueueItemRow.id), func.min(QueueItemRow.created_at)).where(
+                QueueItemRow.status == "pending"
+            )
+        ).one()
+    return int(count or 0), _utc(oldest)
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+
+
+def _dialect_insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(AlertOutboxRow)
+    if name == "sqlite":
+        return sqlite.insert(AlertOutboxRow)
+    raise StorageError(f"the moderation database must be SQLite or PostgreSQL, not {name}")
+
+
+def _entry(row: AlertOutboxRow) -> OutboxEntry:
+    return OutboxEntry(
+        id=row.id,
+        kind=row.kind,
+        dedupe_key=row.dedupe_key,
+        channel=row.channel,
+        source=row.source,
+        post_id=row.post_external_id,
+        window_start=_utc(row.window_start) or row.window_start,
+        payload=dict(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=_utc(row.next_attempt_at) or row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=_utc(row.created_at) or row.created_at,
+        delivered_at=_utc(row.delivered_at),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    if value is None:
+        return None
+    return _as_utc(value)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,48 @@
+"""View models for the comment card: everything a template shows, computed here so templates hold no logic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from moderation.config import ReviewSettings
+from moderation.queue import QueueEntry
+from moderation.review.actors import Moderator
+from moderation.review.claims import stale_before
+from moderation.review.present import ScoreChip, Segment, highlight, score_chips
+
+
+@dataclass(frozen=True)
+class Card:
+    entry: QueueEntry
+    segments: list[Segment]
+    chips: list[ScoreChip]
+    held_by: str | None
+    """Another moderator with a fresh claim on this item."""
+    free_at: datetime | None
+    """When that claim expires."""
+    mine: bool
+    """The viewer holds the claim."""
+    decidable: bool
+    """The viewer may decide this item now."""
+
+    @property
+    def id(self) -> int:
+        return self.entry.id
+
+
+def make_card(entry: QueueEntry, viewer: Moderator, now: datetime, rules: ReviewSettings) -> Card:
+    held_by, free_at = None, None
+    fresh = entry.claimed_at is not None and entry.claimed_at >= stale_before(now, rules)
+    if entry.claimed_by and entry.claimed_by != viewer.name and fresh and entry.claimed_at is not None:
+        held_by = entry.claimed_by
+        free_at = entry.claimed_at + timedelta(minutes=rules.claim_timeout_minutes)
+    return Card(
+        entry=entry,
+        segments=highlight(entry.text, entry.evidence),
+        chips=score_chips(entry.labels or entry.reasons, entry.reasons),
+        held_by=held_by,
+        free_at=free_at,
+        mine=entry.claimed_by == viewer.name and fresh,
+        decidable=entry.status in viewer.decidable() and held_by is None,
+    )

@@ -1,0 +1,16 @@
+from moderation.cli import cli
+from tests.conftest import PROJECT_ROOT
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    missing = [name for name in _command_names(cli) if f"moderation {name}" not in readme]
+    assert missing == []
+
+
+def _command_names(group, prefix=""):  # type: ignore[no-untyped-def]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _command_names(command, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}"

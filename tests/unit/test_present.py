@@ -1,0 +1,41 @@
+from moderation.review.present import Segment, highlight, reason_name, score_chips
+
+
+def test_evidence_span_becomes_a_highlighted_segment() -> None:
+    assert highlight("Slaven, you're an idiot!", {"insult": [[18, 23]]}) == [
+        Segment("Slaven, you're an "),
+        Segment("idiot", ("insult",)),
+        Segment("!"),
+    ]
+
+
+def test_overlapping_spans_name_every_label_covering_them() -> None:
+    segments = highlight("abcdef", {"insult": [[0, 4]], "toxicity": [[2, 6]]})
+    assert segments == [Segment("ab", ("insult",)), Segment("cd", ("insult", "toxicity")), Segment("ef", ("toxicity",))]
+
+
+def test_spans_outside_the_text_or_malformed_are_ignored() -> None:
+    assert highlight("short", {"insult": [[3, 99], [-5, 1], [4, 2], ["a", "b"], [1]]}) == [
+        Segment("s", ("insult",)),
+        Segment("ho"),
+        Segment("rt", ("insult",)),
+    ]
+
+
+def test_text_without_evidence_is_one_plain_segment() -> None:
+    assert highlight("<script>", {}) == [Segment("<script>")]
+
+
+def test_flagged_scores_come_first_with_readable_names() -> None:
+    chips = score_chips(
+        {"toxicity": 0.95, "insult": 0.9, "attack_on_commenter": 0.9}, ["insult", "attack_on_commenter"]
+    )
+    assert [(c.name, c.percent, c.flagged) for c in chips] == [
+        ("Attack on a commenter", 90, True),
+        ("Insult", 90, True),
+        ("Toxic", 95, False),
+    ]
+
+
+def test_reason_codes_read_as_words() -> None:
+    assert reason_name("personal_attack") == "Personal attack"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import alerts, labels, pipeline, queue, users, web
+from moderation.cli import alerts, labels, pipeline, queue, train_accurate, users, web
 
 
 @click.group()
@@ -23,6 +23,7 @@ cli.add_command(alerts.alerts)
 cli.add_command(users.user)
 cli.add_command(web.web)
 cli.add_command(labels.export_labels)
+cli.add_command(train_accurate.train)
 
 
 def main() -> None:

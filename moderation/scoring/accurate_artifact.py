@@ -93,6 +93,7 @@ def write_artifact(
     save_file(
         {k: v.detach().float().cpu() for k, v in sorted(tensors.items())}, deltas_path, metadata={"format": FORMAT}
     )
+    deltas_path.chmod(0o644)  # package data: readable by whoever runs the scorer
     meta = {
         "format": FORMAT,
         **meta,

@@ -1,15 +1,17 @@
-"""Choosing the cascade's bands on the dev files: escalate as few comments as possible while every
-(file, label) AUC of the cascade stays within a tolerance of the accurate tier's AUC alone.
+"""Choosing the cascade's bands on the dev files, under a budget of comments escalated.
 
-Greedy from "escalate everything" (the cascade then is the accurate tier): each step narrows one label's
-band by one grid point at either end, taking the step that escalates fewest comments and keeps every
-AUC within the tolerance, until no step is allowed.
+The cascade's AUC on a (file, label) task mixes two rankings: the accurate tier's inside the band, the
+screen's outside. Starting from "escalate everything" (the cascade then is the accurate tier), each step
+narrows one label's band by one grid point at either end, choosing the step that loses least, where loss
+is the mean over tasks of how far the cascade's AUC falls below the accurate tier's (a task where the
+cascade beats the accurate tier counts as no loss, so a gain on one file cannot hide a loss on another).
+The path runs down to "escalate nothing"; the chosen bands are the first point on it within the budget.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -17,11 +19,12 @@ from sklearn.metrics import roc_auc_score
 
 Scores = npt.NDArray[np.floating]
 Band = tuple[float, float]
+TaskKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
 class Task:
-    """One (file, label) pair with gold labels: a constraint on the bands."""
+    """One (file, label) pair with gold labels."""
 
     family: str
     label: str
@@ -29,13 +32,24 @@ class Task:
 
 
 @dataclass(frozen=True)
+class PathPoint:
+    escalated: float
+    shortfall: float
+    """Mean over tasks of max(0, accurate AUC - cascade AUC)."""
+    worst_gap: float
+    mean_gap: float
+    bands: dict[str, Band]
+
+
+@dataclass(frozen=True)
 class CascadeResult:
     bands: dict[str, Band]
     escalated: dict[str, float]
     """Fraction escalated per file, and 'all' over every dev row."""
-    auc_cascade: dict[tuple[str, str], float]
-    auc_accurate: dict[tuple[str, str], float]
-    auc_screen: dict[tuple[str, str], float]
+    auc_cascade: dict[TaskKey, float]
+    auc_accurate: dict[TaskKey, float]
+    auc_screen: dict[TaskKey, float]
+    path: list[PathPoint] = field(default_factory=list)
 
 
 def in_band(screen: Scores, labels: tuple[str, ...], bands: Mapping[str, Band]) -> npt.NDArray[np.bool_]:
@@ -53,23 +67,20 @@ def evaluate(
     labels: tuple[str, ...],
     tasks: list[Task],
     bands: Mapping[str, Band],
+    path: list[PathPoint] | None = None,
 ) -> CascadeResult:
-    auc_cascade, auc_accurate, auc_screen, escalated = {}, {}, {}, {}
-    total = 0
-    for family in screen:
-        mask = in_band(screen[family], labels, bands)
-        escalated[family] = float(mask.mean())
-        total += int(mask.sum())
-    escalated["all"] = total / sum(len(s) for s in screen.values())
-    for task in tasks:
-        k = labels.index(task.label)
-        mask = in_band(screen[task.family], labels, bands)
-        mixed = np.where(mask, accurate[task.family][:, k], screen[task.family][:, k])
-        key = (task.family, task.label)
-        auc_cascade[key] = float(roc_auc_score(task.gold, mixed))
-        auc_accurate[key] = float(roc_auc_score(task.gold, accurate[task.family][:, k]))
-        auc_screen[key] = float(roc_auc_score(task.gold, screen[task.family][:, k]))
-    return CascadeResult(dict(bands), escalated, auc_cascade, auc_accurate, auc_screen)
+    escalated = {family: float(in_band(s, labels, bands).mean()) for family, s in screen.items()}
+    escalated["all"] = sum(int(in_band(s, labels, bands).sum()) for s in screen.values()) / sum(
+        len(s) for s in screen.values()
+    )
+    return CascadeResult(
+        dict(bands),
+        escalated,
+        _cascade_aucs(screen, accurate, labels, tasks, bands),
+        {_key(t): _auc(t, accurate[t.family], labels) for t in tasks},
+        {_key(t): _auc(t, screen[t.family], labels) for t in tasks},
+        path or [],
+    )
 
 
 def choose_bands(
@@ -77,69 +88,81 @@ def choose_bands(
     accurate: Mapping[str, Scores],
     labels: tuple[str, ...],
     tasks: list[Task],
-    tolerance: float = 0.004,
+    max_escalated: float = 0.10,
     grid_points: int = 40,
 ) -> CascadeResult:
-    """The narrowest bands (fewest dev rows escalated) that keep every task's AUC within `tolerance`."""
-    everything = np.concatenate([screen[f] for f in screen])
+    """The bands at the first point of the least-loss path that escalates at most `max_escalated` of the rows."""
+    path = band_path(screen, accurate, labels, tasks, grid_points)
+    chosen = next(point for point in path if point.escalated <= max_escalated + 1e-12)
+    return evaluate(screen, accurate, labels, tasks, chosen.bands, path)
+
+
+def band_path(
+    screen: Mapping[str, Scores],
+    accurate: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    tasks: list[Task],
+    grid_points: int = 40,
+) -> list[PathPoint]:
+    """From escalating everything to escalating nothing, one least-loss narrowing at a time."""
+    everything = np.concatenate(list(screen.values()))
     grids = {
         label: np.unique(np.quantile(everything[:, labels.index(label)], np.linspace(0, 1, grid_points + 1)))
-        for label in {task.label for task in tasks}
+        for label in labels
     }
-    # Band ends are indices into the label's grid; high index len(grid) means "above every score".
-    ends = {label: (0, len(grid)) for label, grid in grids.items()}
-    state = _Search(screen, accurate, labels, tasks, tolerance, grids)
-    best = state.escalated(ends)
-    while True:
-        moves = []
-        for label, (low, high) in ends.items():
-            for candidate in ((low + 1, high), (low, high - 1)):
-                if candidate[0] <= candidate[1]:
-                    moves.append({**ends, label: candidate})
-        scored = sorted((state.escalated(move), i) for i, move in enumerate(moves))
-        chosen = next((moves[i] for count, i in scored if count <= best and state.allowed(moves[i])), None)
-        if chosen is None:
-            break
-        ends, best = chosen, state.escalated(chosen)
-    return evaluate(screen, accurate, labels, tasks, state.bands(ends))
+    accurate_auc = {_key(t): _auc(t, accurate[t.family], labels) for t in tasks}
+    total = len(everything)
 
-
-class _Search:
-    def __init__(
-        self,
-        screen: Mapping[str, Scores],
-        accurate: Mapping[str, Scores],
-        labels: tuple[str, ...],
-        tasks: list[Task],
-        tolerance: float,
-        grids: dict[str, npt.NDArray[np.floating]],
-    ) -> None:
-        self.screen, self.accurate, self.labels, self.tasks = screen, accurate, labels, tasks
-        self.grids = grids
-        self.floors = {
-            (t.family, t.label): float(roc_auc_score(t.gold, accurate[t.family][:, labels.index(t.label)])) - tolerance
-            for t in tasks
+    def bands_of(ends: Mapping[str, tuple[int, int]]) -> dict[str, Band]:
+        return {
+            label: (float(grids[label][low]), 1.0 if high == len(grids[label]) else float(grids[label][high]))
+            for label, (low, high) in ends.items()
+            if low < high
         }
 
-    def bands(self, ends: Mapping[str, tuple[int, int]]) -> dict[str, Band]:
-        result = {}
+    def point(ends: Mapping[str, tuple[int, int]]) -> PathPoint:
+        bands = bands_of(ends)
+        gaps = [auc - accurate_auc[key] for key, auc in _cascade_aucs(screen, accurate, labels, tasks, bands).items()]
+        escalated = sum(int(in_band(s, labels, bands).sum()) for s in screen.values()) / total
+        shortfall = float(np.mean([max(0.0, -gap) for gap in gaps]))
+        return PathPoint(escalated, shortfall, min(gaps), float(np.mean(gaps)), bands)
+
+    ends = {label: (0, len(grid)) for label, grid in grids.items()}
+    path = [point(ends)]
+    while True:
+        candidates = []
         for label, (low, high) in ends.items():
-            if low == high:
-                continue
-            grid = self.grids[label]
-            result[label] = (float(grid[low]), 1.0 if high == len(grid) else float(grid[high]))
-        return result
+            for narrower in ((low + 1, high), (low, high - 1)):
+                if narrower[0] <= narrower[1]:
+                    moved = {**ends, label: narrower}
+                    candidate = point(moved)
+                    if candidate.escalated <= path[-1].escalated:
+                        candidates.append((candidate.shortfall, candidate.escalated, moved, candidate))
+        if not candidates:
+            return path
+        _, _, ends, best = min(candidates, key=lambda c: (c[0], c[1]))
+        path.append(best)
 
-    def escalated(self, ends: Mapping[str, tuple[int, int]]) -> int:
-        bands = self.bands(ends)
-        return sum(int(in_band(s, self.labels, bands).sum()) for s in self.screen.values())
 
-    def allowed(self, ends: Mapping[str, tuple[int, int]]) -> bool:
-        bands = self.bands(ends)
-        for task in self.tasks:
-            k = self.labels.index(task.label)
-            mask = in_band(self.screen[task.family], self.labels, bands)
-            mixed = np.where(mask, self.accurate[task.family][:, k], self.screen[task.family][:, k])
-            if roc_auc_score(task.gold, mixed) < self.floors[(task.family, task.label)]:
-                return False
-        return True
+def _cascade_aucs(
+    screen: Mapping[str, Scores],
+    accurate: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    tasks: list[Task],
+    bands: Mapping[str, Band],
+) -> dict[TaskKey, float]:
+    result = {}
+    for task in tasks:
+        k = labels.index(task.label)
+        mask = in_band(screen[task.family], labels, bands)
+        mixed = np.where(mask, accurate[task.family][:, k], screen[task.family][:, k])
+        result[_key(task)] = float(roc_auc_score(task.gold, mixed))
+    return result
+
+
+def _auc(task: Task, scores: Scores, labels: tuple[str, ...]) -> float:
+    return float(roc_auc_score(task.gold, scores[:, labels.index(task.label)]))
+
+
+def _key(task: Task) -> TaskKey:
+    return (task.family, task.label)

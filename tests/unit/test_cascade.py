@@ -69,15 +69,18 @@ def test_a_cascade_inside_a_cascade_is_refused() -> None:
         load_scorer("cascade", settings)
 
 
-def test_band_choice_escalates_only_what_the_auc_needs() -> None:
+def test_band_choice_keeps_the_screen_where_it_is_sure_within_the_budget() -> None:
     rng = np.random.default_rng(0)
     gold = rng.random(2000) < 0.3
     accurate = np.where(gold, 0.8, 0.2)[:, None] + rng.normal(0, 0.05, (2000, 1))
     # The screen is right when it is sure (far from 0.5) and noise in the middle.
-    screen = np.clip(np.where(gold, 0.7, 0.3) + rng.normal(0, 0.2, 2000), 0, 1)[:, None]
-    result = choose_bands({"f": screen}, {"f": accurate}, ("toxicity",), [Task("f", "toxicity", gold)], 0.004)
+    screen = np.clip(np.where(gold, 0.7, 0.3) + rng.normal(0, 0.2, 2000), 0, 0.999)[:, None]
+    tasks = [Task("f", "toxicity", gold)]
+    result = choose_bands({"f": screen}, {"f": accurate}, ("toxicity",), tasks, max_escalated=0.5)
     low, high = result.bands["toxicity"]
     assert 0.0 < low < 0.5 < high < 1.0
-    assert result.escalated["all"] < 0.8
-    assert result.auc_cascade[("f", "toxicity")] >= result.auc_accurate[("f", "toxicity")] - 0.004
+    assert result.escalated["all"] <= 0.5
     assert in_band(screen, ("toxicity",), result.bands).mean() == pytest.approx(result.escalated["all"])
+    gap = result.auc_cascade[("f", "toxicity")] - result.auc_accurate[("f", "toxicity")]
+    assert gap > result.auc_screen[("f", "toxicity")] - result.auc_accurate[("f", "toxicity")]
+    assert (result.path[0].escalated, result.path[0].worst_gap, result.path[-1].escalated) == (1.0, 0.0, 0.0)

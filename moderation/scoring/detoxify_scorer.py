@@ -77,9 +77,11 @@ def load_detoxify(model_type: str, checkpoint: Path | None, config_path: Path | 
     a hub name (the published ones say `bert-base-uncased`), Detoxify's own model builder pointed at the
     local config folder, since `Detoxify(...)` would fetch that base model's config from the hub first."""
     try:
+        import transformers
         from detoxify import Detoxify
     except ImportError as exc:
         raise ScoringError("the detoxify package is not installed: pip install detoxify") from exc
+    transformers.utils.logging.disable_progress_bar()  # a per-load progress bar is noise in `moderation score`
     try:
         if checkpoint and config_path and not _base_is_local(checkpoint):
             return _load_with_local_config(checkpoint, config_path, device)

@@ -172,3 +172,21 @@ def test_a_tiny_training_run_writes_an_artifact_that_loads_and_reproduces(tmp_pa
     scores = _matrix(scorer.score_texts(reference["texts"]), reference["labels"])
     assert np.abs(scores - np.array(reference["scores"])).max() <= 0.01
     assert (tmp_path / "model" / "deltas.safetensors").stat().st_size < 3_000_000
+
+
+def test_score_command_selects_the_accurate_scorer_and_records_its_version(tmp_path: Path, cache_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from moderation.cli import cli
+    from tests.conftest import EXAMPLES
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[scoring.accurate]\ncache_dir = "{cache_dir}"\n')
+    out = tmp_path / "scores.jsonl"
+    thread = str(EXAMPLES / "seed_thread.jsonl")
+    args = ["score", "--config", str(config), "--input", thread, "--output", str(out), "--scorer", "accurate"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert records["c6"]["flagged"] and records["c6"]["attack_target"] == "Slaven"
+    assert records["c6"]["scorer"] == f"accurate/{read_artifact().version}+thread1"

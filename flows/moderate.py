@@ -1,40 +1,26 @@
-"""The `moderate` flow: fetch new comments, score them with their thread, queue what needs a moderator,
-alert the moderators when something is severe, piling on, or waiting too long."""
+"""The `moderate` flow: read what is new in each source, score it with its thread, queue what needs a
+moderator, and alert the moderators when something is severe, piling on, or waiting too long."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
 from flows.alerts import check_backlog, deliver_alerts_task
+from flows.runners import task_runner_for
 from moderation import pipeline, run_report
-from moderation.config import load_settings
-from moderation.pipeline import RunSummary
+from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, load_settings
+from moderation.pipeline import BatchOutcome, RunSummary
 
-# Inputs are large and results are cheap to recompute, so nothing is cached; retries only on I/O.
-RETRY_DELAYS: list[float] = [1, 5, 15]
-
-fetch_new_comments = task(pipeline.fetch_new).with_options(
-    name="fetch new comments", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
+# Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
+# sources (config: runner.retries); a failed scoring batch is simply picked up by the next run.
+ingest_source = task(pipeline.ingest).with_options(name="ingest source", cache_policy=NO_CACHE)
+plan_batches = task(pipeline.plan_batches).with_options(
+    name="plan scoring batches", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15]
 )
-store_comments = task(pipeline.store_batch).with_options(
-    name="store comments", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
-)
-next_unscored = task(pipeline.next_unscored).with_options(
-    name="next unscored batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
-)
-score_and_decide = task(pipeline.score_and_decide).with_options(name="score and decide", cache_policy=NO_CACHE)
-enqueue_flagged = task(pipeline.enqueue).with_options(
-    name="save scores, enqueue flagged, write alerts",
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-)
-advance_watermark = task(pipeline.advance_watermark).with_options(
-    name="advance watermark", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=RETRY_DELAYS
-)
+score_batch = task(pipeline.score_batch).with_options(name="score batch, enqueue, write alerts", cache_policy=NO_CACHE)
 emit_flagged_post_events = task(run_report.emit_flagged_post_events).with_options(
     name="emit flagged-post events", cache_policy=NO_CACHE
 )
@@ -50,30 +36,49 @@ def moderate(config_path: str | None = None) -> RunSummary:
     now = datetime.now(UTC)
     summary = RunSummary()
 
-    batches = []
-    for source in settings.sources:
-        batch = fetch_new_comments(db_url, source)
-        summary.add_ingest(source.name, store_comments(db_url, batch, now), batch)
-        batches.append(batch)
+    # Each source, page by page since its watermark; one that is down fails alone, after its retries.
+    reading = ingest_source.with_options(
+        retries=settings.runner.retries, retry_delay_seconds=settings.runner.retry_delay_seconds
+    )
+    futures = {source.name: reading.submit(db_url, source, now) for source in settings.sources}
+    for name, future in futures.items():
+        report = future.result(raise_on_failure=False)
+        if isinstance(report, BaseException):
+            summary.add_failure(name, report)
+        else:
+            summary.add_ingest(report)
 
-    last_row_id = 0
-    while unscored := next_unscored(db_url, settings.scoring, last_row_id):
-        results = score_and_decide(db_url, unscored, settings.scoring, settings.policy)
-        summary.add_results(enqueue_flagged(db_url, results, settings.scoring, now, settings.alerts), results)
-        last_row_id = unscored[-1].row_id
+    # Everything without a score from this scorer, in batches spread over the configured task runner.
+    scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
+    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts))
 
+    # Tell the moderators: backlog check, then every alert that is due (earlier runs' included).
     summary.alerts_written += check_backlog(db_url, settings.alerts, now)
     summary.alerts = deliver_alerts_task(db_url, settings.alerts)
     emit_flagged_post_events(summary)
-
-    for batch in batches:
-        advance_watermark(db_url, batch, now)
-
     publish_run_summary(summary)
+
     get_run_logger().info(
-        "scored %d comments, flagged %d, alerts sent %d", summary.scored, summary.flagged, summary.alerts.delivered
+        "scored %d comments, flagged %d, alerts sent %d; sources failed: %s",
+        summary.scored,
+        summary.flagged,
+        summary.alerts.delivered,
+        summary.failed or "none",
     )
+    summary.raise_for_failed_sources()
     return summary
+
+
+@flow(name="score new comments", log_prints=False)
+def score_new_comments(
+    db_url: str, scoring: ScoringSettings, policy: PolicySettings, now: datetime, alerts: AlertsSettings
+) -> list[BatchOutcome]:
+    batches = plan_batches(db_url, scoring)
+    outcomes = score_batch.map(
+        unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now), unmapped(alerts)
+    )
+    outcomes.wait()  # every batch gets its chance before a failed one fails the run
+    return outcomes.result()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -63,7 +65,7 @@ class CascadeSettings(StrictModel):
     screen: str = "fast"
     """Scorer that screens every comment (cheap)."""
     accurate: str = "accurate"
-    """Scorer that rescores comments in the band, loaded only when one falls in it (accurate or detoxify:<model>)."""
+    """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(default_factory=dict)
     """Per label, [low, high): a comment is rescored when any label's screen score falls in its band."""
 
@@ -71,12 +73,22 @@ class CascadeSettings(StrictModel):
         return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))
 
 
+class FastSettings(StrictModel):
+    model_dir: str | None = None
+    """Folder with the fast model's model.npz and model.json (default: the model shipped in the package)."""
+    evidence_min_score: Probability | None = None
+    """Labels scoring at least this get evidence (the spans of the words that drove the score); unset: each
+    label's default threshold, chosen when the model was trained."""
+
+
 class ScoringSettings(StrictModel):
-    scorer: str = "lexicon"
-    """Scorer used by the flow: lexicon (offline default), accurate, cascade, or detoxify (or detoxify:<model>)."""
+    scorer: str = "fast"
+    """Scorer used by the flow: fast (the project's own model, offline default), accurate, cascade, lexicon, or
+    detoxify (or detoxify:<model>)."""
     batch_size: int = Field(default=256, ge=1)
     """Comments scored and written per batch in the flow."""
     detoxify: DetoxifySettings = DetoxifySettings()
+    fast: FastSettings = FastSettings()
     accurate: AccurateSettings = AccurateSettings()
     cascade: CascadeSettings = CascadeSettings()
 
@@ -84,12 +96,12 @@ class ScoringSettings(StrictModel):
 class PolicySettings(StrictModel):
     thresholds: dict[str, Probability] = Field(
         default_factory=lambda: {
-            "toxicity": 0.8,
+            "toxicity": 0.43,
             "severe_toxicity": 0.5,
-            "obscene": 0.8,
+            "obscene": 0.54,
             "threat": 0.5,
-            "insult": 0.8,
-            "identity_attack": 0.5,
+            "insult": 0.49,
+            "identity_attack": 0.43,
             "attack_on_commenter": 0.5,
         }
     )
@@ -112,7 +124,7 @@ class PolicySettings(StrictModel):
     """Words or phrases that always send a comment to the queue."""
 
 
-class SourceSettings(StrictModel):
+class FileSourceSettings(StrictModel):
     name: str = Field(min_length=1)
     """Unique source name; comment ids are unique per source."""
     kind: Literal["jsonl", "csv"]
@@ -121,6 +133,104 @@ class SourceSettings(StrictModel):
     """Comments file, relative to the working directory."""
     posts: str | None = None
     """Optional JSON/JSONL file of posts (id, title, body, author, published_at)."""
+    page_size: int = Field(default=1000, ge=1)
+    """Records stored per page; the watermark advances after each stored page."""
+
+
+class FolderSourceSettings(StrictModel):
+    name: str = Field(min_length=1)
+    kind: Literal["folder"]
+    path: str
+    """Folder of comment files (*.jsonl, *.ndjson, *.csv); each file is read once, a changed file again."""
+    pattern: str = "*"
+    """Glob of the file names to read; names starting with '.' and ending in .tmp or .part are skipped."""
+    posts: str | None = None
+    page_size: int = Field(default=1000, ge=1)
+
+
+class SqlColumns(StrictModel):
+    """Which column of the source table holds each field."""
+
+    id: str = "id"
+    post: str | None = "post_id"
+    author: str | None = "author"
+    parent: str | None = "parent_id"
+    time: str = "created_at"
+    text: str = "text"
+    updated: str | None = None
+    """Set on insert and on every edit (NOT NULL); when given, it is the keyset column, so edits are re-read."""
+
+
+class SqlSourceSettings(StrictModel):
+    name: str = Field(min_length=1)
+    kind: Literal["sql"]
+    url: str
+    """SQLAlchemy URL of the database holding the comments, without the password."""
+    password_env: str | None = None
+    """Environment variable holding the database password."""
+    table: str
+    """Table (or view) of comments; "schema.table" for another schema."""
+    columns: SqlColumns = SqlColumns()
+    page_size: int = Field(default=1000, ge=1)
+    lookback_seconds: int = Field(default=0, ge=0)
+    """Re-read this many seconds before the watermark on each run, to catch rows committed late."""
+
+
+class WordPressSourceSettings(StrictModel):
+    name: str = Field(min_length=1)
+    kind: Literal["wordpress"]
+    url: str
+    """Site address, e.g. https://blog.example.org (the REST API is under /wp-json/wp/v2/)."""
+    user: str | None = None
+    """WordPress user for an application password (needed to read held comments)."""
+    password_env: str | None = None
+    """Environment variable holding that user's application password."""
+    status: str = "approve"
+    """Comment status to read: approve (public), hold (pending moderation; needs user and password)."""
+    lookback_seconds: int = Field(default=86400, ge=0)
+    """Re-read comments this recent on each run: WordPress has no modified date for comments, so edits
+    within this window are caught by comparing texts."""
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    """HTTP timeout per request."""
+
+
+SourceSettings = Annotated[
+    FileSourceSettings | FolderSourceSettings | SqlSourceSettings | WordPressSourceSettings,
+    Field(discriminator="kind"),
+]
+
+
+class ScheduleSettings(StrictModel):
+    name: str = "scheduled"
+    """Deployment name: runs show as moderate/<name> in the Prefect UI."""
+    cron: list[str] = Field(default_factory=lambda: ["*/5 * * * *"])
+    """Cron expressions for `moderation serve`; one run per match."""
+    interval_seconds: float | None = Field(default=None, gt=0)
+    """Instead of cron: a run every this many seconds."""
+    timezone: str = "UTC"
+    """IANA time zone the cron expressions are read in."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as UTC or Europe/Berlin") from exc
+        return value
+
+
+class RunnerSettings(StrictModel):
+    kind: Literal["thread", "dask"] = "thread"
+    """Where scoring batches run: thread (in the flow's process) or dask (Dask workers, other machines)."""
+    n_workers: int = Field(default=4, ge=1)
+    """Threads (thread), or local Dask worker processes when no address is given (dask)."""
+    address: str | None = None
+    """Dask scheduler address, e.g. tcp://10.0.0.5:8786; workers there need this package and the database."""
+    retries: int = Field(default=3, ge=0)
+    """Retries of reading a source before its task fails (the other sources carry on)."""
+    retry_delay_seconds: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0])
+    """Wait before each retry; the last value repeats."""
 
 
 AlertKind = Literal["severe", "pile_on", "backlog"]
@@ -316,6 +426,27 @@ class Settings(StrictModel):
     web: WebSettings = WebSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     alerts: AlertsSettings = AlertsSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    runner: RunnerSettings = RunnerSettings()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[Any]) -> list[Any]:
+        names = [source.name for source in sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"source names must be unique, repeated: {', '.join(repeated)}")
+        return sources
+
+
+def secret_from_env(variable: str | None, what: str, environ: Mapping[str, str] | None = None) -> SecretStr | None:
+    """The secret in environment variable `variable` (None when no variable is configured)."""
+    if variable is None:
+        return None
+    value = (os.environ if environ is None else environ).get(variable)
+    if value is None:
+        raise ConfigError(f"{what}: environment variable {variable} is not set")
+    return SecretStr(value)
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -69,3 +69,20 @@ class AlertDeliveryError(ModerationError):
 
 class OutboxError(ModerationError):
     """An alert-outbox operation was refused (unknown alert, wrong status)."""
+
+
+class SourcesFailedError(SourceError):
+    """Some sources could not be read; the run processed the others (`summary` says what it did)."""
+
+    def __init__(self, failures: dict[str, str], summary: object = None) -> None:
+        super().__init__(
+            "; ".join(
+                error if error.startswith(f"source {name}") else f"source {name}: {error}"
+                for name, error in failures.items()
+            )
+        )
+        self.failures = failures
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str], object]]:
+        return type(self), (self.failures, self.summary)

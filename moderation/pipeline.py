@@ -1,12 +1,16 @@
 """The pipeline's steps as plain functions; flows/moderate.py strings them together as Prefect tasks.
 
-fetch since watermark -> store -> (per batch: load thread -> score -> decide -> enqueue + alerts)
--> backlog check -> deliver alerts -> advance watermark
+ingest (per source: page since watermark -> store -> advance watermark, page after page)
+-> plan batches (id ranges of unscored comments)
+-> per batch, anywhere a task runner puts it: claim -> load threads -> score -> decide -> save + enqueue + alerts
+-> backlog check -> deliver alerts
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,87 +22,126 @@ from moderation.alerts.channels import build_channels
 from moderation.alerts.outbox import DeliveryReport, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, SourceSettings
+from moderation.errors import SourcesFailedError
 from moderation.models import CommentScore, Decision, InThread
 from moderation.policy import decide
 from moderation.scoring import load_scorer
 from moderation.sources import Batch, open_source
 from moderation.storage import outbox, store
 from moderation.storage.engine import Database, open_database
-from moderation.storage.store import IngestCounts, ResultCounts, StoredComment
+from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
 Result = tuple[StoredComment, CommentScore, Decision]
-
-
-@dataclass
-class RunSummary:
-    sources: dict[str, IngestCounts] = field(default_factory=dict)
-    scored: int = 0
-    flagged: int = 0
-    rejected: list[str] = field(default_factory=list)
-    flagged_items: list[dict[str, Any]] = field(default_factory=list)
-    by_label: Counter[str] = field(default_factory=Counter)
-    """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
-    alerts_written: int = 0
-    """Alert-outbox rows this run wrote (one per alert per channel)."""
-    alerts: DeliveryReport = field(default_factory=DeliveryReport)
-
-    def add_ingest(self, source: str, counts: IngestCounts, batch: Batch) -> None:
-        self.sources[source] = counts
-        self.rejected.extend(f"{r.location}: {r.error}" for r in batch.rejected)
-
-    def add_results(self, counts: ResultCounts, results: Sequence[Result]) -> None:
-        self.scored += counts.scored
-        self.flagged += len(counts.queued)
-        self.alerts_written += counts.alerts
-        items = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
-        self.flagged_items.extend(items)
-        self.by_label.update(label for item in items for label in item["reasons"])
+LISTED = 50
+"""At most this many rejected records and flagged comments are listed in a summary (all are counted)."""
 
 
 @lru_cache(maxsize=8)
 def database(url: str) -> Database:
-    """One migrated database handle per URL per process."""
-    return open_database(url)
+    """One migrated database handle per URL per process (tasks in threads share it)."""
+    with _opening:
+        return open_database(url)
 
 
-def fetch_new(db_url: str, source: SourceSettings) -> Batch:
-    watermark = store.get_watermark(database(db_url), source.name)
-    return open_source(source).fetch(watermark)
+_opening = threading.Lock()
 
 
-def store_batch(db_url: str, batch: Batch, now: datetime) -> IngestCounts:
-    return store.save_batch(database(db_url), batch, now)
+# ---- ingest -------------------------------------------------------------------------------------
 
 
-def advance_watermark(db_url: str, batch: Batch, now: datetime) -> None:
-    store.set_watermark(database(db_url), batch.source, batch.watermark, now)
+@dataclass
+class IngestReport:
+    source: str
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    pages: int = 0
+    rejected: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    """Why nothing was read (another run was reading this source)."""
+    seconds: float = 0.0
+
+    def add_page(self, counts: IngestCounts, page: Batch) -> None:
+        self.pages += 1
+        for name in ("new", "updated", "unchanged", "rejected"):
+            setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
+        room = LISTED - len(self.rejected)
+        self.rejected.extend(f"{r.location}: {r.error}" for r in page.rejected[: max(room, 0)])
 
 
-def next_unscored(db_url: str, scoring: ScoringSettings, after_row_id: int) -> list[StoredComment]:
+def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
+    """Read the source page by page since its watermark; store each page, then advance the watermark past it.
+
+    A crash loses nothing: the next run re-reads from the last watermark and the inserts are idempotent.
+    Two runs never read one source at once (PostgreSQL advisory lock); the second one skips it.
+    """
+    started = time.perf_counter()
+    db = database(db_url)
+    report = IngestReport(source.name)
+    with store.source_lock(db, source.name) as mine:
+        if not mine:
+            report.skipped = "another run is reading it"
+            return report
+        for page in open_source(source).pages(store.get_watermark(db, source.name)):
+            report.add_page(store.save_batch(db, page, now), page)
+            if page.watermark:
+                store.set_watermark(db, source.name, page.watermark, now)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    scored: int = 0
+    flagged: int = 0
+    flagged_items: list[dict[str, Any]] = field(default_factory=list)
+    by_label: Counter[str] = field(default_factory=Counter)
+    alerts: int = 0
+    """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
+    seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
+
+
+def plan_batches(db_url: str, scoring: ScoringSettings) -> list[RowRange]:
+    """Id ranges of the comments this scorer has not scored yet, `scoring.batch_size` comments each."""
     scorer = load_scorer(scoring.scorer, scoring)
-    return store.next_unscored(database(db_url), scorer.version, after_row_id, scoring.batch_size)
+    return store.unscored_ranges(database(db_url), scorer.version, scoring.batch_size)
 
 
-def score_and_decide(
-    db_url: str, batch: Sequence[StoredComment], scoring: ScoringSettings, policy: PolicySettings
-) -> list[Result]:
-    threads = store.load_threads(database(db_url), batch)
-    scorer = load_scorer(scoring.scorer, scoring)
-    scores = scorer.score([InThread(item.comment, threads[item.row_id]) for item in batch])
-    return [(item, score, decide(item.comment, score, policy)) for item, score in zip(batch, scores, strict=True)]
-
-
-def enqueue(
+def score_batch(
     db_url: str,
-    results: Sequence[Result],
+    rows: RowRange,
     scoring: ScoringSettings,
+    policy: PolicySettings,
     now: datetime,
     alerts: AlertsSettings | None = None,
-) -> ResultCounts:
-    """Save scores, queue flagged comments, and write the alerts they cause, in one transaction."""
+) -> BatchOutcome:
+    """Score, decide and save one range of comments; runs wherever the task runner sends it.
+
+    Saving is idempotent and, on PostgreSQL, the comments are locked while they are scored, so runs
+    that overlap never score or queue a comment twice.
+    """
     scorer = load_scorer(scoring.scorer, scoring)
     rule = queue_alert_rule(alerts) if alerts is not None else None
-    return store.save_results(database(db_url), results, scorer.name, scorer.version, now, alert_rule=rule)
+    outcome = BatchOutcome()
+    clock = time.perf_counter()
+    with store.claim_unscored(database(db_url), scorer.version, rows) as claim:
+        if not claim.comments:
+            return outcome
+        outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
+        scores = scorer.score([InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
+        outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
+        results = [
+            (item, score, decide(item.comment, score, policy))
+            for item, score in zip(claim.comments, scores, strict=True)
+        ]
+        counts = claim.save(results, scorer.name, scorer.version, now, rule)
+    outcome.seconds["write"] = time.perf_counter() - clock
+    outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
+    flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
+    outcome.by_label.update(label for item in flagged for label in item["reasons"])
+    outcome.flagged_items = flagged[:LISTED]
+    return outcome
 
 
 def check_backlog(db_url: str, alerts: AlertsSettings, now: datetime) -> int:
@@ -140,3 +183,57 @@ def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | 
         for stored, _, decision in results
         if decision.flagged
     ]
+
+
+# ---- the run as a whole ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    sources: dict[str, IngestCounts] = field(default_factory=dict)
+    scored: int = 0
+    flagged: int = 0
+    rejected: list[str] = field(default_factory=list)
+    flagged_items: list[dict[str, Any]] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Sources that could not be read, with the error; the others were processed."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: {"ingest": 0.0, "read": 0.0, "score": 0.0, "write": 0.0})
+    """Time per stage, summed over sources and batches (batches may run in parallel)."""
+    by_label: Counter[str] = field(default_factory=Counter)
+    """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
+    alerts_written: int = 0
+    """Alert-outbox rows this run wrote (one per alert per channel)."""
+    alerts: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def add_ingest(self, report: IngestReport) -> None:
+        self.sources[report.source] = report.counts
+        self.rejected.extend(report.rejected[: max(LISTED - len(self.rejected), 0)])
+        if report.skipped:
+            self.skipped[report.source] = report.skipped
+        self.seconds["ingest"] += report.seconds
+
+    def add_failure(self, source: str, error: BaseException | str) -> None:
+        self.failed[source] = str(error) or type(error).__name__
+
+    def add_batches(self, outcomes: Sequence[BatchOutcome]) -> None:
+        for outcome in outcomes:
+            self.scored += outcome.scored
+            self.flagged += outcome.flagged
+            self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])
+            self.by_label.update(outcome.by_label)
+            self.alerts_written += outcome.alerts
+            for stage, seconds in outcome.seconds.items():
+                self.seconds[stage] += seconds
+
+    def raise_for_failed_sources(self) -> None:
+        """Fail the run (after everything else was done) when a source could not be read."""
+        if self.failed:
+            raise SourcesFailedError(self.failed, self)
+
+
+# ---- retention ----------------------------------------------------------------------------------
+
+
+def purge(db_url: str, before: datetime, now: datetime) -> PurgeCounts:
+    return store.purge_text(database(db_url), before, now)

@@ -105,23 +105,18 @@ def seed_review_queue(
     With the example thread, c6 (Lee Lindberg's attack on Slaven) and c10 (Slaven) end up in the queue.
     """
     from moderation import pipeline
-    from moderation.config import PolicySettings, ScoringSettings, SourceSettings
+    from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
 
-    source = SourceSettings(
+    source = FileSourceSettings(
         name=source_name,
         kind="jsonl",
         path=str(comments or EXAMPLES / "seed_thread.jsonl"),
         posts=None if comments else str(EXAMPLES / "seed_post.json"),
     )
     scoring, policy = ScoringSettings(scorer="lexicon"), PolicySettings()
-    batch = pipeline.fetch_new(db_url, source)
-    pipeline.store_batch(db_url, batch, now)
-    last_row_id = 0
-    while unscored := pipeline.next_unscored(db_url, scoring, last_row_id):
-        results = pipeline.score_and_decide(db_url, unscored, scoring, policy)
-        pipeline.enqueue(db_url, results, scoring, now)
-        last_row_id = unscored[-1].row_id
-    pipeline.advance_watermark(db_url, batch, now)
+    pipeline.ingest(db_url, source, now)
+    for rows in pipeline.plan_batches(db_url, scoring):
+        pipeline.score_batch(db_url, rows, scoring, policy, now)
 
 
 @pytest.fixture

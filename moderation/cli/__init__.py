@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import alerts, labels, pipeline, queue, train_accurate, users, web
+from moderation.cli import alerts, labels, pipeline, purge, queue, serve, train, users, web
 
 
 @click.group()
@@ -19,11 +19,13 @@ def cli() -> None:
 cli.add_command(pipeline.run)
 cli.add_command(pipeline.score)
 cli.add_command(queue.queue)
+cli.add_command(serve.serve)
+cli.add_command(purge.purge)
 cli.add_command(alerts.alerts)
 cli.add_command(users.user)
 cli.add_command(web.web)
 cli.add_command(labels.export_labels)
-cli.add_command(train_accurate.train)
+cli.add_command(train.train)
 
 
 def main() -> None:

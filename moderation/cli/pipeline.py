@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from moderation.cli.options import config_option, describe_reasons, guard, shorten
+from moderation.errors import ModerationError, SourcesFailedError
+
+if TYPE_CHECKING:
+    from moderation.pipeline import RunSummary
 
 # Nothing phones home, and a cold temporary Prefect server gets time to start.
 PREFECT_DEFAULTS = {
@@ -27,18 +31,33 @@ def run(config_path: str | None) -> None:
         os.environ.setdefault(key, value)
     from flows.moderate import moderate
 
-    summary = guard(lambda: moderate(config_path))
+    try:
+        summary = moderate(config_path)
+    except SourcesFailedError as exc:
+        if exc.summary is not None:
+            _print_summary(exc.summary)  # type: ignore[arg-type]
+        raise click.ClickException(f"{exc}; the other sources were processed") from exc
+    except ModerationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_summary(summary)
+
+
+def _print_summary(summary: RunSummary) -> None:
     for name, counts in summary.sources.items():
         click.echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
             f"{counts.rejected} rejected"
         )
+    for name, why in summary.skipped.items():
+        click.echo(f"source {name}: skipped, {why}")
     for problem in summary.rejected:
         click.echo(f"  rejected {problem}")
     click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
     for item in summary.flagged_items:
         click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
         click.echo(f"      {shorten(item['text'])}")
+    if summary.flagged > len(summary.flagged_items):
+        click.echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
     sent = summary.alerts
     if summary.alerts_written or sent.delivered or sent.retrying or sent.failed:
         click.echo(

@@ -1,4 +1,4 @@
-"""`moderation train accurate`: fine-tune the accurate model from the labelled data, and write its report."""
+"""`moderation train accurate` (registered in the `train` group): fine-tune the accurate model, write its report."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ import click
 from moderation.cli.options import guard
 
 
-@click.group()
-def train() -> None:
-    """Rebuild the project's own models from the labelled data."""
-
-
-@train.command("accurate")
+@click.command("accurate")
 @click.option(
     "--data",
     "data_dir",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from moderation.config import ScoringSettings
@@ -59,6 +60,13 @@ def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     kind, _, variant = name.partition(":")
     if kind in _PLUGINS:
         return _PLUGINS[kind](settings, variant)
+    if kind == "fast":
+        from moderation.scoring.fast import FastScorer
+
+        return FastScorer(
+            model_dir=Path(settings.fast.model_dir) if settings.fast.model_dir else None,
+            evidence_min_score=settings.fast.evidence_min_score,
+        )
     if kind == "lexicon":
         from moderation.scoring.lexicon import LexiconScorer
 
@@ -95,4 +103,4 @@ def _lazy_text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
 
 
 def available_scorers() -> list[str]:
-    return ["lexicon", "accurate", "cascade", "detoxify", "detoxify:<model>", *_PLUGINS]
+    return ["fast", "lexicon", "accurate", "cascade", "detoxify", "detoxify:<model>", *_PLUGINS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,7 +14,10 @@ from moderation.models import Comment, Post, RejectedRecord
 
 @dataclass
 class Batch:
-    """What one fetch returns: new posts and comments, rejected records, and the watermark after them."""
+    """One page of a source: new posts and comments, rejected records, and the watermark after them.
+
+    The watermark is where the next read starts once this page is stored.
+    """
 
     source: str
     comments: list[Comment] = field(default_factory=list)
@@ -25,9 +29,25 @@ class Batch:
 class Source(Protocol):
     name: str
 
-    def fetch(self, watermark: dict[str, Any] | None) -> Batch:
-        """Read everything after `watermark` (None: from the beginning)."""
+    def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
+        """Read everything after `watermark` (None: from the beginning), one bounded page at a time.
+
+        Each page's watermark covers that page and every page before it; memory stays flat in the
+        number of comments. Raises SourceError when the source cannot be read.
+        """
         ...
+
+
+def collect(pages: Iterable[Batch], source: str) -> Batch:
+    """All pages in one batch (for small inputs and tests; the flow stores page by page)."""
+    merged = Batch(source=source)
+    for page in pages:
+        merged.comments.extend(page.comments)
+        merged.posts.extend(page.posts)
+        merged.rejected.extend(page.rejected)
+        merged.watermark = page.watermark
+    merged.posts = list({post.id: post for post in merged.posts}.values())
+    return merged
 
 
 class CommentRecord(BaseModel):
@@ -61,6 +81,7 @@ class CommentRecord(BaseModel):
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, value: str) -> str:
+        value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL characters
         if not value.strip():
             raise ValueError("text is empty")
         return value

@@ -1,4 +1,4 @@
-"""JSONL and CSV files of comments, read incrementally (appended lines only) and record by record."""
+"""JSONL and CSV files of comments, read incrementally (appended lines only), in pages, record by record."""
 
 from __future__ import annotations
 
@@ -12,21 +12,31 @@ from pydantic import ValidationError
 
 from moderation.errors import SourceError
 from moderation.models import Comment, Post, RejectedRecord
-from moderation.sources.base import Batch, parse_post, parse_record
+from moderation.sources.base import Batch, collect, parse_post, parse_record
+
+DEFAULT_PAGE_SIZE = 1000
 
 
 class JsonlFileSource:
     """One JSON object per line. The watermark is the byte offset after the last complete line read."""
 
-    def __init__(self, name: str, path: str | Path, posts_path: str | Path | None = None) -> None:
+    def __init__(
+        self, name: str, path: str | Path, posts_path: str | Path | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
         self.name = name
         self.path = Path(path)
         self.posts_path = Path(posts_path) if posts_path else None
+        self.page_size = page_size
 
     def fetch(self, watermark: dict[str, Any] | None) -> Batch:
+        """Everything after `watermark` in one batch (small files; the flow reads `pages`)."""
+        return collect(self.pages(watermark), self.name)
+
+    def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
         offset = _resume_offset(self.path, watermark)
-        batch = Batch(source=self.name, posts=read_posts(self.posts_path))
         line_number = int((watermark or {}).get("line", 0)) if offset else 0
+        page = Batch(source=self.name, posts=read_posts(self.posts_path))
+        records = 0
         with _open(self.path, "rb") as handle:
             handle.seek(offset)
             for raw_line in handle:
@@ -34,39 +44,48 @@ class JsonlFileSource:
                     break  # a writer is still appending this line; read it next time
                 offset += len(raw_line)
                 line_number += 1
-                self._add_line(batch, raw_line, line_number)
-        batch.watermark = {"offset": offset, "line": line_number, "size": offset}
-        _add_posts_from_records(batch)
-        return batch
+                records += self._add_line(page, raw_line, line_number)
+                if records >= self.page_size:
+                    yield _finish(page, {"offset": offset, "line": line_number, "size": offset})
+                    page, records = Batch(source=self.name), 0
+        yield _finish(page, {"offset": offset, "line": line_number, "size": offset})
 
-    def _add_line(self, batch: Batch, raw_line: bytes, line_number: int) -> None:
+    def _add_line(self, batch: Batch, raw_line: bytes, line_number: int) -> int:
         text = raw_line.decode("utf-8", errors="replace").strip()
         if not text:
-            return
+            return 0
         location = f"{self.path}:{line_number}"
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             batch.rejected.append(_rejected(self.name, location, f"invalid JSON: {exc.msg}", text))
-            return
+            return 1
         _add_parsed(batch, data, location, text)
+        return 1
 
 
 class CsvFileSource:
     """A CSV file with a header row. The watermark is the number of data rows read."""
 
-    def __init__(self, name: str, path: str | Path, posts_path: str | Path | None = None) -> None:
+    def __init__(
+        self, name: str, path: str | Path, posts_path: str | Path | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
         self.name = name
         self.path = Path(path)
         self.posts_path = Path(posts_path) if posts_path else None
+        self.page_size = page_size
 
     def fetch(self, watermark: dict[str, Any] | None) -> Batch:
+        """Everything after `watermark` in one batch (small files; the flow reads `pages`)."""
+        return collect(self.pages(watermark), self.name)
+
+    def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
         size = _file_size(self.path)
         rows_done = int((watermark or {}).get("rows", 0))
         if watermark and size < int(watermark.get("size", 0)):
             rows_done = 0  # the file was replaced: read it again (ingest is idempotent)
-        batch = Batch(source=self.name, posts=read_posts(self.posts_path))
-        rows_seen = 0
+        page = Batch(source=self.name, posts=read_posts(self.posts_path))
+        rows_seen = records = 0
         for line_number, row in self._rows():
             rows_seen += 1
             if rows_seen <= rows_done:
@@ -74,18 +93,26 @@ class CsvFileSource:
             location = f"{self.path}:{line_number}"
             raw = json.dumps(row, ensure_ascii=False)
             if None in row:
-                batch.rejected.append(_rejected(self.name, location, "row has more fields than the header", raw))
-                continue
-            _add_parsed(batch, dict(row), location, raw)
-        batch.watermark = {"rows": rows_seen, "size": size}
-        _add_posts_from_records(batch)
-        return batch
+                page.rejected.append(_rejected(self.name, location, "row has more fields than the header", raw))
+            else:
+                _add_parsed(page, dict(row), location, raw)
+            records += 1
+            if records >= self.page_size:
+                yield _finish(page, {"rows": rows_seen, "size": size})
+                page, records = Batch(source=self.name), 0
+        yield _finish(page, {"rows": rows_seen, "size": size})
 
     def _rows(self) -> Iterator[tuple[int, dict[str | None, Any]]]:
         with _open(self.path, "r", newline="") as handle:
             reader = csv.DictReader(handle)
             for row in reader:
                 yield reader.line_num, row
+
+
+def _finish(page: Batch, watermark: dict[str, Any]) -> Batch:
+    page.watermark = watermark
+    _add_posts_from_records(page)
+    return page
 
 
 def read_posts(path: Path | None) -> list[Post]:

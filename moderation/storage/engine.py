@@ -9,13 +9,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.errors import StorageError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 7_000_000
+"""PostgreSQL advisory lock key held while migrating (store.py's source locks use a different namespace)."""
 
 
 class Database:
@@ -44,13 +46,21 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    try:
-        with engine.begin() as connection:
-            config = _alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except SQLAlchemyError as exc:
-        raise StorageError(f"could not migrate database {engine.url!r}: {exc}") from exc
+    """Apply pending migrations. Processes starting at once on a new database migrate it once: on
+    PostgreSQL they queue on an advisory lock; on SQLite the loser of the race tries again."""
+    attempts = 1 if engine.dialect.name == "postgresql" else 2
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                config = _alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            return
+        except SQLAlchemyError as exc:
+            if attempt == attempts:
+                raise StorageError(f"could not migrate database {engine.url!r}: {exc}") from exc
 
 
 def _alembic_config() -> Config:

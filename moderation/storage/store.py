@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,7 +32,11 @@ from moderation.storage.tables import (
 )
 
 CHUNK = 500
+KEYS = ["source", "external_id"]
 SYSTEM_ACTOR = "system"
+OPEN_STATUSES = ("pending", "escalated")
+LOCK_NAMESPACE = 7_000_001
+"""First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
 
 
 @dataclass
@@ -111,25 +118,22 @@ def _save_comments(
     counts: IngestCounts,
 ) -> None:
     latest = {c.id: c for c in comments}  # a repeated id in one batch: the last one wins
-    existing = {
-        row.external_id: row
-        for row in session.scalars(
-            select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(list(latest)))
-        )
-    }
-    new_rows = []
-    for comment in latest.values():
-        row = existing.get(comment.id)
-        if row is None:
-            new_rows.append(_comment_values(source, comment, post_ids, now))
-        elif row.content_hash != comment.content_hash:
+    # Insert first: new comments (the usual case) cost one statement; only the rest are compared.
+    rows = [_comment_values(source, comment, post_ids, now) for comment in latest.values()]
+    inserted = {row[0] for row in _insert_ignore_returning(session, CommentRow, rows, KEYS, "external_id")}
+    counts.new += len(inserted)
+    known = [external_id for external_id in latest if external_id not in inserted]
+    if not known:
+        return
+    stored = select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(known))
+    for row in session.scalars(stored):
+        comment = latest[row.external_id]
+        if row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
+            row.text_purged_at = None
             counts.updated += 1
         else:
             counts.unchanged += 1
-    inserted = _insert_ignore(session, CommentRow, new_rows, ["source", "external_id"])
-    counts.new += inserted
-    counts.unchanged += len(new_rows) - inserted  # inserted meanwhile by a concurrent run
 
 
 def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -171,29 +175,139 @@ def get_watermark(db: Database, source: str) -> dict[str, Any] | None:
 
 
 def set_watermark(db: Database, source: str, position: dict[str, Any], now: datetime) -> None:
+    """Insert or replace the source's watermark (an upsert, so concurrent runs cannot collide)."""
     with db.session() as session:
-        row = session.get(WatermarkRow, source)
-        if row is None:
-            session.add(WatermarkRow(source=source, position=position, updated_at=now))
-        else:
-            row.position, row.updated_at = position, now
+        statement = _dialect_insert(session, WatermarkRow).values(source=source, position=position, updated_at=now)
+        session.execute(
+            statement.on_conflict_do_update(index_elements=["source"], set_={"position": position, "updated_at": now})
+        )
+
+
+@contextmanager
+def source_lock(db: Database, source: str) -> Iterator[bool]:
+    """Whether this process may read `source` now: on PostgreSQL, a session advisory lock per source name,
+    held until the block ends, so two runs never read the same source at once (the second skips it).
+    SQLite serialises writers itself; there the answer is always yes.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = _lock_key(source)
+    with db.engine.connect() as connection:
+        acquired = bool(
+            connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
+        )
+        connection.commit()
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
+                connection.commit()
+
+
+def _lock_key(source: str) -> int:
+    """A signed 32-bit key from the source name (advisory locks take two int4 keys)."""
+    return int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:4], "big", signed=True)
 
 
 # ---- scoring ------------------------------------------------------------------------------------
 
 
-def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
-    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
+def _unscored(scorer_version: str) -> Any:
+    """Comments whose current text has no score from this scorer version."""
     scored = select(ScoreRow.id).where(
         ScoreRow.comment_id == CommentRow.id,
         ScoreRow.content_hash == CommentRow.content_hash,
         ScoreRow.scorer_version == scorer_version,
     )
+    return ~scored.exists()
+
+
+def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
+    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
     query: Select[Any] = (
-        select(CommentRow).where(CommentRow.id > after_row_id, ~scored.exists()).order_by(CommentRow.id).limit(limit)
+        select(CommentRow)
+        .where(CommentRow.id > after_row_id, _unscored(scorer_version))
+        .order_by(CommentRow.id)
+        .limit(limit)
     )
     with db.session() as session:
         return [_stored(row) for row in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class RowRange:
+    """Comment row ids first..last (inclusive): one scoring batch, small enough to send to a worker."""
+
+    first: int
+    last: int
+
+
+def unscored_ranges(db: Database, scorer_version: str, size: int) -> list[RowRange]:
+    """The unscored comments cut into id ranges of at most `size` comments each (ids only are read)."""
+    ranges: list[RowRange] = []
+    first = last = count = 0
+    query = select(CommentRow.id).where(_unscored(scorer_version)).order_by(CommentRow.id)
+    with db.session() as session:
+        for row_id in session.scalars(query.execution_options(yield_per=10_000)):
+            if count == 0:
+                first = row_id
+            last, count = row_id, count + 1
+            if count == size:
+                ranges.append(RowRange(first, last))
+                count = 0
+    if count:
+        ranges.append(RowRange(first, last))
+    return ranges
+
+
+class Claim:
+    """Unscored comments of one range with their threads, held for one scorer until `save` is done."""
+
+    def __init__(
+        self, db: Database, session: Session | None, comments: list[StoredComment], threads: dict[int, Thread]
+    ):
+        self.comments = comments
+        self.threads = threads
+        self._db = db
+        self._session = session
+
+    def save(
+        self,
+        results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+        scorer: str,
+        scorer_version: str,
+        now: datetime,
+        alert_rule: AlertRule | None = None,
+    ) -> ResultCounts:
+        if self._session is not None:
+            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule)
+        return save_results(self._db, results, scorer, scorer_version, now, alert_rule)
+
+
+@contextmanager
+def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterator[Claim]:
+    """The comments in `rows` still unscored by `scorer_version`, for scoring and saving in one go.
+
+    On PostgreSQL they are locked (FOR UPDATE SKIP LOCKED) in one transaction with the save: a
+    concurrent run skips them instead of scoring them twice, and a crash releases them. On SQLite,
+    reading and saving are two transactions; the idempotent inserts keep a rerun from adding twice.
+    """
+    query = (
+        select(*COMMENT_COLUMNS)
+        .where(CommentRow.id.between(rows.first, rows.last), _unscored(scorer_version))
+        .order_by(CommentRow.id)
+    )
+    if db.engine.dialect.name == "postgresql":
+        with db.session() as session:
+            locked = [_stored(row) for row in session.execute(query.with_for_update(skip_locked=True, of=CommentRow))]
+            yield Claim(db, session, locked, _load_threads(session, locked))
+        return
+    with db.session() as session:
+        comments = [_stored(row) for row in session.execute(query)]
+        threads = _load_threads(session, comments)
+    yield Claim(db, None, comments, threads)
 
 
 def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thread]:
@@ -202,9 +316,15 @@ def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thre
     Cost is one query per kind for the whole batch, independent of thread size beyond the author list.
     """
     with db.session() as session:
-        parents = _parents(session, batch)
-        posts = _posts(session, batch)
-        authors = _thread_authors(session, batch)
+        return _load_threads(session, batch)
+
+
+def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
+    if not batch:
+        return {}
+    parents = _parents(session, batch)
+    posts = _posts(session, batch)
+    authors = _thread_authors(session, batch)
     threads: dict[int, Thread] = {}
     for item in batch:
         key = (item.source, item.comment.post_id)
@@ -219,34 +339,41 @@ def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thre
 
 
 def _parents(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str], Comment]:
-    wanted = {(i.source, i.comment.parent_id) for i in batch if i.comment.parent_id}
-    if not wanted:
-        return {}
-    rows = session.scalars(select(CommentRow).where(tuple_(CommentRow.source, CommentRow.external_id).in_(wanted)))
-    return {(row.source, row.external_id): _stored(row).comment for row in rows}
+    found: dict[tuple[str, str], Comment] = {}
+    for source, ids in _per_source((i.source, i.comment.parent_id) for i in batch).items():
+        query = select(*COMMENT_COLUMNS).where(CommentRow.source == source, CommentRow.external_id.in_(ids))
+        found.update(((source, row.external_id), _stored(row).comment) for row in session.execute(query))
+    return found
 
 
 def _posts(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str | None], Post]:
-    wanted = {(i.source, i.comment.post_id) for i in batch if i.comment.post_id}
-    if not wanted:
-        return {}
-    rows = session.scalars(select(PostRow).where(tuple_(PostRow.source, PostRow.external_id).in_(wanted)))
-    return {(r.source, r.external_id): Post(r.external_id, r.title, r.body, r.author, r.published_at) for r in rows}
+    found: dict[tuple[str, str | None], Post] = {}
+    for source, ids in _per_source((i.source, i.comment.post_id) for i in batch).items():
+        for r in session.scalars(select(PostRow).where(PostRow.source == source, PostRow.external_id.in_(ids))):
+            found[(source, r.external_id)] = Post(r.external_id, r.title, r.body, r.author, r.published_at)
+    return found
 
 
 def _thread_authors(session: Session, batch: Sequence[StoredComment]) -> dict[tuple[str, str | None], set[str]]:
-    wanted = {(i.source, i.comment.post_id) for i in batch if i.comment.post_id}
     authors: dict[tuple[str, str | None], set[str]] = defaultdict(set)
-    if not wanted:
-        return authors
-    rows = session.execute(
-        select(CommentRow.source, CommentRow.post_external_id, CommentRow.author)
-        .where(tuple_(CommentRow.source, CommentRow.post_external_id).in_(wanted))
-        .distinct()
-    )
-    for source, post_id, author in rows:
-        authors[(source, post_id)].add(author)
+    for source, ids in _per_source((i.source, i.comment.post_id) for i in batch).items():
+        query = (
+            select(CommentRow.post_external_id, CommentRow.author)
+            .where(CommentRow.source == source, CommentRow.post_external_id.in_(ids))
+            .distinct()
+        )
+        for post_id, author in session.execute(query):
+            authors[(source, post_id)].add(author)
     return authors
+
+
+def _per_source(pairs: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """External ids grouped by source: `source = :s AND id IN (...)` uses the (source, id) indexes."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for source, external_id in pairs:
+        if external_id:
+            grouped[source].add(external_id)
+    return {source: sorted(ids) for source, ids in grouped.items()}
 
 
 def save_results(
@@ -263,31 +390,43 @@ def save_results(
     Only results whose score row is new produce queue, audit and alert rows, so a rerun (or a
     concurrent run that scored the same comments) adds nothing twice.
     """
-    counts = ResultCounts()
     with db.session() as session:
-        score_ids = _insert_scores(session, results, scorer, scorer_version, now)
-        fresh = [r for r in results if r[0].row_id in score_ids]
-        counts.scored = len(fresh)
-        queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
-        counts.queued = set(queue_ids)
-        counts.queue_items = dict(queue_ids)
-        session.add_all(
-            ModerationActionRow(
-                comment_id=stored.row_id,
-                queue_item_id=queue_ids.get(stored.row_id),
-                content_hash=stored.content_hash,
-                from_status=None,
-                to_status=decision.status,
-                reason=_audit_reason(decision),
-                actor=SYSTEM_ACTOR,
-                scorer=scorer_version,
-                scores=score.all_scores(),
-                created_at=now,
-            )
-            for stored, score, decision in fresh
-        )
-        if alert_rule is not None:
-            counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
+        return _save_results(session, results, scorer, scorer_version, now, alert_rule)
+
+
+def _save_results(
+    session: Session,
+    results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+    scorer: str,
+    scorer_version: str,
+    now: datetime,
+    alert_rule: AlertRule | None = None,
+) -> ResultCounts:
+    counts = ResultCounts()
+    score_ids = _insert_scores(session, results, scorer, scorer_version, now)
+    fresh = [r for r in results if r[0].row_id in score_ids]
+    counts.scored = len(fresh)
+    queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
+    counts.queued = set(queue_ids)
+    counts.queue_items = dict(queue_ids)
+    audit = [
+        {
+            "comment_id": stored.row_id,
+            "queue_item_id": queue_ids.get(stored.row_id),
+            "content_hash": stored.content_hash,
+            "from_status": None,
+            "to_status": decision.status,
+            "reason": _audit_reason(decision),
+            "actor": SYSTEM_ACTOR,
+            "scorer": scorer_version,
+            "scores": score.all_scores(),
+            "created_at": now,
+        }
+        for stored, score, decision in fresh
+    ]
+    _insert_ignore_returning(session, ModerationActionRow, audit, None)
+    if alert_rule is not None:
+        counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
     return counts
 
 
@@ -313,7 +452,7 @@ def _insert_scores(
         for stored, score, _ in results
     ]
     keys = ["comment_id", "content_hash", "scorer", "scorer_version"]
-    inserted = _insert_ignore_returning(session, ScoreRow, rows, keys, ScoreRow.comment_id, ScoreRow.id)
+    inserted = _insert_ignore_returning(session, ScoreRow, rows, keys, "comment_id", "id")
     return dict(inserted)
 
 
@@ -337,9 +476,7 @@ def _insert_queue_items(
         }
         for stored, _, decision in flagged
     ]
-    inserted = _insert_ignore_returning(
-        session, QueueItemRow, rows, ["comment_id", "content_hash"], QueueItemRow.comment_id, QueueItemRow.id
-    )
+    inserted = _insert_ignore_returning(session, QueueItemRow, rows, ["comment_id", "content_hash"], "comment_id", "id")
     return dict(inserted)
 
 
@@ -347,6 +484,51 @@ def _audit_reason(decision: Decision) -> str:
     labels = ", ".join(f"{label}={value:.2f}" for label, value in sorted(decision.reasons.items()))
     parts = [p for p in (labels, decision.explanation) if p]
     return "; ".join(parts) or "below every threshold"
+
+
+# ---- retention ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PurgeCounts:
+    comments: int = 0
+    rejected_inputs: int = 0
+    kept_for_review: int = 0
+    """Old comments whose text was kept because a moderator has yet to decide on them."""
+
+
+def purge_text(db: Database, before: datetime, now: datetime) -> PurgeCounts:
+    """Blank the text of comments written before `before`, and the raw input of old rejected records.
+
+    Kept: content hashes, scores, queue items and the audit log, so decisions stay explained and an
+    unchanged comment read again is not scored again. Comments with a pending or escalated queue item
+    keep their text until a moderator decides. `comments.text_purged_at` records when.
+    """
+    counts = PurgeCounts()
+    written = func.coalesce(CommentRow.created_at, CommentRow.ingested_at)
+    open_items = select(QueueItemRow.id).where(
+        QueueItemRow.comment_id == CommentRow.id, QueueItemRow.status.in_(OPEN_STATUSES)
+    )
+    old = [CommentRow.text_purged_at.is_(None), written < before]
+    with db.session() as session:
+        counts.comments = _rowcount(
+            session.execute(update(CommentRow).where(*old, ~open_items.exists()).values(text="", text_purged_at=now))
+        )
+        counts.kept_for_review = int(
+            session.scalar(select(func.count()).select_from(CommentRow).where(*old, open_items.exists())) or 0
+        )
+        counts.rejected_inputs = _rowcount(
+            session.execute(
+                update(RejectedInputRow)
+                .where(RejectedInputRow.created_at < before, RejectedInputRow.raw != "")
+                .values(raw="")
+            )
+        )
+    return counts
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount or 0)
 
 
 # ---- helpers for idempotent inserts ---------------------------------------------------------------
@@ -363,25 +545,52 @@ def _dialect_insert(session: Session, table: type[Any]) -> Any:
 
 def _insert_ignore(session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str]) -> int:
     """Insert rows, skipping any that collide on `keys`; returns how many were inserted."""
-    if not rows:
-        return 0
-    statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
-    inserted = 0
-    for chunk in _chunks(rows, CHUNK):
-        inserted += len(session.execute(statement.values(chunk).returning(table.id)).all())
-    return inserted
+    return len(_insert_ignore_returning(session, table, rows, keys, "id"))
 
 
 def _insert_ignore_returning(
-    session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str], *columns: Any
+    session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str] | None, *names: str
 ) -> list[tuple[Any, ...]]:
+    """Insert rows, skipping any that collide on `keys`; returns the `names` columns of the inserted ones."""
     if not rows:
         return []
-    statement = _dialect_insert(session, table).on_conflict_do_nothing(index_elements=keys)
-    found: list[tuple[Any, ...]] = []
-    for chunk in _chunks(rows, CHUNK):
-        found.extend(tuple(r) for r in session.execute(statement.values(chunk).returning(*columns)))
-    return found
+    core = table.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_json_rows(session, core, rows, keys, names)
+    statement = _dialect_insert(session, core)
+    if keys:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    if not names:
+        session.execute(statement, rows)
+        return []
+    return [tuple(row) for row in session.execute(statement.returning(*(core.c[n] for n in names)), rows)]
+
+
+def _insert_json_rows(
+    session: Session, core: Table, rows: list[dict[str, Any]], keys: list[str] | None, names: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: the whole batch as one JSON parameter, turned into rows by json_populate_recordset.
+
+    A multi-row VALUES list has a placeholder per value, which the driver parses and escapes one by one;
+    here the driver sends one string that json.dumps built in C, and the server types each column.
+    """
+    columns = ", ".join(rows[0])
+    sql = (
+        f"INSERT INTO {core.name} ({columns}) "
+        f"SELECT {columns} FROM json_populate_recordset(NULL::{core.name}, CAST(:rows AS json))"
+    )
+    if keys:
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    if names:
+        sql += f" RETURNING {', '.join(names)}"
+    result = session.execute(text(sql), {"rows": json.dumps(rows, default=_json_value)})
+    return [tuple(row) for row in result] if names else []
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
@@ -389,7 +598,21 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[list[Any]]:
         yield list(items[start : start + size])
 
 
-def _stored(row: CommentRow) -> StoredComment:
+COMMENT_COLUMNS = (
+    CommentRow.id,
+    CommentRow.source,
+    CommentRow.external_id,
+    CommentRow.text,
+    CommentRow.author,
+    CommentRow.post_external_id,
+    CommentRow.parent_external_id,
+    CommentRow.created_at,
+    CommentRow.content_hash,
+)
+"""What a StoredComment needs, selected as plain rows (no ORM objects to build on the scoring path)."""
+
+
+def _stored(row: Any) -> StoredComment:
     comment = Comment(
         id=row.external_id,
         text=row.text,

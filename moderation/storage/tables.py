@@ -49,6 +49,8 @@ class CommentRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     ingested_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    text_purged_at: Mapped[datetime | None]
+    """When retention blanked the text (content_hash, scores, queue and audit rows are kept)."""
 
 
 class ScoreRow(Base):

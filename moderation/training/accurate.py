@@ -8,12 +8,9 @@ Only `*.train.csv` is read for fitting; the dev files are scored once at the end
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,20 +21,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from moderation.errors import ModerationError
 from moderation.scoring.accurate_artifact import BASE_PACKAGE, Artifact, base_model_dir, write_artifact
+from moderation.training.data import DEFAULT_DATA_DIR, LABEL_SOURCES, Table, read_table
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
-LABELS = ("toxicity", "insult", "identity_attack", "obscene")
-# Which columns of which file family give a label (summed; Detoxify's names where the meaning matches).
-SUPERVISION: dict[str, dict[str, tuple[str, ...]]] = {
-    "jigsaw_toxic_first20k": {"toxicity": ("toxicity",)},
-    "wiki_toxicity_cat_large": {"toxicity": ("toxicity",)},
-    "kaggle_insults": {"insult": ("attack",)},
-    "davidson_hate_offensive": {"identity_attack": ("hate_speech",), "obscene": ("hate_speech", "offensive_language")},
-    "olid": {"identity_attack": ("target_group",), "obscene": ("offensive",)},
-}
+__all__ = ["DEFAULT_DATA_DIR", "LABELS", "SUPERVISION", "TrainOptions", "label_matrix", "train_accurate"]
+
+# The fast scorer's labels and label sources (moderation/training/data.py), so the cascade's tiers agree.
+LABELS = tuple(LABEL_SOURCES)
+# The same mapping by file: which columns of which file family give a label (summed).
+SUPERVISION: dict[str, dict[str, tuple[str, ...]]] = {}
+for _label, _sources in LABEL_SOURCES.items():
+    for _source in _sources:
+        SUPERVISION.setdefault(_source.family, {})[_label] = _source.columns
 # Linear layers that get adapters, in every encoder layer: attention q, k, v and output, and the feed-forward.
 ADAPTED = ("query", "key", "value", "output.dense", "intermediate.dense")
 # Trained outright and shipped whole: small.
@@ -51,10 +46,6 @@ REFERENCE_TEXTS = (
     "what a load of crap lol",
     "You are a pathetic loser and everyone here knows it. " * 40,
 )
-
-
-class TrainingError(ModerationError):
-    """The labelled data is missing or unreadable, or training could not run."""
 
 
 @dataclass(frozen=True)
@@ -93,21 +84,13 @@ class TrainResult:
     dev_scores: dict[str, npt.NDArray[np.float32]]
 
 
-def read_rows(data_dir: Path, family: str, split: str) -> list[dict[str, str]]:
-    path = data_dir / f"{family}.{split}.csv"
-    if not path.is_file():
-        raise TrainingError(f"{path}: not found; pass --data with the folder of the labelled CSV files")
-    csv.field_size_limit(sys.maxsize)
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-def label_matrix(rows: list[dict[str, str]], family: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+def label_matrix(table: Table, family: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """(targets, mask), each (rows, LABELS): soft targets in 0..1, mask 1 where the family gives the label."""
-    targets = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
+    targets = np.zeros((len(table), len(LABELS)), dtype=np.float32)
     mask = np.zeros_like(targets)
     for label, columns in SUPERVISION[family].items():
         k = LABELS.index(label)
-        targets[:, k] = np.clip([sum(float(row[c]) for c in columns) for row in rows], 0.0, 1.0)
+        targets[:, k] = np.clip(np.sum([table.columns[c] for c in columns], axis=0), 0.0, 1.0)
         mask[:, k] = 1.0
     return targets, mask
 
@@ -116,19 +99,18 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
     rng = random.Random(options.seed)
     examples, described = Examples(), {}
     for family in SUPERVISION:
-        rows = read_rows(data_dir, family, "train")
-        chosen = sorted(rng.sample(range(len(rows)), min(options.per_family, len(rows))))
-        picked = [rows[i] for i in chosen]
-        targets, mask = label_matrix(picked, family)
-        examples.texts += [row["text"] for row in picked]
-        examples.families += [family] * len(picked)
+        table = read_table(data_dir, family, "train")
+        chosen = sorted(rng.sample(range(len(table)), min(options.per_family, len(table))))
+        all_targets, mask = label_matrix(table, family)
+        targets = all_targets[chosen]
+        examples.texts += [table.texts[i] for i in chosen]
+        examples.families += [family] * len(chosen)
         examples.targets += targets.tolist()
-        examples.masks += mask.tolist()
-        path = data_dir / f"{family}.train.csv"
-        described[path.name] = {
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "rows": len(rows),
-            "used": len(picked),
+        examples.masks += mask[chosen].tolist()
+        described[f"{table.name}.csv"] = {
+            "sha256": table.sha256,
+            "rows": len(table),
+            "used": len(chosen),
             "positives": {label: int((targets[:, LABELS.index(label)] >= 0.5).sum()) for label in SUPERVISION[family]},
         }
     return examples, described
@@ -234,9 +216,9 @@ def train_accurate(
     dev_scores: dict[str, npt.NDArray[np.float32]] = {}
     if dev_scores_path is not None:
         for family in SUPERVISION:
-            rows_ = read_rows(data_dir, family, "dev")
-            dev_scores[family] = runner.predict([row["text"] for row in rows_])
-            progress(f"scored {family}.dev ({len(rows_)} rows) with the trained model")
+            table = read_table(data_dir, family, "dev")
+            dev_scores[family] = runner.predict(table.texts)
+            progress(f"scored {table.name} ({len(table)} rows) with the trained model")
         dev_scores_path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = dict(dev_scores)
         np.savez_compressed(dev_scores_path, **arrays)

@@ -22,10 +22,10 @@ from sklearn.metrics import roc_auc_score
 
 from moderation.config import AccurateSettings, ScoringSettings
 from moderation.errors import ModerationError
-from moderation.training.accurate import LABELS, SUPERVISION, label_matrix, read_rows
+from moderation.training.accurate import LABELS, SUPERVISION, label_matrix
 from moderation.training.cascade_bands import CascadeResult, Task, choose_bands
+from moderation.training.data import BIAS_FILE, read_table
 
-BIAS_FAMILY = "bias_madlibs_77k"
 BIAS_SAMPLE = 2000
 Scores = npt.NDArray[np.float32]
 
@@ -39,9 +39,9 @@ class DevSet:
 def dev_set(data_dir: Path) -> DevSet:
     texts, tasks = {}, []
     for family, labels in SUPERVISION.items():
-        rows = read_rows(data_dir, family, "dev")
-        texts[family] = [row["text"] for row in rows]
-        targets, _ = label_matrix(rows, family)
+        table = read_table(data_dir, family, "dev")
+        texts[family] = table.texts
+        targets, _ = label_matrix(table, family)
         tasks += [Task(family, label, targets[:, LABELS.index(label)] >= 0.5) for label in labels]
     return DevSet(texts, tasks)
 
@@ -115,9 +115,15 @@ def _fast_dev_scores(dev: DevSet, progress: Callable[[str], None]) -> dict[str, 
 
 def _bias(data_dir: Path, scorer: Any, progress: Callable[[str], None]) -> dict[str, Any] | None:
     try:
-        rows = read_rows(data_dir, BIAS_FAMILY, "train")
+        table = read_table(data_dir, BIAS_FILE, "train")
     except ModerationError:
         return None
+    rows = [
+        {"text": text, "toxicity": toxic, "template": template}
+        for text, toxic, template in zip(
+            table.texts, table.columns["toxicity"], table.text_columns["template"], strict=True
+        )
+    ]
     sample = random.Random(0).sample(rows, min(BIAS_SAMPLE, len(rows)))
     toxicity = scorer.engine.runner.predict([row["text"] for row in sample])[:, LABELS.index("toxicity")]
     gold = np.array([float(row["toxicity"]) >= 0.5 for row in sample])

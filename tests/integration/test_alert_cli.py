@@ -96,11 +96,11 @@ def test_every_alerts_command_has_help_and_a_line_in_the_readme() -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_run_reports_the_alerts_it_sent(seed_project: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.integration.test_alert_flow import ALERTS
+    from tests.integration.test_alert_flow import ALERTS, LEXICON
 
     with WebhookServer() as webhook:
         monkeypatch.setenv("MODERATION_TEST_WEBHOOK", webhook.url)
-        config = write_config(seed_project / "c.toml", sqlite_url, ALERTS)
+        config = write_config(seed_project / "c.toml", sqlite_url, ALERTS + LEXICON)
         result = CliRunner().invoke(cli, ["run", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "alerts: 2 written, 2 sent, 0 to retry, 0 failed" in result.output

@@ -23,6 +23,8 @@ from tests.integration.test_alert_delivery import NOW, _draft
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
+# The lexicon scorer flags c6 and c10 of the seed thread: the alert counts below follow from that.
+LEXICON = '\n[scoring]\nscorer = "lexicon"\n'
 ALERTS = """
 [alerts]
 base_url = "https://mod.example.org"
@@ -47,7 +49,7 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookServer]:
 def test_the_moderate_flow_delivers_its_alerts_once_and_publishes_a_summary(
     seed_project: Path, sqlite_url: str, webhook: WebhookServer
 ) -> None:
-    config = write_config(seed_project / "c.toml", sqlite_url, ALERTS)
+    config = write_config(seed_project / "c.toml", sqlite_url, ALERTS + LEXICON)
     state = moderate(str(config), return_state=True)
     summary = state.result()
     assert (summary.alerts_written, summary.alerts.delivered) == (2, 2)
@@ -67,7 +69,7 @@ def test_the_moderate_flow_delivers_its_alerts_once_and_publishes_a_summary(
 
 
 def test_the_flow_emits_an_event_for_each_flagged_post(seed_project: Path, sqlite_url: str) -> None:
-    summary = moderate(str(write_config(seed_project / "c.toml", sqlite_url)))
+    summary = moderate(str(write_config(seed_project / "c.toml", sqlite_url, LEXICON)))
     assert summary.flagged == 2
     events = _wait_for_events("moderation.post.flagged", "moderation.post.examples.post-belenko")
     assert events, "no moderation.post.flagged event reached the Prefect server"
@@ -96,7 +98,7 @@ def test_alerts_committed_before_a_crash_are_delivered_by_the_next_run(
     crashing = write_config(
         seed_project / "crash.toml",
         sqlite_url,
-        ALERTS + '\n[scoring]\nscorer = "crash-before-delivery"\nbatch_size = 4',
+        ALERTS + '\n[scoring]\nscorer = "crash-before-delivery"\nbatch_size = 4\n[runner]\nn_workers = 1',
     )
     with pytest.raises(RuntimeError, match="killed before delivery"):
         moderate(str(crashing))
@@ -104,7 +106,7 @@ def test_alerts_committed_before_a_crash_are_delivered_by_the_next_run(
     assert (pending.kind, pending.status) == ("severe", "pending")  # c6 was in batch 2, committed
     assert webhook.received == []
 
-    summary = moderate(str(write_config(seed_project / "c.toml", sqlite_url, ALERTS + "\n[scoring]\nbatch_size = 4")))
+    summary = moderate(str(write_config(seed_project / "c.toml", sqlite_url, ALERTS + LEXICON + "batch_size = 4")))
     assert summary.alerts.delivered == 2  # the severe alert from the crashed run, the pile-on from this one
     assert sorted(body["kind"] for body in webhook.bodies()) == ["pile_on", "severe"]
 

@@ -18,6 +18,30 @@ def test_run_prints_counts_and_the_flagged_attack(seed_project: Path, sqlite_url
 
 
 @pytest.mark.usefixtures("prefect_harness")
+def test_a_source_that_is_down_fails_alone_and_the_run_says_so(seed_project: Path, sqlite_url: str) -> None:
+    sources = """
+[[sources]]
+name = "blog"
+kind = "wordpress"
+url = "http://127.0.0.1:1"
+timeout_seconds = 2
+
+[[sources]]
+name = "examples"
+kind = "jsonl"
+path = "examples/seed_thread.jsonl"
+"""
+    retry_once = '[runner]\nretries = 1\nretry_delay_seconds = [0]\n[scoring]\nscorer = "lexicon"\n'
+    config = write_config(seed_project / "c.toml", sqlite_url, retry_once, sources=sources)
+    result = CliRunner().invoke(cli, ["run", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert "source examples: 11 new, 0 edited, 0 unchanged, 0 rejected" in result.output
+    assert "scored 11 comments, flagged 2 for review" in result.output
+    assert "Error: source blog: GET http://127.0.0.1:1/wp-json/wp/v2/comments failed" in result.output
+    assert result.output.rstrip().endswith("the other sources were processed")
+
+
+@pytest.mark.usefixtures("prefect_harness")
 def test_queue_list_json_is_most_severe_first(seed_project: Path, sqlite_url: str) -> None:
     config = write_config(seed_project / "c.toml", sqlite_url)
     CliRunner().invoke(cli, ["run", "--config", str(config)], catch_exceptions=False)

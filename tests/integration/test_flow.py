@@ -91,17 +91,22 @@ class CrashingScorer(LexiconScorer):
 def test_a_crash_mid_run_loses_nothing_and_the_next_run_completes(seed_project: Path, db_url: str) -> None:
     CrashingScorer.calls = 0
     register_text_scorer("crashing", lambda settings, variant: CrashingScorer())
-    crashing = write_config(seed_project / "crash.toml", db_url, '[scoring]\nscorer = "crashing"\nbatch_size = 4')
+    one_at_a_time = "[runner]\nn_workers = 1\n"
+    crashing = write_config(
+        seed_project / "crash.toml", db_url, f'[scoring]\nscorer = "crashing"\nbatch_size = 4\n{one_at_a_time}'
+    )
     with pytest.raises(RuntimeError, match="scorer process killed"):
         moderate(str(crashing))
-    assert _counts(db_url)["scores"] == 4  # the first batch was committed
+    assert _counts(db_url)["scores"] == 4 + 3  # the batches before and after the crashed one were committed
     db = database(db_url)
     with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(WatermarkRow)) == 0
+        assert session.scalar(select(func.count()).select_from(WatermarkRow)) == 1  # stored, so read no more
 
-    normal = write_config(seed_project / "normal.toml", db_url, "[scoring]\nbatch_size = 4")
+    normal = write_config(
+        seed_project / "normal.toml", db_url, f'[scoring]\nscorer = "lexicon"\nbatch_size = 4\n{one_at_a_time}'
+    )
     summary = moderate(str(normal))
-    assert (summary.sources["examples"].new, summary.scored) == (0, 7)
+    assert (summary.sources["examples"].new, summary.scored) == (0, 4)
     assert _counts(db_url)["scores"] == 11
     assert _counts(db_url)["moderation_actions"] == 11
     assert "c6" in {entry.comment_id for entry in list_items(db)}
@@ -109,7 +114,7 @@ def test_a_crash_mid_run_loses_nothing_and_the_next_run_completes(seed_project: 
 
 def test_scores_of_another_scorer_version_do_not_mix(seed_project: Path, sqlite_url: str) -> None:
     register_text_scorer("lexicon2", lambda settings, variant: _Renamed())
-    moderate(str(write_config(seed_project / "a.toml", sqlite_url)))
+    moderate(str(write_config(seed_project / "a.toml", sqlite_url, '[scoring]\nscorer = "lexicon"')))
     summary = moderate(str(write_config(seed_project / "b.toml", sqlite_url, '[scoring]\nscorer = "lexicon2"')))
     assert summary.scored == 11
     db = database(sqlite_url)

@@ -1,9 +1,16 @@
+import re
 import typing
 from pathlib import Path
 
 import pytest
 
-from moderation.config import Settings, load_settings
+from moderation.config import (
+    Settings,
+    SqlSourceSettings,
+    WordPressSourceSettings,
+    load_settings,
+    secret_from_env,
+)
 from moderation.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +80,7 @@ def test_every_setting_is_documented_in_the_shipped_config() -> None:
 
 
 def _all_setting_names(model: type) -> list[str]:
+    """Field names of a settings model and of every model inside it (source kinds included)."""
     names = []
     for name, field in model.model_fields.items():  # type: ignore[attr-defined]
         names.append(name)
@@ -86,6 +94,58 @@ def _models_in(annotation: object) -> list[type]:
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
         return [annotation]
     return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def test_every_source_kind_is_documented_in_the_shipped_config() -> None:
+    shipped = (PROJECT_ROOT / "config" / "moderation.toml").read_text()
+    kinds = [kind for model in _models_in(Settings.model_fields["sources"].annotation) for kind in _kinds(model)]
+    assert len(kinds) == 5
+    assert [kind for kind in kinds if not re.search(rf"\b{kind}\b", shipped)] == []
+
+
+def _kinds(model: type) -> tuple[str, ...]:
+    return typing.get_args(model.model_fields["kind"].annotation)  # type: ignore[attr-defined]
+
+
+def test_each_source_kind_has_its_own_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[[sources]]\nname = "forum"\nkind = "sql"\nurl = "sqlite:///forum.db"\ntable = "comments"\n'
+        '[sources.columns]\ntext = "body"\nupdated = "edited_at"\n'
+        '[[sources]]\nname = "blog"\nkind = "wordpress"\nurl = "https://blog.example.org"\n'
+    )
+    sql, blog = load_settings(path, environ={}).sources
+    assert isinstance(sql, SqlSourceSettings) and (sql.columns.text, sql.columns.updated) == ("body", "edited_at")
+    assert isinstance(blog, WordPressSourceSettings) and blog.lookback_seconds == 86400
+
+
+def test_a_key_of_another_source_kind_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nname = "blog"\nkind = "wordpress"\nurl = "https://b.org"\ntable = "x"\n')
+    with pytest.raises(ConfigError, match=r"sources\.0\.wordpress\.table: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_two_sources_with_one_name_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nname = "a"\nkind = "jsonl"\npath = "x"\n' * 2)
+    with pytest.raises(ConfigError, match="source names must be unique, repeated: a"):
+        load_settings(path, environ={})
+
+
+def test_unknown_time_zone_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[schedule]\ntimezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match=r"schedule\.timezone: .*unknown time zone 'Mars/Olympus'"):
+        load_settings(path, environ={})
+
+
+def test_secret_comes_from_the_named_environment_variable() -> None:
+    secret = secret_from_env("WP_PASS", "source blog: password_env", {"WP_PASS": "s3cret"})
+    assert secret is not None and secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(secret)
+    with pytest.raises(ConfigError, match="source blog: password_env: environment variable WP_PASS is not set"):
+        secret_from_env("WP_PASS", "source blog: password_env", {})
 
 
 def _empty(tmp_path: Path) -> Path:

@@ -104,3 +104,19 @@ def test_csv_rows_are_read_and_bad_rows_rejected(tmp_path: Path) -> None:
 def test_post_fields_in_records_become_posts(tmp_path: Path) -> None:
     path = _jsonl(tmp_path / "c.jsonl", [{"id": "1", "post_id": "p", "post_title": "T", "text": "x"}])
     assert [(p.id, p.title) for p in JsonlFileSource("s", path).fetch(None).posts] == [("p", "T")]
+
+
+def test_jsonl_pages_hold_page_size_records_and_each_watermark_resumes_after_its_page(tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "c.jsonl", [{"id": str(i), "text": f"comment {i}"} for i in range(5)])
+    pages = list(JsonlFileSource("s", path, page_size=2).pages(None))
+    assert [[c.id for c in page.comments] for page in pages] == [["0", "1"], ["2", "3"], ["4"]]
+    resumed = JsonlFileSource("s", path, page_size=2).fetch(pages[0].watermark)
+    assert [c.id for c in resumed.comments] == ["2", "3", "4"]
+
+
+def test_csv_pages_resume_after_the_stored_page(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,text\n" + "".join(f"{i},comment {i}\n" for i in range(5)))
+    pages = list(CsvFileSource("s", path, page_size=3).pages(None))
+    assert [[c.id for c in page.comments] for page in pages] == [["0", "1", "2"], ["3", "4"]]
+    assert [c.id for c in CsvFileSource("s", path).fetch(pages[0].watermark).comments] == ["3", "4"]

@@ -1,0 +1,105 @@
+"""Benchmark `moderation score --scorer fast` as a whole process: comments/s, model load time, peak RSS.
+
+Input: the dev files' texts (realistic comments: Wikipedia talk, news comments, tweets), arranged in
+threads of 20 comments with a few authors and replies, as a JSONL file. Each figure is the best of
+--repeat runs of a fresh process (so interpreter start-up and model load are included).
+
+    python benchmarks/bench_fast.py [--data ../shared/data] [--comments 20000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_FILES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
+AUTHORS = ("Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana")
+LOAD = (
+    "import time; t = time.perf_counter(); from moderation.scoring.fast import FastScorer; s = FastScorer(); "
+    "print(time.perf_counter() - t, s.version)"
+)
+
+
+def dev_texts(data_dir: Path) -> list[str]:
+    texts: list[str] = []
+    csv.field_size_limit(sys.maxsize)
+    for family in DEV_FILES:
+        raw = (data_dir / f"{family}.dev.csv").read_text(encoding="utf-8")
+        texts.extend(row["text"] for row in csv.DictReader(io.StringIO(raw, newline="")) if row["text"].strip())
+    return texts
+
+
+def write_threads(texts: list[str], count: int, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            thread, position = divmod(i, 20)
+            record = {
+                "id": f"b{i}",
+                "post_id": f"post-{thread}",
+                "author": AUTHORS[(i * 3) % len(AUTHORS)],
+                "parent_id": f"b{i - 1}" if position and position % 3 else None,
+                "text": texts[i % len(texts)],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def run_child(args: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of the child, and its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True, env=_env())
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of children is the largest of any child so far: the first child run is the scoring job.
+    return wall, cpu, after.ru_maxrss / 1024, done.stdout
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--comments", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+
+    texts = dev_texts(options.data)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "comments.jsonl"
+        write_threads(texts, options.comments, source)
+        chars = sum(len(texts[i % len(texts)]) for i in range(options.comments))
+        score = [sys.executable, "-m", "moderation.cli", "score", "--scorer", "fast", "--input", str(source)]
+        score += ["--output", str(Path(tmp) / "out.jsonl")]
+        runs = [run_child(score) for _ in range(options.repeat)]
+        loads = [run_child([sys.executable, "-c", LOAD]) for _ in range(options.repeat)]
+    wall = min(r[0] for r in runs)
+    cpu = min(r[1] for r in runs)
+    peak = runs[0][2]
+    load_seconds = min(float(out.split()[0]) for *_, out in loads)
+    version = loads[0][3].split()[1]
+    print(f"model            {version}")
+    print(f"input            {options.comments} comments, {chars / options.comments:.0f} characters on average")
+    print(f"whole process    {wall:.2f} s wall (best of {options.repeat}) -> {options.comments / wall:,.0f} comments/s")
+    print(f"                 {cpu:.2f} s CPU -> {options.comments / cpu:,.0f} comments per CPU-second")
+    print(f"model load       {load_seconds:.3f} s (import + load, best of {options.repeat})")
+    print(f"peak RSS         {peak:.0f} MB")
+    print(f"load average     {os.getloadavg()[0]:.2f} (other work on the machine slows the wall-clock figure)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""`moderation train fast`: rebuild the fast scorer from the labelled data, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moderation.cli.options import guard
+from moderation.cli.train_accurate import accurate
+
+
+@click.group()
+def train() -> None:
+    """Rebuild the project's own models from the labelled data."""
+
+
+@train.command("fast")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the labelled CSV files (default: ../shared/data beside the project).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write model.npz and model.json (default: the model folder inside the package).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default="reports/fast-model.md",
+    show_default=True,
+    help="Where to write the evaluation report (dev figures, baselines, bias).",
+)
+@click.option("--no-report", is_flag=True, help="Train only; skip the evaluation report.")
+def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report: bool) -> None:
+    """Train the fast scorer deterministically from the train files; calibrate it on the dev files."""
+    from moderation.scoring.fast_model import DEFAULT_MODEL_DIR
+    from moderation.training.data import DEFAULT_DATA_DIR
+    from moderation.training.fast import train_fast
+
+    data = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+    out = Path(out_dir) if out_dir else DEFAULT_MODEL_DIR
+    _, thresholds = guard(lambda: train_fast(data, out, progress=click.echo))
+    for threshold in thresholds:
+        click.echo(
+            f"threshold {threshold.label} = {threshold.value:.2f}: dev precision {threshold.precision:.3f}, "
+            f"recall {threshold.recall:.3f}"
+        )
+    if not no_report:
+        from moderation.training.report import write_report
+
+        guard(lambda: write_report(data, out, Path(report_path), progress=click.echo))
+        click.echo(f"wrote {report_path}")
+
+
+train.add_command(accurate)

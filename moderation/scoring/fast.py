@@ -1,0 +1,93 @@
+"""The fast scorer: the project's own linear model over hashed n-grams, numpy only, trained by
+`moderation train fast` (moderation/training/fast.py) and shipped in moderation/scoring/models/fast/.
+
+Scores are calibrated probabilities. For each label at or above its evidence score (by default the
+threshold that training chose for it on dev data, the shipped default in config/moderation.toml),
+the evidence is the words that added most to that label's score (per-feature contributions of the
+linear model), as character spans of the original text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from moderation.models import CommentScore, Span
+from moderation.scoring.evidence import batch_top_spans
+from moderation.scoring.fast_model import DEFAULT_MODEL_DIR, FastModel, load_model
+from moderation.scoring.features import featurise
+from moderation.scoring.normalise import normalise
+
+FALLBACK_EVIDENCE_MIN_SCORE = 0.5
+BATCH = 512
+
+
+class FastScorer:
+    name = "fast"
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        evidence_min_score: float | None = None,
+        model: FastModel | None = None,
+    ) -> None:
+        self.model = model or load_model(model_dir or DEFAULT_MODEL_DIR)
+        self.version = self.model.version
+        self.labels: tuple[str, ...] = self.model.labels
+        chosen = self.model.info.get("thresholds", {})
+        self.evidence_min_scores = [
+            evidence_min_score
+            if evidence_min_score is not None
+            else float(chosen.get(label, {}).get("value", FALLBACK_EVIDENCE_MIN_SCORE))
+            for label in self.labels
+        ]
+        self._slopes = np.array([self.model.calibration[label].slope for label in self.labels], dtype=np.float64)
+        self._offsets = np.array([self.model.calibration[label].offset for label in self.labels], dtype=np.float64)
+
+    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+        results: list[CommentScore] = []
+        for start in range(0, len(texts), BATCH):
+            results.extend(self._score_batch(texts[start : start + BATCH]))
+        return results
+
+    def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """(texts, labels) calibrated probabilities, without evidence."""
+        parts = [self._probabilities([normalise(t) for t in texts[s : s + BATCH]]) for s in range(0, len(texts), BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
+
+    def logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
+        """(texts, labels) uncalibrated linear scores of already-normalised texts."""
+        model = self.model
+        features = featurise(normalised, model.spec, model.idf, model.word_classes)
+        if features.n_docs == 0:
+            return np.zeros((0, len(self.labels)))
+        # np.take is much faster than fancy indexing for gathering rows.
+        contributions = np.take(model.weights, features.columns, axis=0).astype(np.float32)
+        contributions *= features.values[:, None]
+        # Every text has at least one feature (the padding spaces' character n-gram), so no segment is empty.
+        starts = np.searchsorted(features.docs, np.arange(features.n_docs))
+        sums = np.add.reduceat(contributions, starts, axis=0, dtype=np.float64)
+        return np.asarray(sums, dtype=np.float64) + model.intercepts.astype(np.float64)
+
+    def _probabilities(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
+        z = self.logits(normalised) * self._slopes + self._offsets
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def _score_batch(self, texts: Sequence[str]) -> list[CommentScore]:
+        probabilities = self._probabilities([normalise(text) for text in texts])
+        flagged = probabilities >= np.array(self.evidence_min_scores)
+        explain = [i for i in range(len(texts)) if flagged[i].any()]
+        spans = batch_top_spans(
+            [texts[i] for i in explain], self.model, [np.flatnonzero(flagged[i]).tolist() for i in explain]
+        )
+        evidence: dict[int, dict[str, list[Span]]] = dict(zip(explain, spans, strict=True))
+        return [
+            CommentScore(
+                scores={label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)},
+                evidence=evidence.get(i, {}),
+            )
+            for i, row in enumerate(probabilities)
+        ]

@@ -1,0 +1,220 @@
+"""WordPress comments through the REST API (`/wp-json/wp/v2/comments`), oldest first, 100 per page.
+
+The watermark is the newest comment date seen (`date`, the site's time zone, which is what the API's
+`after=` filter compares with). WordPress keeps no modified date for comments, so each run re-reads
+the `lookback_seconds` before the watermark: an edited text gets a new content hash and is scored
+again; unchanged ones are only compared. Post titles come from `/wp-json/wp/v2/posts?include=...`.
+Comment HTML (`content.rendered`) is turned into plain text: tags dropped, entities decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from moderation.config import WordPressSourceSettings, secret_from_env
+from moderation.errors import SourceError
+from moderation.models import Comment, Post, RejectedRecord
+from moderation.sources.base import Batch, parse_record
+
+API = "/wp-json/wp/v2"
+PER_PAGE = 100  # the most WordPress returns per request
+COMMENT_FIELDS = "id,post,parent,author_name,date,date_gmt,content"
+
+
+class WordPressSource:
+    def __init__(
+        self,
+        settings: WordPressSourceSettings,
+        environ: dict[str, str] | None = None,
+        page_size: int = PER_PAGE,
+    ) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.page_size = page_size
+        password = secret_from_env(settings.password_env, f"source {settings.name}: password_env", environ)
+        if (settings.user is None) != (password is None):
+            raise SourceError(f"source {settings.name}: set both user and password_env, or neither")
+        self.auth = httpx.BasicAuth(settings.user, password.get_secret_value()) if settings.user and password else None
+
+    def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
+        newest = (watermark or {}).get("date")
+        params: dict[str, Any] = {
+            "per_page": self.page_size,
+            "orderby": "date",
+            "order": "asc",
+            "status": self.settings.status,
+            "_fields": COMMENT_FIELDS,
+        }
+        if newest:
+            # `after` is exclusive; one second more re-reads comments posted in the same second.
+            since = datetime.fromisoformat(newest) - timedelta(seconds=self.settings.lookback_seconds + 1)
+            params["after"] = since.isoformat(timespec="seconds")
+        known_posts: set[str] = set()
+        with self._client() as client:
+            page_number, total_pages = 1, 1
+            while page_number <= total_pages:
+                response = self._get(client, "/comments", {**params, "page": page_number})
+                total_pages = int(response.headers.get("X-WP-TotalPages", page_number))
+                items = _json_list(response, self.name)
+                if not items:
+                    return
+                page = Batch(source=self.name)
+                for index, item in enumerate(items):
+                    self._add_comment(page, item, f"comments page {page_number} item {index + 1}")
+                    if isinstance(item, dict) and isinstance(item.get("date"), str):
+                        newest = max(newest or item["date"], item["date"])
+                wanted = sorted({c.post_id for c in page.comments if c.post_id} - known_posts)
+                page.posts = self._posts(client, wanted)
+                known_posts.update(wanted)
+                page.watermark = {"date": newest}
+                yield page
+                page_number += 1
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.settings.url.rstrip("/") + API,
+            auth=self.auth,
+            timeout=self.settings.timeout_seconds,
+            headers={"User-Agent": "comment-moderation", "Accept": "application/json"},
+        )
+
+    def _get(self, client: httpx.Client, path: str, params: dict[str, Any]) -> httpx.Response:
+        url = f"{self.settings.url.rstrip('/')}{API}{path}"
+        try:
+            response = client.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise SourceError(f"source {self.name}: GET {url} failed: {exc or type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            hint = "; check user and password_env" if response.status_code in (401, 403) else ""
+            raise SourceError(
+                f"source {self.name}: GET {url} answered {response.status_code}: {_wp_message(response)}{hint}"
+            )
+        return response
+
+    def _add_comment(self, page: Batch, item: Any, location: str) -> None:
+        raw = json.dumps(item, ensure_ascii=False)[:10_000]
+        if not isinstance(item, dict):
+            page.rejected.append(RejectedRecord(self.name, location, "expected an object", raw))
+            return
+        content = item.get("content")
+        rendered = content.get("rendered") if isinstance(content, dict) else None
+        if not isinstance(rendered, str):
+            page.rejected.append(
+                RejectedRecord(self.name, location, "content.rendered: missing", raw, _str_or_none(item.get("id")))
+            )
+            return
+        record = {
+            "id": item.get("id"),
+            "post_id": item.get("post") or None,
+            "parent_id": item.get("parent") or None,
+            "author": item.get("author_name"),
+            "created_at": item.get("date_gmt"),
+            "text": html_to_text(rendered),
+        }
+        where = f"comment {item['id']}" if item.get("id") is not None else location
+        parsed = parse_record(record, source=self.name, location=where, raw=raw)
+        if isinstance(parsed, Comment):
+            page.comments.append(parsed)
+        else:
+            page.rejected.append(parsed)
+
+    def _posts(self, client: httpx.Client, ids: list[str]) -> list[Post]:
+        """Title, text and author of the posts the comments are on (pages and private posts stay bare)."""
+        posts = []
+        for start in range(0, len(ids), PER_PAGE):
+            chunk = ids[start : start + PER_PAGE]
+            params = {"include": ",".join(chunk), "per_page": PER_PAGE, "_embed": "author"}
+            for item in _json_list(self._get(client, "/posts", params), self.name):
+                post = _post(item)
+                if post is not None:
+                    posts.append(post)
+        return posts
+
+
+def _post(item: Any) -> Post | None:
+    if not isinstance(item, dict) or item.get("id") is None:
+        return None
+    authors = (item.get("_embedded") or {}).get("author") or [{}]
+    published = item.get("date_gmt")
+    return Post(
+        id=str(item["id"]),
+        title=html_to_text(_rendered(item.get("title"))) or None,
+        body=html_to_text(_rendered(item.get("content"))) or None,
+        author=authors[0].get("name") if isinstance(authors[0], dict) else None,
+        published_at=datetime.fromisoformat(published) if isinstance(published, str) else None,
+    )
+
+
+def _rendered(value: Any) -> str:
+    return value.get("rendered", "") if isinstance(value, dict) else ""
+
+
+def _json_list(response: httpx.Response, source: str) -> list[Any]:
+    try:
+        data = response.json()
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"source {source}: {response.request.url} did not answer JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise SourceError(f"source {source}: {response.request.url} answered {type(data).__name__}, expected a list")
+    return data
+
+
+def _wp_message(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("message") or response.reason_phrase)
+    except (json.JSONDecodeError, AttributeError):
+        return response.reason_phrase
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---- HTML to text ---------------------------------------------------------------------------------
+
+BLOCKS = {"p", "div", "blockquote", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table"}
+SPACES = re.compile(r"[ \t\r\n\f]+")
+BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag in BLOCKS:
+            self.parts.append("\n\n")
+        self.pre += tag == "pre"
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in BLOCKS:
+            self.parts.append("\n\n")
+        if tag == "pre" and self.pre:
+            self.pre -= 1
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data if self.pre else SPACES.sub(" ", data))
+
+
+def html_to_text(html: str) -> str:
+    """What a reader sees: tags removed, entities decoded, paragraphs as blank lines, <br> as newlines."""
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    lines = [line.strip() for line in "".join(collector.parts).split("\n")]
+    return BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,101 @@
+"""Training the fast scorer on a tiny in-test data set: deterministic, and it learns."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation.scoring.fast import FastScorer
+from moderation.scoring.fast_model import ARRAYS_FILE, META_FILE, load_model
+from moderation.scoring.features import FeatureSpec
+from moderation.training.data import LabelSource, TrainingDataError
+from moderation.training.fast import TrainSettings, choose_threshold, identity_weights, train_fast
+
+CIVIL = [
+    "thanks",
+    "for",
+    "the",
+    "article",
+    "i",
+    "think",
+    "the",
+    "plane",
+    "was",
+    "returned",
+    "later",
+    "good",
+    "point",
+    "interesting",
+    "read",
+]
+RUDE = ["idiot", "moron", "stupid", "pathetic", "loser", "shut", "up"]
+TINY_SOURCES = {"toxicity": (LabelSource("tiny", ("toxicity",)),), "insult": (LabelSource("tiny", ("insult",)),)}
+SETTINGS = TrainSettings(
+    spec=FeatureSpec(word_bits=12, char_bits=12),
+    folds=2,
+    label_sources=TINY_SOURCES,
+    calibration_sources=TINY_SOURCES,
+)
+
+
+def _write_tiny(folder: Path, split: str, rows: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with (folder / f"tiny.{split}.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "toxicity", "insult"])
+        for i in range(rows):
+            rude = rng.random() < 0.4
+            words = rng.sample(CIVIL, 5) + (rng.sample(RUDE, 2) if rude else [])
+            rng.shuffle(words)
+            text = " ".join(words)
+            insult = rude and rng.random() < 0.8
+            writer.writerow([f"{split}-{i}", ("you " if insult else "") + text, float(rude), float(insult)])
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _write_tiny(folder, "train", 300, seed=1)
+    _write_tiny(folder, "dev", 200, seed=2)
+    return folder
+
+
+def test_training_twice_on_the_same_data_writes_identical_files(tiny_data: Path, tmp_path: Path) -> None:
+    first, _ = train_fast(tiny_data, tmp_path / "a", SETTINGS)
+    second, _ = train_fast(tiny_data, tmp_path / "b", SETTINGS)
+    for name in (ARRAYS_FILE, META_FILE):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert first.version == second.version
+
+
+def test_a_trained_model_loads_and_ranks_rude_rows_first(tiny_data: Path, tmp_path: Path) -> None:
+    train_fast(tiny_data, tmp_path / "m", SETTINGS)
+    scorer = FastScorer(model_dir=tmp_path / "m")
+    civil, rude = scorer.probabilities(["thanks for the article good point", "you pathetic idiot shut up"])
+    assert scorer.labels == ("toxicity", "insult")
+    assert rude[0] > civil[0] and rude[1] > civil[1]
+    assert load_model(tmp_path / "m").info["training"]["files"]["tiny.train.csv"]["rows"] == 300
+
+
+def test_a_missing_data_folder_names_the_option_to_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDataError, match="pass --data"):
+        train_fast(tmp_path / "nowhere", tmp_path / "m", SETTINGS)
+
+
+def test_threshold_is_the_lowest_grid_value_reaching_the_precision() -> None:
+    p = np.array([0.1, 0.35, 0.45, 0.6, 0.9])
+    y = np.array([False, False, True, True, True])
+    assert choose_threshold(p, y, 0.8) == 0.36
+
+
+def test_non_toxic_rows_naming_an_over_flagged_identity_get_more_weight() -> None:
+    texts = ["gay and proud", "you gay idiot", "gay idiots", "a nice day", "you idiot", "nice one"]
+    y = np.array([False, True, True, False, True, False])
+    weights = identity_weights(texts, y, cap=10.0)
+    assert weights[0] > 1.0
+    assert list(weights[1:]) == [1.0] * 5

@@ -1,11 +1,11 @@
 """Whole-process throughput of `moderation score --scorer NAME` on the dev comments: fast, cascade, accurate.
 
-Every run is a fresh process, so interpreter start-up, config, model loads (the accurate tier's only if
-some comment falls in the band) and writing the output all count. Comments are the dev files' texts, in
-threads of 20 with replies, as a JSONL file. The cascade's escalated count is computed from the screen's
-scores and the configured bands.
+Every run is a fresh process (the median of --repeat runs is kept), so interpreter start-up, config,
+model loads (the accurate tier's only if some comment falls in the band) and writing the output all
+count. Comments are the dev files' texts, in threads of 20 with replies, as a JSONL file. The cascade's
+escalated count is computed from the screen's scores and the configured bands.
 
-    python benchmarks/bench_cascade.py [--comments 12166] [--accurate-comments 1000] [--threads N]
+    python benchmarks/bench_cascade.py [--comments 0] [--accurate-comments 1000] [--threads N] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,8 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=0, help="dev comments to score (0: all)")
     parser.add_argument("--accurate-comments", type=int, default=1000, help="comments for the accurate-only run")
     parser.add_argument("--threads", type=int, default=None, help="scoring.accurate.threads for the runs")
+    parser.add_argument("--scorers", default="fast,cascade,accurate", help="comma-separated scorers to run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scorer; the report keeps the median")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
     args = parser.parse_args()
 
@@ -85,12 +88,9 @@ def main() -> None:
         env["MODERATION__SCORING__ACCURATE__THREADS"] = str(args.threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-cascade-") as tmp:
-        runs = [
-            ("fast", texts),
-            ("cascade", texts),
-            ("accurate", texts[:: max(1, len(texts) // args.accurate_comments)]),
-        ]
-        for scorer, chosen in runs:
+        subsets = {"accurate": texts[:: max(1, len(texts) // args.accurate_comments)]}
+        for scorer in args.scorers.split(","):
+            chosen = subsets.get(scorer, texts)
             path = Path(tmp) / f"{scorer}.jsonl"
             write_threads(chosen, path)
             command = [
@@ -105,10 +105,19 @@ def main() -> None:
                 "--scorer",
                 scorer,
             ]
-            started = time.perf_counter()
-            subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True, text=True)
-            seconds = time.perf_counter() - started
-            row = {"scorer": scorer, "comments": len(chosen), "seconds": seconds, "per_second": len(chosen) / seconds}
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True, text=True)
+                times.append(time.perf_counter() - started)
+            seconds = statistics.median(times)
+            row = {
+                "scorer": scorer,
+                "comments": len(chosen),
+                "seconds": seconds,
+                "per_second": len(chosen) / seconds,
+                "runs": [round(t, 2) for t in times],
+            }
             if scorer == "cascade":
                 count = escalated(chosen)
                 row["escalated"] = f"{count} ({count / len(chosen):.1%})"

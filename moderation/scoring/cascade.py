@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from moderation.errors import ScoringError
@@ -30,6 +31,7 @@ class LazyTextScorer:
         self.labels = labels
         self._load = load
         self._scorer: TextScorer | None = None
+        self._loading = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -37,13 +39,15 @@ class LazyTextScorer:
 
     @property
     def scorer(self) -> TextScorer:
-        if self._scorer is None:
-            self._scorer = self._load()
-            if (self._scorer.version, self._scorer.labels) != (self.version, self.labels):
-                raise ScoringError(
-                    f"{self.name}: loaded version {self._scorer.version}, expected {self.version}; "
-                    "the model changed while this process ran: restart it"
-                )
+        with self._loading:  # flow tasks may score batches in threads: load once
+            if self._scorer is None:
+                scorer = self._load()
+                if (scorer.version, scorer.labels) != (self.version, self.labels):
+                    raise ScoringError(
+                        f"{self.name}: loaded version {scorer.version}, expected {self.version}; "
+                        "the model changed while this process ran: restart it"
+                    )
+                self._scorer = scorer
         return self._scorer
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:

@@ -39,11 +39,25 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def idle_cores() -> int:
+    """Cores this process may use that other processes are not already keeping busy (at least 1).
+
+    On a machine shared with other busy processes, more torch threads than idle cores is much slower than
+    fewer: measured on the project's 2-core machine, 2 threads scored 4 to 6 times slower than 1 while other
+    jobs ran (reports/accurate-model.md).
+    """
+    try:
+        busy = int(os.getloadavg()[0])
+    except OSError:  # no load average on this platform
+        busy = 0
+    return max(1, available_cores() - busy)
+
+
 def use_threads(threads: int = 0) -> None:
-    """Let torch use `threads` CPU threads (0: every available core)."""
+    """Let torch use `threads` CPU threads (0: the available cores that are idle, see idle_cores)."""
     import torch
 
-    wanted = threads or available_cores()
+    wanted = threads or idle_cores()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 

@@ -10,3 +10,9 @@ def test_length_batches_sort_by_length_and_keep_long_texts_in_small_batches() ->
 
 def test_a_text_longer_than_the_token_budget_still_gets_a_batch() -> None:
     assert length_batches([1000, 3], max_texts=8, max_tokens=100) == [[1], [0]]
+
+
+def test_idle_cores_leaves_busy_cores_alone_but_never_drops_below_one() -> None:
+    from moderation.scoring.inference import available_cores, idle_cores
+
+    assert 1 <= idle_cores() <= available_cores()

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 Span = tuple[int, int]
@@ -68,10 +69,15 @@ class Thread:
         return self.comments.get(comment.parent_id)
 
     def participants(self) -> set[str]:
+        return set(self.participant_names)
+
+    @cached_property
+    def participant_names(self) -> frozenset[str]:
+        """Authors of the thread's comments and of the post; computed once per thread."""
         names = {c.author for c in self.comments.values() if c.author} | {a for a in self.authors if a}
         if self.post is not None and self.post.author:
             names.add(self.post.author)
-        return names
+        return frozenset(names)
 
 
 @dataclass(frozen=True)

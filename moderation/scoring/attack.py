@@ -1,37 +1,37 @@
-"""Attack on a fellow commenter: a text scorer's insult signal, aimed by the thread at a participant.
+"""Attack on a fellow commenter: how insulting a comment is, times how surely it is aimed at someone in the thread.
 
-Who is addressed, strongest first: a participant named in the text ("Slaven, ...", "@Mike", "Dear
-Slaven"), then "you" in a reply (the parent's author), then "you" in a top-level comment (nobody in
-particular). The attack score is the insult score times how surely someone in the thread is addressed.
+attack_on_commenter = insult x directedness. The insult probability comes from the text scorer (any
+scorer with an `insult` label, else `toxicity`). Directedness comes from the thread and the wording:
+
+- who is addressed: a participant named in the text ("Slaven, ...", "Dear Slaven", "@mike", "Slaven's",
+  a misspelled "Slavan"), the thread as a whole ("everyone in this comment section", "you people"),
+  the parent comment's author for "you" in a reply, the post's author for "you" at top level when they
+  take part, or nobody in particular;
+- whether the insulting words are tied to that addressee ("you're an idiot", "Slaven is a moron"), or
+  to the writer ("I'm such an idiot"), to someone quoted ("he called me an idiot"), or to a third
+  person ("Brezhnev was a fool").
+
+Everything is computed from the comment, its parent and the thread's author list, so the cost per
+comment does not grow with the thread.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from moderation.models import Comment, CommentScore, InThread, Span, Thread
+from moderation.models import Comment, CommentScore, InThread, Thread
 from moderation.scoring.base import TextScorer
+from moderation.scoring.directed import Directedness, directedness
 
-ATTACK_VERSION = "1"
-SECOND_PERSON = re.compile(r"\b(you|you'?re|you’re|your|yours|yourself|u|ur)\b", re.IGNORECASE)
-# How surely the insult is aimed at a participant, by how they are addressed.
-NAMED = 1.0
-YOU_IN_REPLY = 0.9
-YOU_AT_TOP_LEVEL = 0.45
-NOBODY = 0.15
-
-
-@dataclass(frozen=True)
-class Addressee:
-    name: str | None
-    confidence: float
-    span: Span | None = None
+ATTACK_VERSION = "3"
+GROUP_TARGET = "*"
+TIED_WORD_INSULT = 0.6
+# Below this attack score nobody is named as a target: addressing someone is not attacking them.
+TARGET_MIN_SCORE = 0.3
 
 
 class ThreadAwareScorer:
-    """Wraps a text scorer; adds attack_on_commenter and attack_target from the thread."""
+    """Wraps a text scorer; adds attack_on_commenter, attack_target and the attack's evidence."""
 
     def __init__(self, text_scorer: TextScorer) -> None:
         self.text_scorer = text_scorer
@@ -42,46 +42,27 @@ class ThreadAwareScorer:
     def score(self, batch: Sequence[InThread]) -> list[CommentScore]:
         results = self.text_scorer.score_texts([item.comment.text for item in batch])
         for item, result in zip(batch, results, strict=True):
-            self._add_attack(item, result)
+            add_attack(item.comment, item.thread, result)
         return results
 
-    def _add_attack(self, item: InThread, result: CommentScore) -> None:
-        insult = max(result.scores.get("insult", 0.0), result.scores.get("threat", 0.0))
-        addressee = find_addressee(item.comment, item.thread)
-        result.attack_on_commenter = round(insult * addressee.confidence, 4)
-        result.attack_target = addressee.name if addressee.confidence >= YOU_IN_REPLY else None
-        if addressee.span is not None and result.attack_target is not None:
-            spans = result.evidence.get("insult", []) + result.evidence.get("threat", [])
-            result.evidence["attack_on_commenter"] = sorted([addressee.span, *spans])
+
+def add_attack(comment: Comment, thread: Thread, result: CommentScore) -> None:
+    aim = directedness(comment, thread, insult_spans=result.evidence.get("insult", []))
+    insult = insult_signal(result)
+    if aim.tied_word:
+        # Models miss rarer name-calling ("muppet", "imbecile"); said of the addressee, it is an insult.
+        insult = max(insult, TIED_WORD_INSULT)
+    result.attack_on_commenter = round(insult * aim.value, 6)
+    result.attack_target = aim.target if result.attack_on_commenter >= TARGET_MIN_SCORE else None
+    if result.attack_target is not None:
+        result.evidence["attack_on_commenter"] = sorted(set(aim.spans))
 
 
-def find_addressee(comment: Comment, thread: Thread) -> Addressee:
-    named = _named_participant(comment, thread)
-    if named is not None:
-        return named
-    you = SECOND_PERSON.search(comment.text)
-    if you is None:
-        return Addressee(None, NOBODY)
-    parent = thread.parent_of(comment)
-    if parent is not None and parent.author and parent.author != comment.author:
-        return Addressee(parent.author, YOU_IN_REPLY, you.span())
-    return Addressee(None, YOU_AT_TOP_LEVEL, you.span())
+def insult_signal(result: CommentScore) -> float:
+    scores = result.scores
+    if "insult" in scores:
+        return max(scores["insult"], scores.get("threat", 0.0))
+    return scores.get("toxicity", 0.0)
 
 
-def _named_participant(comment: Comment, thread: Thread) -> Addressee | None:
-    others = sorted((p for p in thread.participants() if p and p != comment.author), key=len, reverse=True)
-    for name in others:
-        for pattern in _name_patterns(name):
-            match = pattern.search(comment.text)
-            if match is not None:
-                return Addressee(name, NAMED, match.span())
-    return None
-
-
-def _name_patterns(name: str) -> list[re.Pattern[str]]:
-    escaped = re.escape(name)
-    first = re.escape(name.split()[0])
-    return [
-        re.compile(rf"(?<![\w@])@?{escaped}\b", re.IGNORECASE),
-        re.compile(rf"(?<![\w@])@?{first}\b(?=\s*[,:!])", re.IGNORECASE),
-    ]
+__all__ = ["GROUP_TARGET", "Directedness", "ThreadAwareScorer", "add_attack", "insult_signal"]

@@ -17,8 +17,8 @@ from moderation.sources.base import Batch, collect, parse_post, parse_record
 DEFAULT_PAGE_SIZE = 1000
 
 
-class JsonlFileSource:
-    """One JSON object per line. The watermark is the byte offset after the last complete line read."""
+class _FileSource:
+    """One file of comments (and optionally one of posts), read in pages since a watermark."""
 
     def __init__(
         self, name: str, path: str | Path, posts_path: str | Path | None = None, page_size: int = DEFAULT_PAGE_SIZE
@@ -31,6 +31,13 @@ class JsonlFileSource:
     def fetch(self, watermark: dict[str, Any] | None) -> Batch:
         """Everything after `watermark` in one batch (small files; the flow reads `pages`)."""
         return collect(self.pages(watermark), self.name)
+
+    def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
+        raise NotImplementedError
+
+
+class JsonlFileSource(_FileSource):
+    """One JSON object per line. The watermark is the byte offset after the last complete line read."""
 
     def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
         offset = _resume_offset(self.path, watermark)
@@ -64,20 +71,8 @@ class JsonlFileSource:
         return 1
 
 
-class CsvFileSource:
+class CsvFileSource(_FileSource):
     """A CSV file with a header row. The watermark is the number of data rows read."""
-
-    def __init__(
-        self, name: str, path: str | Path, posts_path: str | Path | None = None, page_size: int = DEFAULT_PAGE_SIZE
-    ) -> None:
-        self.name = name
-        self.path = Path(path)
-        self.posts_path = Path(posts_path) if posts_path else None
-        self.page_size = page_size
-
-    def fetch(self, watermark: dict[str, Any] | None) -> Batch:
-        """Everything after `watermark` in one batch (small files; the flow reads `pages`)."""
-        return collect(self.pages(watermark), self.name)
 
     def pages(self, watermark: dict[str, Any] | None) -> Iterator[Batch]:
         size = _file_size(self.path)

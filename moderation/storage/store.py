@@ -325,15 +325,17 @@ def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int,
     parents = _parents(session, batch)
     posts = _posts(session, batch)
     authors = _thread_authors(session, batch)
+    by_post: dict[tuple[str, str | None], Thread] = {}
     threads: dict[int, Thread] = {}
     for item in batch:
         key = (item.source, item.comment.post_id)
-        known = [item.comment]
+        thread = by_post.get(key)
+        if thread is None:
+            thread = by_post[key] = Thread(post=posts.get(key), authors=authors.get(key, set()))
+        thread.comments[item.comment.id] = item.comment
         parent = parents.get((item.source, item.comment.parent_id or ""))
         if parent is not None:
-            known.append(parent)
-        thread = Thread.of(known, post=posts.get(key))
-        thread.authors = authors.get(key, set())
+            thread.comments[parent.id] = parent
         threads[item.row_id] = thread
     return threads
 

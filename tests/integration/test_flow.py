@@ -12,6 +12,7 @@ from flows.moderate import moderate
 from moderation.models import CommentScore
 from moderation.pipeline import database
 from moderation.queue import list_items
+from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.storage.tables import ModerationActionRow, QueueItemRow, RejectedInputRow, ScoreRow, WatermarkRow
@@ -120,7 +121,7 @@ def test_scores_of_another_scorer_version_do_not_mix(seed_project: Path, sqlite_
     db = database(sqlite_url)
     with db.session() as session:
         versions = set(session.scalars(select(ScoreRow.scorer_version)))
-    assert versions == {"lexicon-1+thread1", "lexicon-2+thread1"}
+    assert versions == {f"lexicon-1+thread{ATTACK_VERSION}", f"lexicon-2+thread{ATTACK_VERSION}"}
     assert _counts(sqlite_url)["review_queue"] == len(list_items(db))  # one queue row per comment revision
 
 

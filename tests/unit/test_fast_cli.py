@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from moderation.cli import cli
+from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.fast_model import load_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def test_score_with_fast_writes_scores_evidence_and_version(tmp_path: Path) -> N
     assert len(records) == 11
     c6 = records["c6"]
     assert set(c6["scores"]) == {"toxicity", "insult", "identity_attack", "obscene"}
-    assert c6["scorer"] == f"fast/{load_model().version}+thread1"
+    assert c6["scorer"] == f"fast/{load_model().version}+thread{ATTACK_VERSION}"
     assert c6["attack_target"] == "Slaven" and c6["flagged"]
     text = json.loads(SEED.read_text(encoding="utf-8").splitlines()[5])["text"]
     assert "idiot" in [text[start:end] for start, end in c6["evidence"]["insult"]]

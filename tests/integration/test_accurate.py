@@ -16,6 +16,7 @@ from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.scoring.accurate import AccurateScorer
 from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR, read_artifact
+from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import TextScorer, load_scorer
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.lexicon import LexiconScorer
@@ -189,4 +190,4 @@ def test_score_command_selects_the_accurate_scorer_and_records_its_version(tmp_p
     assert result.exit_code == 0, result.output
     records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert records["c6"]["flagged"] and records["c6"]["attack_target"] == "Slaven"
-    assert records["c6"]["scorer"] == f"accurate/{read_artifact().version}+thread1"
+    assert records["c6"]["scorer"] == f"accurate/{read_artifact().version}+thread{ATTACK_VERSION}"

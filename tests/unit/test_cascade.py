@@ -8,6 +8,7 @@ import pytest
 from moderation.config import CascadeSettings, ScoringSettings
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
+from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import load_scorer
 from moderation.scoring.cascade import CascadeScorer, band_digest
 from moderation.scoring.lexicon import LexiconScorer
@@ -60,7 +61,7 @@ def test_the_version_names_both_tiers_and_changes_with_the_band() -> None:
 def test_cascade_is_a_registered_scorer_name() -> None:
     settings = ScoringSettings(cascade=CascadeSettings(screen="lexicon", accurate="lexicon", bands={}))
     scorer = load_scorer("cascade", settings)
-    assert scorer.name == "cascade" and scorer.version.endswith("+thread1")
+    assert scorer.name == "cascade" and scorer.version.endswith(f"+thread{ATTACK_VERSION}")
 
 
 def test_a_cascade_inside_a_cascade_is_refused() -> None:

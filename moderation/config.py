@@ -43,9 +43,42 @@ class DetoxifySettings(StrictModel):
     huggingface_config_path: str | None = None
     """Local folder with the transformer's config.json and tokenizer files (offline loading)."""
     device: str = "cpu"
-    """Torch device: cpu, cuda, cuda:0, ..."""
+    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:0, ..."""
     batch_size: int = Field(default=32, ge=1)
-    """Comments per forward pass."""
+    """Comments per forward pass (sorted by length, so padding stays small)."""
+
+
+class AccurateSettings(StrictModel):
+    model_dir: str | None = None
+    """Folder with the accurate model's deltas.safetensors and model.json (default: the one shipped in the package)."""
+    cache_dir: str = "~/.cache/comment-moderation"
+    """Where the merged Detoxify checkpoint is written on first use (one folder per artifact hash)."""
+    device: str = "auto"
+    """Torch device: auto (CUDA when present, else CPU), cpu, cuda, cuda:0, ..."""
+    batch_size: int = Field(default=32, ge=1)
+    """Comments per forward pass (sorted by length, so padding stays small)."""
+    threads: int = Field(default=0, ge=0)
+    """Torch CPU threads; 0: the cores this process may use minus the 1-minute load average, at least 1."""
+
+
+class CascadeSettings(StrictModel):
+    screen: str = "fast"
+    """Scorer that screens every comment (cheap)."""
+    accurate: str = "accurate"
+    """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
+    bands: dict[str, tuple[Probability, Probability]] = Field(
+        default_factory=lambda: {
+            "toxicity": (0.0200, 0.0238),
+            "identity_attack": (0.0682, 0.0722),
+            "insult": (0.0161, 0.0176),
+            "obscene": (0.2430, 0.2581),
+        }
+    )
+    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen on
+    the dev files for a 10% escalation budget: reports/accurate-model.md)."""
+
+    def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
+        return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))
 
 
 class FastSettings(StrictModel):
@@ -57,13 +90,15 @@ class FastSettings(StrictModel):
 
 
 class ScoringSettings(StrictModel):
-    scorer: str = "fast"
-    """Scorer used by the flow: fast (the project's own model, offline default), lexicon, or detoxify
-    (or detoxify:<model>)."""
+    scorer: str = "cascade"
+    """Scorer used by the flow: cascade (fast screens, accurate rescores the uncertain; offline default), fast,
+    accurate, lexicon, or detoxify (or detoxify:<model>)."""
     batch_size: int = Field(default=256, ge=1)
     """Comments scored and written per batch in the flow."""
     detoxify: DetoxifySettings = DetoxifySettings()
     fast: FastSettings = FastSettings()
+    accurate: AccurateSettings = AccurateSettings()
+    cascade: CascadeSettings = CascadeSettings()
 
 
 class PolicySettings(StrictModel):

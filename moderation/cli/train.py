@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moderation.cli.options import guard
+from moderation.cli.train_accurate import accurate
 
 
 @click.group()
@@ -57,3 +58,6 @@ def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report:
 
         guard(lambda: write_report(data, out, Path(report_path), progress=click.echo))
         click.echo(f"wrote {report_path}")
+
+
+train.add_command(accurate)

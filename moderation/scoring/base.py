@@ -75,8 +75,32 @@ def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
         from moderation.scoring.detoxify_scorer import DetoxifyScorer
 
         return DetoxifyScorer(settings.detoxify, model=variant or None)
+    if kind == "accurate":
+        from moderation.scoring.accurate import AccurateScorer
+
+        return AccurateScorer(settings.accurate)
+    if kind == "cascade":
+        from moderation.scoring.cascade import CascadeScorer
+
+        tiers = settings.cascade
+        if "cascade" in (tiers.screen.partition(":")[0], tiers.accurate.partition(":")[0]):
+            raise ScoringError("scoring.cascade: a cascade cannot be a tier of itself; use e.g. fast and accurate")
+        return CascadeScorer(
+            _text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings), tiers.bands
+        )
     raise ScoringError(f"unknown scorer {name!r}: use one of {', '.join(available_scorers())}")
 
 
+def _lazy_text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
+    """The scorer called `name`, loaded on first use where its version and labels are known without loading it."""
+    if name != "accurate" or "accurate" in _PLUGINS:
+        return _text_scorer(name, settings)
+    from moderation.scoring.accurate import accurate_artifact
+    from moderation.scoring.cascade import LazyTextScorer
+
+    artifact = accurate_artifact(settings.accurate)
+    return LazyTextScorer(name, artifact.version, artifact.labels, lambda: _text_scorer(name, settings))
+
+
 def available_scorers() -> list[str]:
-    return ["fast", "lexicon", "detoxify", "detoxify:<model>", *_PLUGINS]
+    return ["fast", "lexicon", "accurate", "cascade", "detoxify", "detoxify:<model>", *_PLUGINS]

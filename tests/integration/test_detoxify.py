@@ -105,3 +105,19 @@ def test_broken_checkpoint_says_what_to_check(tmp_path: Path, checkpoint: tuple[
     settings = DetoxifySettings(checkpoint=str(broken), huggingface_config_path=str(checkpoint[1]))
     with pytest.raises(ScoringError, match=r"could not load Detoxify model .*check that the checkpoint"):
         DetoxifyScorer(settings)
+
+
+def test_a_checkpoint_naming_a_hub_base_model_loads_offline_from_the_config_folder(
+    tmp_path: Path, checkpoint: tuple[Path, Path]
+) -> None:
+    """Published checkpoints record `bert-base-uncased`; Detoxify alone would fetch its config from the hub."""
+    import torch
+
+    path, folder = checkpoint
+    loaded = torch.load(path, weights_only=True)
+    loaded["config"]["arch"]["args"]["model_type"] = "bert-base-uncased"
+    published_like = tmp_path / "published-like.ckpt"
+    torch.save(loaded, published_like)
+    settings = DetoxifySettings(checkpoint=str(published_like), huggingface_config_path=str(folder))
+    (result,) = DetoxifyScorer(settings).score_texts(["Slaven, you're an idiot!"])
+    assert result.scores["insult"] == pytest.approx(0.92, abs=1e-4)

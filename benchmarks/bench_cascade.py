@@ -1,0 +1,137 @@
+"""Whole-process throughput of `moderation score --scorer NAME` on the dev comments: fast, cascade, accurate.
+
+Every run is a fresh process (the median of --repeat runs is kept), so interpreter start-up, config,
+model loads (the accurate tier's only if some comment falls in the band) and writing the output all
+count. Comments are the dev files' texts, in threads of 20 with replies, as a JSONL file. The cascade's
+escalated count is computed from the screen's scores and the configured bands.
+
+    python benchmarks/bench_cascade.py [--comments 0] [--accurate-comments 1000] [--threads N] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV_FILES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
+AUTHORS = ("Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana")
+
+
+def dev_texts(data_dir: Path) -> list[str]:
+    texts: list[str] = []
+    csv.field_size_limit(sys.maxsize)
+    for family in DEV_FILES:
+        raw = (data_dir / f"{family}.dev.csv").read_text(encoding="utf-8")
+        texts.extend(row["text"] for row in csv.DictReader(io.StringIO(raw, newline="")) if row["text"].strip())
+    return texts
+
+
+def write_threads(texts: list[str], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for i, text in enumerate(texts):
+            thread, position = divmod(i, 20)
+            record = {
+                "id": f"b{i}",
+                "post_id": f"post-{thread}",
+                "author": AUTHORS[(i * 3) % len(AUTHORS)],
+                "parent_id": f"b{i - 1}" if position and position % 3 else None,
+                "text": text,
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def escalated(texts: list[str]) -> int:
+    import numpy as np
+
+    from moderation.config import load_settings
+    from moderation.scoring.base import load_scorer
+    from moderation.training.cascade_bands import in_band
+
+    settings = load_settings(ROOT / "config" / "moderation.toml")
+    screen = load_scorer(settings.scoring.cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
+    scores = np.array([[r.scores[label] for label in screen.labels] for r in screen.score_texts(texts)])
+    return int(in_band(scores, screen.labels, settings.scoring.cascade.bands).sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--comments", type=int, default=0, help="dev comments to score (0: all)")
+    parser.add_argument("--accurate-comments", type=int, default=1000, help="comments for the accurate-only run")
+    parser.add_argument("--threads", type=int, default=None, help="scoring.accurate.threads for the runs")
+    parser.add_argument("--scorers", default="fast,cascade,accurate", help="comma-separated scorers to run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scorer; the report keeps the median")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
+    args = parser.parse_args()
+
+    texts = dev_texts(args.data)
+    texts = texts[: args.comments] if args.comments else texts
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        MODERATION_CONFIG=str(ROOT / "config" / "moderation.toml"),
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if args.threads is not None:
+        env["MODERATION__SCORING__ACCURATE__THREADS"] = str(args.threads)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-cascade-") as tmp:
+        subsets = {"accurate": texts[:: max(1, len(texts) // args.accurate_comments)]}
+        for scorer in args.scorers.split(","):
+            chosen = subsets.get(scorer, texts)
+            path = Path(tmp) / f"{scorer}.jsonl"
+            write_threads(chosen, path)
+            command = [
+                sys.executable,
+                "-c",
+                "from moderation.cli import main; main()",
+                "score",
+                "--input",
+                str(path),
+                "--output",
+                str(Path(tmp) / "out.jsonl"),
+                "--scorer",
+                scorer,
+            ]
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True, text=True)
+                times.append(time.perf_counter() - started)
+            seconds = statistics.median(times)
+            row = {
+                "scorer": scorer,
+                "comments": len(chosen),
+                "seconds": seconds,
+                "per_second": len(chosen) / seconds,
+                "runs": [round(t, 2) for t in times],
+            }
+            if scorer == "cascade":
+                count = escalated(chosen)
+                row["escalated"] = f"{count} ({count / len(chosen):.1%})"
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
+        f"accurate threads {args.threads if args.threads is not None else 'from config'}",
+        "comments": len(texts),
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

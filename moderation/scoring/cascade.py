@@ -1,0 +1,105 @@
+"""The cascade: a cheap scorer screens every comment; an accurate one rescores only the uncertain ones.
+
+A comment is uncertain when any label's screen score falls in that label's band [low, high) (from
+`scoring.cascade.bands`, chosen on the dev files; see reports/accurate-model.md). Escalated comments
+take the accurate tier's scores for the screen's labels; the rest keep the screen's. The accurate tier
+is loaded on the first escalation, so a run where nothing is uncertain never loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+
+from moderation.errors import ScoringError
+from moderation.models import CommentScore
+from moderation.scoring.base import TextScorer
+
+# The screen's evidence for a label is kept on escalation only where the accurate tier still scores it this high.
+EVIDENCE_MIN_SCORE = 0.5
+Band = tuple[float, float]
+
+
+class LazyTextScorer:
+    """A text scorer whose name and version are known up front and whose model loads on first use."""
+
+    def __init__(self, name: str, version: str, labels: tuple[str, ...], load: Callable[[], TextScorer]) -> None:
+        self.name = name
+        self.version = version
+        self.labels = labels
+        self._load = load
+        self._scorer: TextScorer | None = None
+        self._loading = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._scorer is not None
+
+    @property
+    def scorer(self) -> TextScorer:
+        with self._loading:  # flow tasks may score batches in threads: load once
+            if self._scorer is None:
+                scorer = self._load()
+                if (scorer.version, scorer.labels) != (self.version, self.labels):
+                    raise ScoringError(
+                        f"{self.name}: loaded version {scorer.version}, expected {self.version}; "
+                        "the model changed while this process ran: restart it"
+                    )
+                self._scorer = scorer
+        return self._scorer
+
+    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+        return self.scorer.score_texts(texts)
+
+
+class CascadeScorer:
+    name = "cascade"
+
+    def __init__(self, screen: TextScorer, accurate: TextScorer, bands: Mapping[str, Band]) -> None:
+        unknown = sorted(set(bands) - set(screen.labels))
+        if unknown:
+            raise ScoringError(
+                f"scoring.cascade.bands: the screen scorer {screen.name!r} has no label {', '.join(unknown)}; "
+                f"use some of {', '.join(screen.labels)}"
+            )
+        for label, (low, high) in bands.items():
+            if not 0.0 <= low <= high <= 1.0:
+                raise ScoringError(f"scoring.cascade.bands.{label}: need 0 <= low <= high <= 1, got [{low}, {high}]")
+        self.screen = screen
+        self.accurate = accurate
+        self.bands = dict(bands)
+        self.labels = screen.labels
+        self.version = (
+            f"cascade-{band_digest(self.bands)}:{screen.name}/{screen.version}>{accurate.name}/{accurate.version}"
+        )
+        self.screened = 0
+        self.escalated = 0
+
+    def in_band(self, score: CommentScore) -> bool:
+        return any(low <= score.scores.get(label, -1.0) < high for label, (low, high) in self.bands.items())
+
+    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+        results = self.screen.score_texts(texts)
+        uncertain = [i for i, score in enumerate(results) if self.in_band(score)]
+        self.screened += len(texts)
+        self.escalated += len(uncertain)
+        if uncertain:
+            rescored = self.accurate.score_texts([texts[i] for i in uncertain])
+            for i, accurate in zip(uncertain, rescored, strict=True):
+                results[i] = self._combine(results[i], accurate)
+        return results
+
+    def _combine(self, screened: CommentScore, accurate: CommentScore) -> CommentScore:
+        scores = {label: accurate.scores.get(label, value) for label, value in screened.scores.items()}
+        evidence = {
+            label: spans for label, spans in screened.evidence.items() if scores.get(label, 0.0) >= EVIDENCE_MIN_SCORE
+        }
+        return CommentScore(scores=scores, evidence=evidence)
+
+
+def band_digest(bands: Mapping[str, Band]) -> str:
+    """A short stable name for a set of bands, part of the cascade's version."""
+    canonical = json.dumps({label: [round(v, 6) for v in band] for label, band in sorted(bands.items())})
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]

@@ -1,0 +1,193 @@
+"""The accurate tier on the shipped artifact: merged into the MiniLM base, loaded through Detoxify."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation.config import AccurateSettings, CascadeSettings, ScoringSettings
+from moderation.errors import ScoringError
+from moderation.models import CommentScore
+from moderation.scoring.accurate import AccurateScorer
+from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR, read_artifact
+from moderation.scoring.attack import ATTACK_VERSION
+from moderation.scoring.base import TextScorer, load_scorer
+from moderation.scoring.cascade import CascadeScorer
+from moderation.scoring.lexicon import LexiconScorer
+
+pytestmark = pytest.mark.slow
+REFERENCE = json.loads((DEFAULT_MODEL_DIR / "reference.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("accurate-cache")
+
+
+@pytest.fixture(scope="session")
+def accurate(cache_dir: Path) -> AccurateScorer:
+    return AccurateScorer(AccurateSettings(cache_dir=str(cache_dir), batch_size=4, device="auto"))
+
+
+class Counting:
+    """A real text scorer that records what it was asked to score."""
+
+    def __init__(self, scorer: TextScorer) -> None:
+        self.scorer = scorer
+        self.name, self.version, self.labels = scorer.name, scorer.version, scorer.labels
+        self.seen: list[str] = []
+
+    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+        self.seen.extend(texts)
+        return self.scorer.score_texts(texts)
+
+
+def _matrix(results: list[CommentScore], labels: Sequence[str]) -> np.ndarray:
+    return np.array([[r.scores[label] for label in labels] for r in results])
+
+
+def test_shipped_artifact_reproduces_the_trained_models_scores(accurate: AccurateScorer) -> None:
+    scores = _matrix(accurate.score_texts(REFERENCE["texts"]), REFERENCE["labels"])
+    assert np.abs(scores - np.array(REFERENCE["scores"])).max() <= 0.01
+    assert accurate.labels == ("toxicity", "insult", "identity_attack", "obscene")
+    assert accurate.version == read_artifact().version
+
+
+def test_merged_checkpoint_loads_through_detoxify_and_predict_agrees(accurate: AccurateScorer) -> None:
+    from detoxify import Detoxify
+
+    folder = accurate.checkpoint.parent
+    checkpoint = str(accurate.checkpoint)
+    detoxify = Detoxify(model_type=str(folder), checkpoint=checkpoint, huggingface_config_path=str(folder))
+    texts = REFERENCE["texts"][:4]
+    plain = detoxify.predict(texts)
+    ours = _matrix(accurate.score_texts(texts), accurate.labels)
+    assert np.abs(np.array([plain[label] for label in accurate.labels]).T - ours).max() < 1e-4
+
+
+def test_sorted_batches_give_input_order_and_equal_one_by_one_scores(accurate: AccurateScorer) -> None:
+    texts = ["ok", "You are a complete idiot and " * 12, "shut up", "Thanks, that helps a lot.", "a " * 70, "no"]
+    batched = _matrix(accurate.score_texts(texts), accurate.labels)
+    one_by_one = np.vstack([_matrix(accurate.score_texts([t]), accurate.labels) for t in texts])
+    assert np.abs(batched - one_by_one).max() < 1e-4
+    assert len(set(map(tuple, batched.round(4)))) == len(texts)
+
+
+def test_a_50000_character_comment_scores(accurate: AccurateScorer) -> None:
+    (result,) = accurate.score_texts(["you are a fool " * 3334])
+    assert 0.0 <= result.scores["insult"] <= 1.0
+
+
+def test_missing_deltas_is_one_clear_error(tmp_path: Path, cache_dir: Path) -> None:
+    shutil.copy(DEFAULT_MODEL_DIR / "model.json", tmp_path / "model.json")
+    with pytest.raises(ScoringError, match=r"deltas.safetensors is missing; reinstall .*moderation train accurate"):
+        AccurateScorer(AccurateSettings(model_dir=str(tmp_path), cache_dir=str(cache_dir)))
+
+
+def test_damaged_deltas_is_one_clear_error(tmp_path: Path, cache_dir: Path) -> None:
+    shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model")
+    deltas = tmp_path / "model" / "deltas.safetensors"
+    data = bytearray(deltas.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    deltas.write_bytes(bytes(data))
+    with pytest.raises(ScoringError, match=r"does not match the hash in model.json \(damaged\?\)"):
+        AccurateScorer(AccurateSettings(model_dir=str(tmp_path / "model"), cache_dir=str(cache_dir)))
+
+
+def test_deltas_that_do_not_fit_the_base_are_one_clear_error(tmp_path: Path, cache_dir: Path) -> None:
+    import torch
+
+    from moderation.scoring.accurate_artifact import write_artifact
+
+    meta = json.loads((DEFAULT_MODEL_DIR / "model.json").read_text())
+    meta = {k: v for k, v in meta.items() if k not in ("format", "deltas_sha256")}
+    adapters = {"bert.encoder.layer.0.attention.self.query": (torch.zeros(4, 100), torch.zeros(384, 4))}
+    write_artifact(tmp_path, adapters, {"classifier.weight": torch.zeros(4, 384)}, meta)
+    with pytest.raises(ScoringError, match=r"does not fit the base encoder"):
+        AccurateScorer(AccurateSettings(model_dir=str(tmp_path), cache_dir=str(tmp_path / "cache")))
+
+
+def test_a_cached_checkpoint_that_is_not_plain_tensors_is_rebuilt(tmp_path: Path) -> None:
+    import pickle
+
+    first = AccurateScorer(AccurateSettings(cache_dir=str(tmp_path)))
+    first.checkpoint.write_bytes(pickle.dumps({"config": 1, "state_dict": print}))
+    again = AccurateScorer(AccurateSettings(cache_dir=str(tmp_path)))
+    assert again.checkpoint == first.checkpoint
+    assert again.score_texts(["hello"])[0].scores == first.score_texts(["hello"])[0].scores
+
+
+def test_cascade_rescores_only_the_band_and_passes_the_rest_through(accurate: AccurateScorer) -> None:
+    texts = ["What a lovely photo.", "You idiot.", "Nice work on the map.", "f*** this, you moron"]
+    screen = LexiconScorer()
+    counting = Counting(accurate)
+    cascade = CascadeScorer(screen, counting, {"insult": (0.5, 1.0)})
+    results = cascade.score_texts(texts)
+    assert counting.seen == ["You idiot.", "f*** this, you moron"]
+    assert (cascade.screened, cascade.escalated) == (4, 2)
+    screened = screen.score_texts(texts)
+    assert [results[0].scores, results[2].scores] == [screened[0].scores, screened[2].scores]
+    rescored = accurate.score_texts(["You idiot."])[0]
+    assert results[1].scores["insult"] == rescored.scores["insult"]
+    assert results[1].scores["threat"] == screened[1].scores["threat"]  # a label only the screen has
+
+
+def test_cascade_loads_the_accurate_tier_only_when_a_comment_is_uncertain(cache_dir: Path) -> None:
+    settings = ScoringSettings(
+        accurate=AccurateSettings(cache_dir=str(cache_dir)),
+        cascade=CascadeSettings(screen="lexicon", accurate="accurate", bands={"insult": (0.5, 1.0)}),
+    )
+    scorer = load_scorer("cascade", settings)
+    cascade = scorer.text_scorer  # type: ignore[attr-defined]
+    cascade.score_texts(["A calm remark.", "Another calm remark."])
+    assert not cascade.accurate.loaded
+    cascade.score_texts(["You idiot."])
+    assert cascade.accurate.loaded
+    assert read_artifact().version in scorer.version and "lexicon" in scorer.version
+
+
+def test_a_tiny_training_run_writes_an_artifact_that_loads_and_reproduces(tmp_path: Path) -> None:
+    from moderation.training.accurate import SUPERVISION, TrainOptions, train_accurate
+
+    data = tmp_path / "data"
+    data.mkdir()
+    texts = ["you are an idiot", "thanks for sharing", "shut the hell up", "nice photo of the bay"]
+    for family, labels in SUPERVISION.items():
+        columns = sorted({c for cols in labels.values() for c in cols})
+        with (data / f"{family}.train.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["id", "text", *columns])
+            for i, text in enumerate(texts):
+                writer.writerow([f"{family}-{i}", text, *[float(i % 2 == 0)] * len(columns)])
+    options = TrainOptions(per_family=4, batch_size=8, max_length=16, eval_max_length=32, threads=1)
+    result = train_accurate(data, tmp_path / "model", options)
+    assert result.steps == 3
+    scorer = AccurateScorer(AccurateSettings(model_dir=str(tmp_path / "model"), cache_dir=str(tmp_path / "cache")))
+    reference = json.loads((tmp_path / "model" / "reference.json").read_text())
+    scores = _matrix(scorer.score_texts(reference["texts"]), reference["labels"])
+    assert np.abs(scores - np.array(reference["scores"])).max() <= 0.01
+    assert (tmp_path / "model" / "deltas.safetensors").stat().st_size < 3_000_000
+
+
+def test_score_command_selects_the_accurate_scorer_and_records_its_version(tmp_path: Path, cache_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from moderation.cli import cli
+    from tests.conftest import EXAMPLES
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[scoring.accurate]\ncache_dir = "{cache_dir}"\n')
+    out = tmp_path / "scores.jsonl"
+    thread = str(EXAMPLES / "seed_thread.jsonl")
+    args = ["score", "--config", str(config), "--input", thread, "--output", str(out), "--scorer", "accurate"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert records["c6"]["flagged"] and records["c6"]["attack_target"] == "Slaven"
+    assert records["c6"]["scorer"] == f"accurate/{read_artifact().version}+thread{ATTACK_VERSION}"

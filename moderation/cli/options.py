@@ -73,3 +73,30 @@ def describe_reasons(item: dict[str, Any]) -> str:
 def shorten(text: str, width: int = 100) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder of the labelled CSV files (default: ../shared/data beside the project).",
+    )(func)
+
+
+def report_options(default_path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--report PATH` and `--no-report`, for the training commands."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option("--no-report", is_flag=True, help="Train only; skip the evaluation report.")(func)
+        return click.option(
+            "--report",
+            "report_path",
+            type=click.Path(dir_okay=False),
+            default=default_path,
+            show_default=True,
+            help="Where to write the evaluation report.",
+        )(func)
+
+    return decorate

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from moderation.cli.options import guard
+from moderation.cli.options import data_dir_option, guard, report_options
 from moderation.cli.train_accurate import accurate
 
 
@@ -16,13 +16,7 @@ def train() -> None:
 
 
 @train.command("fast")
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder of the labelled CSV files (default: ../shared/data beside the project).",
-)
+@data_dir_option
 @click.option(
     "--out",
     "out_dir",
@@ -30,15 +24,7 @@ def train() -> None:
     default=None,
     help="Where to write model.npz and model.json (default: the model folder inside the package).",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False),
-    default="reports/fast-model.md",
-    show_default=True,
-    help="Where to write the evaluation report (dev figures, baselines, bias).",
-)
-@click.option("--no-report", is_flag=True, help="Train only; skip the evaluation report.")
+@report_options("reports/fast-model.md")
 def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report: bool) -> None:
     """Train the fast scorer deterministically from the train files; calibrate it on the dev files."""
     from moderation.scoring.fast_model import DEFAULT_MODEL_DIR

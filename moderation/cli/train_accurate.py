@@ -6,17 +6,11 @@ from pathlib import Path
 
 import click
 
-from moderation.cli.options import guard
+from moderation.cli.options import data_dir_option, guard, report_options
 
 
 @click.command("accurate")
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder of the labelled CSV files (default: ../shared/data beside the project).",
-)
+@data_dir_option
 @click.option(
     "--out",
     "out_dir",
@@ -40,15 +34,7 @@ from moderation.cli.options import guard
     show_default=True,
     help="Where to save the trained model's scores on the dev files (the report checks loading against them).",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False),
-    default="reports/accurate-model.md",
-    show_default=True,
-    help="Where to write the evaluation report.",
-)
-@click.option("--no-report", is_flag=True, help="Train only; skip the evaluation report.")
+@report_options("reports/accurate-model.md")
 @click.option("--report-only", is_flag=True, help="Do not train: write the report for the model in --out.")
 def accurate(
     data_dir: str | None,

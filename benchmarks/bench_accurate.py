@@ -16,8 +16,6 @@ while scoring (sampled every 5 ms), also shown above the RSS with the model load
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import platform
@@ -30,18 +28,14 @@ import threading
 import time
 from pathlib import Path
 
+from moderation.training.data import dev_texts
+
 ROOT = Path(__file__).resolve().parents[1]
-DEV_FILES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-def dev_texts(data_dir: Path, count: int, seed: int) -> list[str]:
-    texts: list[str] = []
-    csv.field_size_limit(sys.maxsize)
-    for family in DEV_FILES:
-        raw = (data_dir / f"{family}.dev.csv").read_text(encoding="utf-8")
-        texts.extend(row["text"] for row in csv.DictReader(io.StringIO(raw, newline="")) if row["text"].strip())
-    return random.Random(seed).sample(texts, count)
+def sample_texts(data_dir: Path, count: int, seed: int) -> list[str]:
+    return random.Random(seed).sample(dev_texts(data_dir), count)
 
 
 def build_bert_base(folder: Path) -> Path:
@@ -164,7 +158,7 @@ def main() -> None:
             ),
         }
         for model, (checkpoint, model_folder, count) in models.items():
-            texts = dev_texts(args.data, count, args.seed)
+            texts = sample_texts(args.data, count, args.seed)
             texts_path = Path(tmp) / f"texts-{count}.json"
             texts_path.write_text(json.dumps(texts), encoding="utf-8")
             results = {}

@@ -10,8 +10,6 @@ threads of 20 comments with a few authors and replies, as a JSONL file. Each fig
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import resource
@@ -21,22 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from moderation.training.data import dev_texts
+
 ROOT = Path(__file__).resolve().parents[1]
-DEV_FILES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
 AUTHORS = ("Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana")
 LOAD = (
     "import time; t = time.perf_counter(); from moderation.scoring.fast import FastScorer; s = FastScorer(); "
     "print(time.perf_counter() - t, s.version)"
 )
-
-
-def dev_texts(data_dir: Path) -> list[str]:
-    texts: list[str] = []
-    csv.field_size_limit(sys.maxsize)
-    for family in DEV_FILES:
-        raw = (data_dir / f"{family}.dev.csv").read_text(encoding="utf-8")
-        texts.extend(row["text"] for row in csv.DictReader(io.StringIO(raw, newline="")) if row["text"].strip())
-    return texts
 
 
 def write_threads(texts: list[str], count: int, path: Path) -> None:

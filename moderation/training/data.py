@@ -115,3 +115,13 @@ def read_table(data_dir: Path, family: str, split: str) -> Table:
 
 def train_families() -> list[str]:
     return sorted({source.family for sources in LABEL_SOURCES.values() for source in sources})
+
+
+DEV_FAMILIES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
+
+
+def dev_texts(data_dir: Path, families: tuple[str, ...] = DEV_FAMILIES) -> list[str]:
+    """The non-blank texts of these dev files, in file order, with line ends as a text-mode read gives them
+    (\r\n and \r as \n): realistic comments for the benchmarks."""
+    texts = (text for family in families for text in read_table(data_dir, family, "dev").texts)
+    return [text.replace("\r\n", "\n").replace("\r", "\n") for text in texts if text.strip()]

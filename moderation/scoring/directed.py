@@ -245,7 +245,7 @@ def _starts_sentence(text: str, position: int) -> bool:
 
 
 def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee, *, listed: bool) -> Directedness:
-    if any(_inside(insult, m.span) for m in QUOTED_SPANS(text)):
+    if any(_inside(insult, m.span) for m in _quoted_spans(text)):
         return Directedness(REPORTED, None, "quoted", (insult,))
     nearby = [
         m for m in mentions if _distance(insult, m.span) <= LINK_DISTANCE and _same_sentence(text, insult, m.span)
@@ -281,7 +281,7 @@ AFTER_PENALTY = 30
 _PRIORITY = {"named": 0, "group": 1, "you": 2, "reported": 3, "self": 4, "third": 5}
 
 
-def QUOTED_SPANS(text: str) -> list[Mention]:
+def _quoted_spans(text: str) -> list[Mention]:
     return [Mention("quoted", m.span()) for m in QUOTED.finditer(text) if " " in m.group(1)]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from prefect.runtime import flow_run
 from sqlalchemy import create_engine, func, select, text
 
 from flows.moderate import moderate
@@ -74,14 +75,15 @@ text = "body"
     extra = '[scoring]\nscorer = "slow"\nbatch_size = 40\n[runner]\nn_workers = 2\n'
     config = str(write_config(tmp_path / "c.toml", postgres_url, extra, sources=sources))
     database(postgres_url)  # migrated before the race, which is about comments, not schema
-    SlowScorer.scoring.clear()
+    SlowScorer.reset()
     summaries: list[RunSummary] = []
     errors: list[BaseException] = []
 
     def run(wait_for_the_first: bool) -> None:
-        # The second run starts once the first is scoring, so the two overlap whatever the machine's load.
+        # The second run starts once the first is scoring; the first run's scoring then waits (SlowScorer)
+        # until the second run scores too, so the two overlap however fast or slow the machine is.
         if wait_for_the_first:
-            SlowScorer.scoring.wait(timeout=60)
+            assert SlowScorer.scoring.wait(timeout=120), "the first run never started scoring"
         try:
             summaries.append(moderate(config))
         except BaseException as exc:  # reported below, with the other run's outcome
@@ -111,11 +113,29 @@ class _Zero:
 
 
 class SlowScorer(LexiconScorer):
-    """The lexicon scorer at the pace of a model, so that the two runs' scoring overlaps."""
+    """The lexicon scorer, held back until both runs are scoring: forces the overlap instead of hoping for it.
+
+    Each flow run that scores a batch registers its run id; no batch finishes before two different runs
+    have started one. Batches claimed by one run are locked (SKIP LOCKED) while they wait, so the other
+    run's planner necessarily finds batches of its own to claim.
+    """
 
     scoring = threading.Event()
+    both_scoring = threading.Event()
+    runs: ClassVar[set[str]] = set()
+    lock = threading.Lock()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.scoring.clear()
+        cls.both_scoring.clear()
+        cls.runs.clear()
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
-        type(self).scoring.set()
-        time.sleep(0.3)
+        with self.lock:
+            self.runs.add(str(flow_run.get_parent_flow_run_id() or flow_run.get_id()))
+            if len(self.runs) >= 2:
+                self.both_scoring.set()
+        self.scoring.set()
+        assert self.both_scoring.wait(timeout=180), "the second run never started scoring"
         return super().score_texts(texts)

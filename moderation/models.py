@@ -96,6 +96,9 @@ class CommentScore:
     evidence: dict[str, list[Span]] = field(default_factory=dict)
     attack_on_commenter: float | None = None
     attack_target: str | None = None
+    auxiliary: dict[str, float] = field(default_factory=dict)
+    """A model's auxiliary outputs (e.g. `attack`, trained on another data set's label): read by the thread
+    layer, never shown or thresholded as a label."""
 
     def all_scores(self) -> dict[str, float]:
         """Label scores plus attack_on_commenter, as thresholds see them."""

@@ -39,31 +39,38 @@ class LabelSource:
         return f"{self.family}:{'+'.join(self.columns)}"
 
 
-# Detoxify's label names where the meaning matches (see docs/model-card-fast.md).
+JIGSAW6 = "jigsaw_toxic_6label"
+
+# Detoxify's six labels, each learned only from data that carries that label (human annotations).
+# jigsaw_toxic_6label is the only family with all six; the other toxicity files carry `toxicity` too.
+LABELS: tuple[str, ...] = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
 LABEL_SOURCES: dict[str, tuple[LabelSource, ...]] = {
     "toxicity": (
+        LabelSource(JIGSAW6, ("toxicity",)),
         LabelSource("jigsaw_toxic_first20k", ("toxicity",)),
         LabelSource("wiki_toxicity_cat_large", ("toxicity",)),
     ),
-    "insult": (LabelSource("kaggle_insults", ("attack",)),),
-    "identity_attack": (
-        LabelSource("davidson_hate_offensive", ("hate_speech",)),
-        LabelSource("olid", ("target_group",)),
-    ),
+    "severe_toxicity": (LabelSource(JIGSAW6, ("severe_toxicity",)),),
+    "obscene": (LabelSource(JIGSAW6, ("obscene",)),),
+    "threat": (LabelSource(JIGSAW6, ("threat",)),),
+    "insult": (LabelSource(JIGSAW6, ("insult",)),),
+    "identity_attack": (LabelSource(JIGSAW6, ("identity_attack",)),),
+}
+
+# Auxiliary tasks: other data sets' labels, trained alongside and never shown under a Detoxify label's
+# name. `attack` (an insult aimed at a participant of the conversation) feeds attack_on_commenter.
+AUXILIARY_SOURCES: dict[str, tuple[LabelSource, ...]] = {
+    "attack": (LabelSource("kaggle_insults", ("attack",)),),
     # Davidson's hate speech is offensive language too: only "neither" is negative.
-    "obscene": (
-        LabelSource("davidson_hate_offensive", ("hate_speech", "offensive_language")),
+    "offensive": (
         LabelSource("olid", ("offensive",)),
+        LabelSource("davidson_hate_offensive", ("hate_speech", "offensive_language")),
     ),
+    "hate": (LabelSource("davidson_hate_offensive", ("hate_speech",)), LabelSource("olid", ("target_group",))),
 }
 
-
-# Where each label is calibrated and its threshold chosen. Davidson's tweets were sampled by searching
-# for hate words (84% offensive), a base rate no comment stream has, so `obscene` is calibrated on OLID.
-CALIBRATION_SOURCES: dict[str, tuple[LabelSource, ...]] = {
-    **LABEL_SOURCES,
-    "obscene": (LabelSource("olid", ("offensive",)),),
-}
+# Where each output is calibrated and its threshold chosen (refined by the training that uses it).
+CALIBRATION_SOURCES: dict[str, tuple[LabelSource, ...]] = {**LABEL_SOURCES, **AUXILIARY_SOURCES}
 
 
 @dataclass(frozen=True)

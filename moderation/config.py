@@ -125,7 +125,11 @@ class PolicySettings(StrictModel):
             "obscene": 0.5,
         }
     )
-    """Weight of each label in the queue priority (priority = max of weight x score over flagged labels)."""
+    """Weight of each label in the queue priority (priority = max of weight x score over flagged labels; a label
+    without a weight counts 1)."""
+    urgent_labels: list[str] = Field(default_factory=lambda: ["threat", "severe_toxicity"])
+    """An item flagged for any of these labels ranks above every item that is not, whatever the other scores, and
+    causes a `severe` alert."""
     trusted_authors: list[str] = Field(default_factory=list)
     """Authors whose comments are never queued (staff accounts)."""
     blocked_words: list[str] = Field(default_factory=list)
@@ -460,13 +464,19 @@ def secret_from_env(variable: str | None, what: str, environ: Mapping[str, str] 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), apply environment overrides, validate."""
     env = dict(os.environ if environ is None else environ)
-    config_path = Path(path or env.get("MODERATION_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = chosen_config_path(path, env)
     data = _read_toml(config_path, required=path is not None or "MODERATION_CONFIG" in env)
     _apply_environment(data, env)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(config_path, exc)) from exc
+
+
+def chosen_config_path(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The file load_settings reads: `path`, else $MODERATION_CONFIG, else config/moderation.toml."""
+    env = os.environ if environ is None else environ
+    return Path(path or env.get("MODERATION_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:

@@ -11,6 +11,13 @@ from typing import Any
 
 Span = tuple[int, int]
 
+# The reasons a review-queue item can carry: the policy emits a scorer's labels that crossed their thresholds,
+# the thread layer's attack on a commenter, and a blocked word. Display names: review/present.py.
+ATTACK_ON_COMMENTER = "attack_on_commenter"
+BLOCKED_WORD = "blocked_word"
+POLICY_REASONS = (ATTACK_ON_COMMENTER, BLOCKED_WORD)
+"""Reasons the policy emits whatever the scorer (the other reasons are the scorer's own labels)."""
+
 
 @dataclass(frozen=True)
 class Post:

@@ -122,7 +122,7 @@ def score_batch(
     that overlap never score or queue a comment twice.
     """
     scorer = load_scorer(scoring.scorer, scoring)
-    rule = queue_alert_rule(alerts) if alerts is not None else None
+    rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     outcome = BatchOutcome()
     clock = time.perf_counter()
     with store.claim_unscored(database(db_url), scorer.version, rows) as claim:

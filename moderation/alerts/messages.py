@@ -123,14 +123,24 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
     return KIND_NAMES.get(kind, kind)
 
 
+def _why_severe(payload: Mapping[str, Any], conjunction: str) -> str:
+    """ "flagged for threat", "at or above a severe threshold (attack_on_commenter ≥ 0.9)", or both."""
+    why = []
+    if payload.get("flagged_for"):
+        why.append(f"flagged for {', '.join(payload['flagged_for'])}")
+    thresholds = ", ".join(f"{label} ≥ {value:g}" for label, value in sorted(payload.get("thresholds", {}).items()))
+    if thresholds:
+        why.append(f"at or above a severe threshold ({thresholds})")
+    return f" {conjunction} ".join(why)
+
+
 def summary(kind: str, payload: Mapping[str, Any]) -> str:
     window = payload.get("window_minutes")
     if kind == "severe":
-        thresholds = ", ".join(f"{label} ≥ {value:g}" for label, value in sorted(payload.get("thresholds", {}).items()))
         count = payload.get("count", len(payload.get("comments", [])))
         if count == 1:
-            return f"A comment at or above a severe threshold ({thresholds})."
-        return f"{count} comments at or above a severe threshold ({thresholds}) within {window} minutes."
+            return f"A comment {_why_severe(payload, 'and')}."
+        return f"{count} comments {_why_severe(payload, 'or')} within {window} minutes."
     if kind == "pile_on":
         limits = [
             f"{limit} {what}"

@@ -63,6 +63,24 @@ def guard(action: Callable[[], T]) -> T:
         raise click.ClickException(str(exc)) from exc
 
 
+def warn_about_unused_label_settings(config_path: str | None, scorer_name: str | None = None) -> None:
+    """Print a warning for each threshold, weight or urgent label of a label the scorer never produces."""
+    from moderation.config import chosen_config_path, load_settings
+    from moderation.policy.unused_labels import unused_label_settings
+    from moderation.scoring.base import load_scorer
+
+    try:
+        settings = load_settings(config_path)
+        name = scorer_name or settings.scoring.scorer
+        labels = load_scorer(name, settings.scoring).labels
+    except ModerationError:
+        return  # the command itself reports a config or scorer that does not load
+    path = chosen_config_path(config_path)
+    location = str(path) if path.exists() else "built-in defaults"
+    for warning in unused_label_settings(settings, name, labels, location):
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def describe_reasons(item: dict[str, Any]) -> str:
     parts = [f"{label} {value:.2f}" for label, value in sorted(item["reasons"].items(), key=lambda kv: -kv[1])]
     if item.get("attack_target"):

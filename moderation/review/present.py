@@ -9,7 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-LABEL_NAMES = {
+from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD
+
+LABEL_NAMES = {  # every reason the policy can emit has one (tests/unit/test_present.py)
     "toxicity": "Toxic",
     "severe_toxicity": "Severely toxic",
     "obscene": "Obscene",
@@ -17,8 +19,8 @@ LABEL_NAMES = {
     "insult": "Insult",
     "identity_attack": "Identity attack",
     "sexual_explicit": "Sexually explicit",
-    "attack_on_commenter": "Attack on a commenter",
-    "blocked_words": "Blocked word",
+    ATTACK_ON_COMMENTER: "Attack on a commenter",
+    BLOCKED_WORD: "Blocked word",
 }
 
 

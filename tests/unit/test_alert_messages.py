@@ -77,6 +77,15 @@ def test_a_single_severe_comment_is_described_without_a_window() -> None:
     )
 
 
+def test_a_severe_alert_says_which_urgent_label_flagged_the_comment() -> None:
+    alert = alert_from_entry(entry("severe", count=1, flagged_for=["threat"], thresholds={}), "https://mod.example.org")
+    assert alert.summary == "A comment flagged for threat."
+    both = entry("severe", count=2, flagged_for=["threat"], thresholds={"attack_on_commenter": 0.9}, window_minutes=60)
+    assert alert_from_entry(both, "https://mod.example.org").summary == (
+        "2 comments flagged for threat or at or above a severe threshold (attack_on_commenter ≥ 0.9) within 60 minutes."
+    )
+
+
 def test_a_backlog_alert_links_to_the_queue() -> None:
     backlog = entry("backlog", pending=250, max_pending=200, oldest_minutes=1600.0, max_age_minutes=1440, comments=[])
     alert = alert_from_entry(backlog, "http://127.0.0.1:8000")

@@ -1,4 +1,10 @@
-from moderation.review.present import Segment, highlight, reason_name, score_chips
+from moderation.config import PolicySettings
+from moderation.models import ATTACK_ON_COMMENTER, POLICY_REASONS, Comment, CommentScore
+from moderation.policy import decide
+from moderation.review.present import LABEL_NAMES, Segment, highlight, reason_name, score_chips
+from moderation.scoring.accurate import accurate_artifact
+from moderation.scoring.fast import FastScorer
+from moderation.scoring.lexicon import LexiconScorer
 
 
 def test_evidence_span_becomes_a_highlighted_segment() -> None:
@@ -39,3 +45,23 @@ def test_flagged_scores_come_first_with_readable_names() -> None:
 
 def test_reason_codes_read_as_words() -> None:
     assert reason_name("personal_attack") == "Personal attack"
+
+
+def _emitted_reasons(labels: tuple[str, ...]) -> set[str]:
+    """Every reason the policy emits for a comment that crosses every threshold of a scorer with `labels`."""
+    settings = PolicySettings(thresholds=dict.fromkeys([*labels, ATTACK_ON_COMMENTER], 0.5), blocked_words=["spam"])
+    score = CommentScore(dict.fromkeys(labels, 1.0), attack_on_commenter=1.0, attack_target="Ann")
+    return set(decide(Comment(id="1", text="spam", author="bob"), score, settings).reasons)
+
+
+def test_every_reason_the_policy_can_emit_has_a_display_name() -> None:
+    scorers = {
+        "lexicon": LexiconScorer().labels,
+        "fast": FastScorer().labels,
+        "accurate": accurate_artifact().labels,
+        "detoxify": ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"),
+    }
+    for name, labels in scorers.items():
+        reasons = _emitted_reasons(labels)
+        assert set(POLICY_REASONS) <= reasons
+        assert sorted(reasons - set(LABEL_NAMES)) == [], name

@@ -111,7 +111,7 @@ class CommentScore:
         """Label scores plus attack_on_commenter, as thresholds see them."""
         merged = dict(self.scores)
         if self.attack_on_commenter is not None:
-            merged["attack_on_commenter"] = self.attack_on_commenter
+            merged[ATTACK_ON_COMMENTER] = self.attack_on_commenter
         return merged
 
 

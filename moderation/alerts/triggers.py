@@ -20,7 +20,7 @@ from typing import Any
 
 from moderation.alerts.messages import dedupe_key, shorten
 from moderation.config import AlertsSettings
-from moderation.models import AlertDraft, FlaggedItem
+from moderation.models import ATTACK_ON_COMMENTER, AlertDraft, FlaggedItem
 from moderation.storage.outbox import AlertRule
 
 
@@ -144,7 +144,7 @@ def _subject(item: FlaggedItem) -> str:
 
 
 def _is_attack(item: FlaggedItem) -> bool:
-    return "attack_on_commenter" in item.reasons
+    return ATTACK_ON_COMMENTER in item.reasons
 
 
 def _post_payload(item: FlaggedItem) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 from moderation.config import PolicySettings
-from moderation.models import Comment, CommentScore
+from moderation.models import BLOCKED_WORD, Comment, CommentScore
 from moderation.policy import PhaseResult, PolicyContext, decide, run_phases
 from moderation.policy.phases import attack_on_commenter, blocked_words, empty, label_thresholds, trusted_author
 
@@ -31,7 +31,9 @@ def test_trusted_author_passes_even_with_high_scores() -> None:
 
 
 def test_blocked_word_flags_as_a_whole_word() -> None:
-    assert blocked_words(_ctx(text="Want to BUY PILLS now?")) is not None
+    assert blocked_words(_ctx(text="Want to BUY PILLS now?")) == PhaseResult(
+        reasons={BLOCKED_WORD: 1.0}, explanation="blocked word 'buy pills'"
+    )
     assert blocked_words(_ctx(text="buy pillsbury")) is None
 
 

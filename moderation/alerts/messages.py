@@ -124,7 +124,7 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def _why_severe(payload: Mapping[str, Any], conjunction: str) -> str:
-    """ "flagged for threat", "at or above a severe threshold (attack_on_commenter ≥ 0.9)", or both."""
+    """Why the comments are severe: flagged for an urgent label, at or above an alert threshold, or both."""
     why = []
     if payload.get("flagged_for"):
         why.append(f"flagged for {', '.join(payload['flagged_for'])}")

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.alerts import check_backlog, deliver_alerts_task
 from flows.runners import task_runner_for
 from moderation import pipeline, run_report
-from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, load_settings
+from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, SourceSettings, load_settings
 from moderation.pipeline import BatchOutcome, RunSummary
 
 # Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
@@ -23,6 +23,9 @@ plan_batches = task(pipeline.plan_batches).with_options(
 score_batch = task(pipeline.score_batch).with_options(name="score batch, enqueue, write alerts", cache_policy=NO_CACHE)
 emit_flagged_post_events = task(run_report.emit_flagged_post_events).with_options(
     name="emit flagged-post events", cache_policy=NO_CACHE
+)
+deliver_site_actions = task(pipeline.deliver_site_actions).with_options(
+    name="apply decisions on the sites", cache_policy=NO_CACHE
 )
 publish_run_summary = task(run_report.publish_run_summary).with_options(
     name="publish run summary", cache_policy=NO_CACHE
@@ -50,7 +53,10 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
     # Everything without a score from this scorer, in batches spread over the configured task runner.
     scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
-    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts))
+    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts, settings.sources))
+
+    # Act on the sites: pre-moderation holds from this run, moderators' decisions since the last one.
+    summary.site_actions = deliver_site_actions(db_url, settings.sources, settings.alerts.delivery)
 
     # Tell the moderators: backlog check, then every alert that is due (earlier runs' included).
     summary.alerts_written += check_backlog(db_url, settings.alerts, now)
@@ -59,10 +65,11 @@ def moderate(config_path: str | None = None) -> RunSummary:
     publish_run_summary(summary)
 
     get_run_logger().info(
-        "scored %d comments, flagged %d, alerts sent %d; sources failed: %s",
+        "scored %d comments, flagged %d, alerts sent %d, decisions applied on sites %d; sources failed: %s",
         summary.scored,
         summary.flagged,
         summary.alerts.delivered,
+        summary.site_actions.applied,
         summary.failed or "none",
     )
     summary.raise_for_failed_sources()
@@ -71,11 +78,22 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
 @flow(name="score new comments", log_prints=False)
 def score_new_comments(
-    db_url: str, scoring: ScoringSettings, policy: PolicySettings, now: datetime, alerts: AlertsSettings
+    db_url: str,
+    scoring: ScoringSettings,
+    policy: PolicySettings,
+    now: datetime,
+    alerts: AlertsSettings,
+    sources: list[SourceSettings],
 ) -> list[BatchOutcome]:
     batches = plan_batches(db_url, scoring)
     outcomes = score_batch.map(
-        unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now), unmapped(alerts)
+        unmapped(db_url),
+        batches,
+        unmapped(scoring),
+        unmapped(policy),
+        unmapped(now),
+        unmapped(alerts),
+        unmapped(sources),
     )
     outcomes.wait()  # every batch gets its chance before a failed one fails the run
     return outcomes.result()

@@ -27,6 +27,7 @@ from moderation.errors import (
     StaleVersion,
     UnknownItem,
 )
+from moderation.links import ITEM, LOGIN, link
 from moderation.review.accounts import session_secret
 from moderation.storage.engine import Database, open_database
 from moderation.web import actions, login, pages
@@ -118,7 +119,7 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        location = "/login" if request.method != "GET" else f"/login?next={quote(target, safe='')}"
+        location = link(LOGIN) if request.method != "GET" else link(LOGIN, query=f"?next={quote(target, safe='')}")
         return RedirectResponse(location, status_code=303)
 
     @app.exception_handler(WebError)
@@ -129,7 +130,7 @@ def _add_error_pages(app: FastAPI) -> None:
     async def queue_error(request: Request, exc: QueueError) -> Response:
         status, title = next((s, t) for kind, s, t in QUEUE_ERROR_STATUS if isinstance(exc, kind))
         item_id = request.path_params.get("item_id")
-        return _error_page(request, status, title, str(exc), item_href=f"/items/{item_id}" if item_id else None)
+        return _error_page(request, status, title, str(exc), item_href=link(ITEM, item_id=item_id) if item_id else None)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

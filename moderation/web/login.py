@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from moderation.links import LOGIN, LOGOUT, link
 from moderation.review.sessions import attempt_login
 from moderation.web.security import (
     Context,
@@ -23,14 +24,14 @@ from moderation.web.templating import render
 router = APIRouter()
 
 
-@router.get("/login")
+@router.get(LOGIN)
 def login_form(request: Request, context: Context, next: str = "") -> Response:
     if logged_in(request, context):
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "login.html", next=safe_next(next), error=None, username="")
 
 
-@router.post("/login", dependencies=[Depends(check_csrf)])
+@router.post(LOGIN, dependencies=[Depends(check_csrf)])
 def login(
     request: Request,
     context: Context,
@@ -52,8 +53,8 @@ def login(
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-@router.post("/logout")
+@router.post(LOGOUT)
 def logout(request: Request, moderator: Posting, context: Context) -> Response:
     logout_session(request, context)
     flash(request, f"{moderator.name} logged out.")
-    return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(link(LOGIN), status_code=303)

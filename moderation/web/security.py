@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Request
 
 from moderation.config import Settings
+from moderation.links import DEFAULT_QUEUE, QUEUE, link
 from moderation.review.actors import Moderator
 from moderation.review.sessions import csrf_for, end_session, session_moderator, start_session
 from moderation.storage.engine import Database
@@ -124,4 +125,4 @@ def safe_next(target: str | None) -> str:
     """Where to go after login: only a path on this site, never another host."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/queue/pending"
+    return link(QUEUE, status=DEFAULT_QUEUE)

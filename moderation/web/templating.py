@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from moderation import links
+from moderation.links import link
 from moderation.review.present import label_name, reason_name
 from moderation.storage.tables import QUEUE_STATUSES
 from moderation.web.security import csrf_token, pop_flashes
@@ -32,6 +34,7 @@ def _make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(when=_when, label_name=label_name, reason_name=reason_name)
+    env.globals.update(link=link, routes=links)
     return Jinja2Templates(env=env)
 
 

@@ -1,4 +1,4 @@
-from moderation.review.present import Segment, highlight, reason_name, score_chips
+from moderation.review.present import Segment, highlight, reason_name, score_chips, visible_name
 
 
 def test_evidence_span_becomes_a_highlighted_segment() -> None:
@@ -39,3 +39,14 @@ def test_flagged_scores_come_first_with_readable_names() -> None:
 
 def test_reason_codes_read_as_words() -> None:
     assert reason_name("personal_attack") == "Personal attack"
+
+
+def test_visible_name_shows_bidi_zero_width_and_control_characters() -> None:
+    assert visible_name("\u202egrebdniL eeL") == "<U+202E>grebdniL eeL"
+    assert visible_name("Lee\u200bLind\u2066berg\ufeff") == "Lee<U+200B>Lind<U+2066>berg<U+FEFF>"
+    assert visible_name("a\x1b[2Jb\u3164") == "a<U+001B>[2Jb<U+3164>"
+
+
+def test_visible_name_keeps_ordinary_names_of_any_script() -> None:
+    for name in ("Lee Lindberg", "Zoë O'Brien", "محمد", "李小龍", "Ünal-Çelik_99"):
+        assert visible_name(name) == name

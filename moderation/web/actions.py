@@ -11,7 +11,7 @@ from moderation.errors import QueueError
 from moderation.links import BULK, DECIDE, DEFAULT_QUEUE, ITEM, QUEUE, RELEASE, UNDO, link
 from moderation.queue import QueueFilter, check_status
 from moderation.review import bulk_decide, claim_next, decide, release, undo_last
-from moderation.web.forms import FormFilters, query_string
+from moderation.web.forms import MAX_ROW_ID, FormFilters, ItemId, Version, query_string
 from moderation.web.security import Context, Posting, flash
 
 router = APIRouter()
@@ -26,12 +26,12 @@ Note = Annotated[str, Form(max_length=4000)]
 @router.post(DECIDE)
 def decide_item(
     request: Request,
-    item_id: int,
+    item_id: ItemId,
     moderator: Posting,
     context: Context,
     filters: FormFilters,
     decision: Decision,
-    version: Annotated[int, Form()],
+    version: Version,
     reason_code: ReasonCode = "",
     note: Note = "",
 ) -> Response:
@@ -54,7 +54,7 @@ def decide_item(
 
 @router.post(RELEASE)
 def release_item(
-    request: Request, item_id: int, moderator: Posting, context: Context, filters: FormFilters
+    request: Request, item_id: ItemId, moderator: Posting, context: Context, filters: FormFilters
 ) -> Response:
     if release(context.db, item_id, moderator):
         flash(request, f"Released item #{item_id}: another moderator may take it.")
@@ -114,10 +114,14 @@ def _selection(items: list[str]) -> list[tuple[int, int | None]]:
     selection: list[tuple[int, int | None]] = []
     for value in items:
         item_id, _, version = value.partition(":")
-        if not item_id.isdigit() or not version.isdigit():
+        if not _row_id(item_id) or not _row_id(version):
             raise QueueError(f"bad selection {value!r}: reload the queue page and select again")
         selection.append((int(item_id), int(version)))
     return selection
+
+
+def _row_id(value: str) -> bool:
+    return value.isdigit() and 1 <= int(value) <= MAX_ROW_ID
 
 
 def _next_page(request: Request, item_id: int | None, status: str, filters: QueueFilter) -> Response:

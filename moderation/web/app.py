@@ -30,7 +30,7 @@ from moderation.errors import (
 from moderation.links import ITEM, LOGIN, link
 from moderation.review.accounts import session_secret
 from moderation.storage.engine import Database, open_database
-from moderation.web import actions, login, pages
+from moderation.web import actions, health, login, pages
 from moderation.web.errors import LoginRequired, WebError
 from moderation.web.security import WebContext
 from moderation.web.templating import STATIC_DIR, render
@@ -48,7 +48,7 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 ROUTERS = (login.router, pages.router, actions.router)
-"""Every route of the UI; a test checks each one needs a login."""
+"""Every route of the UI; a test checks each one needs a login (the health checks, `health.router`, need none)."""
 QUEUE_ERROR_STATUS: list[tuple[type[QueueError], int, str]] = [
     (UnknownItem, 404, "Not found"),
     (NotAllowed, 403, "Not allowed"),
@@ -86,6 +86,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
     _add_error_pages(app)

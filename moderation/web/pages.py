@@ -12,8 +12,8 @@ from moderation.links import AUDIT, DEFAULT_QUEUE, HOME, ITEM, QUEUE, link
 from moderation.queue import check_status, count_items, get_item, list_items, neighbours
 from moderation.review import audit_for, author_history, claim, thread_for
 from moderation.review.context import recent_actions
-from moderation.web.cards import make_card
-from moderation.web.forms import QueryFilters, query_string
+from moderation.web.cards import CARD_TEXT_CHARS, make_card
+from moderation.web.forms import ItemId, QueryFilters, query_string
 from moderation.web.security import Context, LoggedIn
 from moderation.web.templating import render
 
@@ -45,7 +45,7 @@ def queue_page(
         request,
         "queue.html",
         status=status,
-        cards=[make_card(e, moderator, now, rules) for e in entries[:size]],
+        cards=[make_card(e, moderator, now, rules, fold_at=CARD_TEXT_CHARS) for e in entries[:size]],
         counts=count_items(context.db, filters),
         filters=filters,
         labels=sorted(context.settings.policy.thresholds),
@@ -60,7 +60,9 @@ def queue_page(
 
 
 @router.get(ITEM)
-def item_page(request: Request, item_id: int, moderator: LoggedIn, context: Context, filters: QueryFilters) -> Response:
+def item_page(
+    request: Request, item_id: ItemId, moderator: LoggedIn, context: Context, filters: QueryFilters
+) -> Response:
     now, rules = context.now(), context.settings.review
     entry = get_item(context.db, item_id)
     if entry.status in moderator.decidable():

@@ -32,13 +32,10 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def user_add(config_path: str | None, name: str, role: str, password_stdin: bool) -> None:
     """Create an account NAME; the password is asked for (twice) unless --password-stdin."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.review.accounts import add_user
 
     password = _read_password(password_stdin)
-    settings = guard(lambda: load_settings(config_path))
-    db = guard(lambda: database(settings.database.url))
+    db = _database(config_path)
     guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator()))
     click.echo(f"added {role} {name}")
 
@@ -48,12 +45,9 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
 @format_option
 def user_list(config_path: str | None, output_format: str) -> None:
     """List the accounts."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.review.accounts import list_users
 
-    settings = guard(lambda: load_settings(config_path))
-    accounts = list_users(guard(lambda: database(settings.database.url)))
+    accounts = list_users(_database(config_path))
     if output_format == "json":
         rows = [
             {"name": a.name, "role": a.role, "created_at": a.created_at.isoformat(), "active": a.active}
@@ -115,12 +109,16 @@ def user_set_password(config_path: str | None, name: str, password_stdin: bool) 
 
 
 def _change(config_path: str | None, change: Callable[[Any, datetime], None]) -> None:
+    db = _database(config_path)
+    guard(lambda: change(db, datetime.now(UTC)))
+
+
+def _database(config_path: str | None) -> Any:
     from moderation.config import load_settings
     from moderation.pipeline import database
 
     settings = guard(lambda: load_settings(config_path))
-    db = guard(lambda: database(settings.database.url))
-    guard(lambda: change(db, datetime.now(UTC)))
+    return guard(lambda: database(settings.database.url))
 
 
 def _read_password(from_stdin: bool) -> str:

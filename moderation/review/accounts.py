@@ -70,13 +70,6 @@ def list_users(db: Database) -> list[Account]:
         return [Account(r.name, r.role, as_utc(r.created_at), r.disabled_at is None) for r in rows]
 
 
-def get_moderator(db: Database, name: str) -> Moderator | None:
-    """The account `name` if it exists and is not disabled."""
-    with db.session() as session:
-        row = session.scalars(select(UserRow).where(UserRow.name == name)).first()
-        return Moderator(row.name, row.role) if row and row.disabled_at is None else None
-
-
 def active_moderator(db: Database, name: str) -> Moderator:
     """The account `name`, which must exist and be enabled (for `--as NAME`)."""
     with db.session() as session:

@@ -15,7 +15,7 @@ from moderation.cli import cli
 from moderation.config import Settings, WebSettings
 from moderation.pipeline import database
 from moderation.queue import get_item
-from moderation.review.accounts import account_events, add_user, disable_user, set_password
+from moderation.review.accounts import account_events, add_user, delete_user, disable_user, set_password
 from moderation.review.sessions import LoginOutcome, attempt_login
 from moderation.storage.tables import LoginAttemptRow
 from tests.conftest import SEED_TIME, write_config
@@ -59,6 +59,18 @@ def test_disabling_an_account_ends_its_sessions_at_once(alice: TestClient, web_s
     assert alice.get("/queue/pending").status_code == 303
     assert login(alice, "alice").status_code == 401
     assert get_item(db, item_id).status == "pending"
+
+
+def test_deleting_an_account_ends_its_sessions_and_keeps_its_decisions_in_the_audit(
+    alice: TestClient, web_settings: Settings
+) -> None:
+    item_id = item_id_of(alice, "c6")
+    page = alice.get(f"/items/{item_id}").text
+    assert _decide(alice, item_id, csrf_of(page), version_of(page)) == 303
+    delete_user(database(web_settings.database.url), "alice", SEED_TIME, by="test")
+    assert alice.get("/queue/pending").status_code == 303
+    assert login(alice, "root").status_code == 303
+    assert "<td><bdi>alice</bdi></td>" in alice.get("/audit").text
 
 
 def test_a_new_password_ends_the_sessions_and_only_the_new_one_logs_in(

@@ -404,7 +404,7 @@ ChannelSettings = Annotated[WebhookChannelSettings | EmailChannelSettings, Field
 
 class AlertsSettings(StrictModel):
     base_url: str = "http://127.0.0.1:8000"
-    """Address of the review web UI; messages link to {base_url}/queue/{item_id}."""
+    """Address of the review web UI; messages link to {base_url}/items/{item_id}."""
     max_comments: int = Field(default=3, ge=1, le=20)
     """How many of the worst comments a message quotes."""
     quote_length: int = Field(default=200, ge=20)

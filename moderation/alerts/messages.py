@@ -14,6 +14,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+from moderation.links import DEFAULT_QUEUE, ITEM, QUEUE, link
 from moderation.storage.outbox import OutboxEntry
 
 KIND_NAMES = {"severe": "Severe comment", "pile_on": "Pile-on", "backlog": "Review queue backlog"}
@@ -55,11 +56,11 @@ def shorten(text: str, width: int) -> str:
 
 
 def item_link(base_url: str, item_id: int) -> str:
-    return f"{base_url.rstrip('/')}/queue/{item_id}"
+    return link(ITEM, base_url, item_id=item_id)
 
 
 def queue_link(base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/queue"
+    return link(QUEUE, base_url, status=DEFAULT_QUEUE)
 
 
 def dedupe_key(kind: str, subject: str, window_start: datetime) -> str:

@@ -191,6 +191,34 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    """Set while the account is disabled: it cannot log in, its sessions are ended, `--as` refuses it."""
+
+
+class SessionRow(Base):
+    """A login of the review UI; the cookie carries the token, only its SHA-256 is stored here."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", name="fk_sessions_user_id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    """Set by logout, or when the account is disabled, deleted or given a new password."""
+
+
+class AccountEventRow(Base):
+    """Append-only audit of account changes: who did what to which account, when."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(50))
+    username: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
 
 
 class LoginAttemptRow(Base):

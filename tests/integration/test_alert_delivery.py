@@ -81,9 +81,9 @@ def test_slack_webhook_receives_post_worst_comments_and_review_links(webhook: We
     assert "attack_on_commenter ≥ 0.9" in body["blocks"][1]["text"]["text"]
     comment = body["blocks"][2]["text"]["text"]
     assert comment.startswith("*Lee Lindberg* (")
-    assert f"<{BASE_URL}/queue/{item_id}|#{item_id}>" in comment
+    assert f"<{BASE_URL}/items/{item_id}|#{item_id}>" in comment
     assert "attack on Slaven" in comment and "\n>Slaven, you’re an idiot!" in comment
-    assert body["blocks"][-1]["elements"][0]["url"] == f"{BASE_URL}/queue/{item_id}"
+    assert body["blocks"][-1]["elements"][0]["url"] == f"{BASE_URL}/items/{item_id}"
     assert "Severe comment on" in body["text"]
     db.dispose()
 
@@ -98,7 +98,7 @@ def test_generic_webhook_gets_the_whole_alert_as_json(webhook: WebhookServer, sq
     assert body["facts"]["flagged"] == 2 and body["facts"]["window_minutes"] == 2880
     assert body["title"].startswith("Pile-on on “Russian Pilot")
     assert [c["comment_id"] for c in body["comments"]] == ["c6", "c10"]  # worst first
-    assert body["comments"][0]["link"] == f"{BASE_URL}/queue/{body['comments'][0]['item_id']}"
+    assert body["comments"][0]["link"] == f"{BASE_URL}/items/{body['comments'][0]['item_id']}"
     assert body["link"] == body["comments"][0]["link"]
     assert webhook.received[0].headers["Idempotency-Key"] == f"{body['id']}:{body['key']}"
     db.dispose()
@@ -151,7 +151,7 @@ def test_email_goes_over_starttls_with_login_and_quotes_the_comments(smtp: SmtpS
     assert message["Message-ID"].startswith(f"<alert-{outbox.list_alerts(db)[0].id}-")
     text = message.get_content()
     assert "* Lee Lindberg (" in text and "Slaven, you’re an idiot!" in text
-    assert f"{BASE_URL}/queue/" in text and "Post: Russian Pilot Escaped" in text
+    assert f"{BASE_URL}/items/" in text and "Post: Russian Pilot Escaped" in text
     db.dispose()
 
 

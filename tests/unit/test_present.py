@@ -1,7 +1,7 @@
 from moderation.config import PolicySettings
 from moderation.models import ATTACK_ON_COMMENTER, POLICY_REASONS, Comment, CommentScore
 from moderation.policy import decide
-from moderation.review.present import LABEL_NAMES, Segment, highlight, reason_name, score_chips
+from moderation.review.present import LABEL_NAMES, Segment, highlight, reason_name, score_chips, visible_name
 from moderation.scoring.accurate import accurate_artifact
 from moderation.scoring.fast import FastScorer
 from moderation.scoring.lexicon import LexiconScorer
@@ -65,3 +65,14 @@ def test_every_reason_the_policy_can_emit_has_a_display_name() -> None:
         reasons = _emitted_reasons(labels)
         assert set(POLICY_REASONS) <= reasons
         assert sorted(reasons - set(LABEL_NAMES)) == [], name
+
+
+def test_visible_name_shows_bidi_zero_width_and_control_characters() -> None:
+    assert visible_name("\u202egrebdniL eeL") == "<U+202E>grebdniL eeL"
+    assert visible_name("Lee\u200bLind\u2066berg\ufeff") == "Lee<U+200B>Lind<U+2066>berg<U+FEFF>"
+    assert visible_name("a\x1b[2Jb\u3164") == "a<U+001B>[2Jb<U+3164>"
+
+
+def test_visible_name_keeps_ordinary_names_of_any_script() -> None:
+    for name in ("Lee Lindberg", "Zoë O'Brien", "محمد", "李小龍", "Ünal-Çelik_99"):
+        assert visible_name(name) == name

@@ -1,7 +1,7 @@
 """site actions: decisions delivered to the comment's site
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 
 Self-contained: one new table, nothing else touched, so it can be re-chained after other revisions.
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

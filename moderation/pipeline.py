@@ -55,6 +55,7 @@ class IngestReport:
     counts: IngestCounts = field(default_factory=IngestCounts)
     pages: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
     skipped: str | None = None
     """Why nothing was read (another run was reading this source)."""
     seconds: float = 0.0
@@ -63,8 +64,10 @@ class IngestReport:
         self.pages += 1
         for name in ("new", "updated", "unchanged", "rejected"):
             setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
+        self.counts.repaired += len(page.repaired)
         room = LISTED - len(self.rejected)
         self.rejected.extend(f"{r.location}: {r.error}" for r in page.rejected[: max(room, 0)])
+        self.repaired.extend(page.repaired[: max(LISTED - len(self.repaired), 0)])
 
 
 def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
@@ -194,6 +197,8 @@ class RunSummary:
     scored: int = 0
     flagged: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """What was replaced in stored records, with where each was read (the first LISTED)."""
     flagged_items: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Sources that could not be read, with the error; the others were processed."""
@@ -209,6 +214,7 @@ class RunSummary:
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts
         self.rejected.extend(report.rejected[: max(LISTED - len(self.rejected), 0)])
+        self.repaired.extend(report.repaired[: max(LISTED - len(self.repaired), 0)])
         if report.skipped:
             self.skipped[report.source] = report.skipped
         self.seconds["ingest"] += report.seconds

@@ -44,14 +44,17 @@ def run(config_path: str | None) -> None:
 
 def _print_summary(summary: RunSummary) -> None:
     for name, counts in summary.sources.items():
+        repaired = f", {counts.repaired} fields repaired" if counts.repaired else ""
         click.echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
-            f"{counts.rejected} rejected"
+            f"{counts.rejected} rejected{repaired}"
         )
     for name, why in summary.skipped.items():
         click.echo(f"source {name}: skipped, {why}")
     for problem in summary.rejected:
         click.echo(f"  rejected {problem}")
+    for repair in summary.repaired:
+        click.echo(f"  repaired {repair}")
     click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
     for item in summary.flagged_items:
         click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")

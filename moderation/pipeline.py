@@ -26,6 +26,7 @@ from moderation.errors import SourcesFailedError
 from moderation.models import CommentScore, Decision, InThread
 from moderation.policy import decide
 from moderation.scoring import load_scorer
+from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.storage import outbox, store
 from moderation.storage.engine import Database, open_database
@@ -102,6 +103,9 @@ class BatchOutcome:
     by_label: Counter[str] = field(default_factory=Counter)
     alerts: int = 0
     """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
+    failed: int = 0
+    """Comments the scorer raised on alone (recorded in scoring_failures; the others were scored)."""
+    failed_items: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
 
 
@@ -132,13 +136,21 @@ def score_batch(
         if not claim.comments:
             return outcome
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
-        scores = scorer.score([InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
+        scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         results = [
             (item, score, decide(item.comment, score, policy))
             for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, CommentScore)
         ]
-        counts = claim.save(results, scorer.name, scorer.version, now, rule)
+        failures = [
+            (item, score.error)
+            for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, ScoringFailed)
+        ]
+        counts = claim.save(results, scorer.name, scorer.version, now, rule, failures)
+    outcome.failed = len(failures)
+    outcome.failed_items = [failure_summary(item, error) for item, error in failures[:LISTED]]
     outcome.seconds["write"] = time.perf_counter() - clock
     outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
     flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
@@ -169,6 +181,10 @@ def deliver_alerts(
     channels = build_channels(alerts, os.environ if environ is None else environ)
     when = now or datetime.now(UTC)
     return deliver_due(database(db_url), channels, alerts.base_url, alerts.delivery, when)
+
+
+def failure_summary(stored: StoredComment, error: str) -> dict[str, Any]:
+    return {"id": stored.comment.id, "source": stored.source, "error": error}
 
 
 def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
@@ -209,6 +225,9 @@ class RunSummary:
     """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
     alerts_written: int = 0
     """Alert-outbox rows this run wrote (one per alert per channel)."""
+    scoring_failed: int = 0
+    """Comments the scorer raised on alone; recorded, listed by `moderation failures list`."""
+    scoring_failures: list[dict[str, Any]] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
 
     def add_ingest(self, report: IngestReport) -> None:
@@ -229,6 +248,8 @@ class RunSummary:
             self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])
             self.by_label.update(outcome.by_label)
             self.alerts_written += outcome.alerts
+            self.scoring_failed += outcome.failed
+            self.scoring_failures.extend(outcome.failed_items[: max(LISTED - len(self.scoring_failures), 0)])
             for stage, seconds in outcome.seconds.items():
                 self.seconds[stage] += seconds
 

@@ -37,6 +37,7 @@ def summary_markdown(summary: RunSummary) -> str:
     lines += [
         f"| scored | {summary.scored} |",
         f"| flagged for review | {summary.flagged} |",
+        f"| scoring failed (moderation failures list) | {summary.scoring_failed} |",
         f"| alerts written | {summary.alerts_written} |",
         f"| alerts sent | {summary.alerts.delivered} |",
         f"| alerts to retry | {summary.alerts.retrying} |",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import alerts, labels, pipeline, purge, queue, serve, train, users, web
+from moderation.cli import alerts, failures, labels, pipeline, purge, queue, serve, train, users, web
 
 
 @click.group()
@@ -22,6 +22,7 @@ cli.add_command(queue.queue)
 cli.add_command(serve.serve)
 cli.add_command(purge.purge)
 cli.add_command(alerts.alerts)
+cli.add_command(failures.failures)
 cli.add_command(users.user)
 cli.add_command(web.web)
 cli.add_command(labels.export_labels)

@@ -111,7 +111,7 @@ class CsvFileSource(_FileSource):
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    yield reader.line_num, exc
+                    yield reader.line_num + 1, exc  # line_num does not count the line that failed yet
                     continue
                 yield reader.line_num, row
 

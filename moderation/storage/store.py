@@ -30,6 +30,7 @@ from moderation.storage.tables import (
     QueueItemRow,
     RejectedInputRow,
     ScoreRow,
+    ScoringFailureRow,
     WatermarkRow,
 )
 
@@ -299,13 +300,18 @@ def _lock_key(source: str) -> int:
 
 
 def _unscored(scorer_version: str) -> Any:
-    """Comments whose current text has no score from this scorer version."""
+    """Comments whose current text has no score from this scorer version, and did not make it fail."""
     scored = select(ScoreRow.id).where(
         ScoreRow.comment_id == CommentRow.id,
         ScoreRow.content_hash == CommentRow.content_hash,
         ScoreRow.scorer_version == scorer_version,
     )
-    return ~scored.exists()
+    failed = select(ScoringFailureRow.id).where(
+        ScoringFailureRow.comment_id == CommentRow.id,
+        ScoringFailureRow.content_hash == CommentRow.content_hash,
+        ScoringFailureRow.scorer_version == scorer_version,
+    )
+    return ~scored.exists() & ~failed.exists()
 
 
 def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
@@ -364,10 +370,15 @@ class Claim:
         scorer_version: str,
         now: datetime,
         alert_rule: AlertRule | None = None,
+        failures: Sequence[tuple[StoredComment, str]] = (),
     ) -> ResultCounts:
+        """The results, and the comments the scorer failed on alone (with the error), in one transaction."""
         if self._session is not None:
+            _save_failures(self._session, failures, scorer, scorer_version, now)
             return _save_results(self._session, results, scorer, scorer_version, now, alert_rule)
-        return save_results(self._db, results, scorer, scorer_version, now, alert_rule)
+        with self._db.session() as session:
+            _save_failures(session, failures, scorer, scorer_version, now)
+            return _save_results(session, results, scorer, scorer_version, now, alert_rule)
 
 
 @contextmanager
@@ -514,6 +525,24 @@ def _save_results(
     if alert_rule is not None:
         counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
     return counts
+
+
+def _save_failures(
+    session: Session, failures: Sequence[tuple[StoredComment, str]], scorer: str, scorer_version: str, now: datetime
+) -> None:
+    """One row per failed comment revision (a concurrent run's row for the same one is kept)."""
+    rows = [
+        {
+            "comment_id": stored.row_id,
+            "content_hash": stored.content_hash,
+            "scorer": scorer,
+            "scorer_version": scorer_version,
+            "error": make_storable(error),
+            "failed_at": now,
+        }
+        for stored, error in failures
+    ]
+    _insert_ignore(session, ScoringFailureRow, rows, ["comment_id", "content_hash", "scorer_version"])
 
 
 def _insert_scores(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -243,3 +244,23 @@ def test_score_reports_each_bad_line_and_comment_it_cannot_score_and_writes_ever
     assert f"skipped {path}:10: text: Input should be a valid string" in result.stderr
     assert f"could not score {path}:5: RuntimeError: tensor shape mismatch" in result.stderr
     assert result.stderr.endswith("scored 8 comments, flagged 1, skipped 3\n")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_run_summary_counts_repairs_rejects_and_scoring_failures(tmp_path: Path, sqlite_url: str) -> None:
+    path = _thread_with_one_bomb(tmp_path / "c.jsonl")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "c9", "text": "fine", "author": "evil\u0000name"}) + "\n")
+        handle.write(json.dumps({"id": "c10", "text": "too old", "created_at": "0001-01-01T00:00:00+14:00"}) + "\n")
+    sources = f'[[sources]]\nname = "hostile"\nkind = "jsonl"\npath = "{path}"\n'
+    config = write_config(tmp_path / "c.toml", sqlite_url, '[scoring]\nscorer = "explodes-on-boom"\n', sources=sources)
+
+    result = CliRunner().invoke(cli, ["run", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    assert "source hostile: 9 new, 0 edited, 0 unchanged, 1 rejected, 1 fields repaired" in result.output
+    assert f"  rejected {path}:10: created_at: out of range" in result.output
+    assert f"  repaired {path}:9: author: 1 NUL or lone surrogate character(s) replaced" in result.output
+    assert "scored 8 comments, flagged 1 for review" in result.output
+    assert "could not score 1 comments (skipped until edited or retried): moderation failures list" in result.output
+    assert "  [c5] (hostile) RuntimeError: tensor shape mismatch" in result.output

@@ -3,7 +3,7 @@
 The batch is scored in one call; if that raises, each half is scored on its own, recursively, until
 every comment that fails is alone. The others get their scores, in the same run. When every comment
 of a batch of several fails, the scorer itself is broken (a missing model, not a bad comment): the
-error is raised, and nothing is recorded against the comments.
+error is raised as a ScoringError, and nothing is recorded against the comments.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from moderation.errors import ScoringError
 from moderation.models import CommentScore, InThread
 from moderation.scoring.base import Scorer
 
@@ -29,7 +30,9 @@ def score_isolated(scorer: Scorer, batch: Sequence[InThread]) -> list[CommentSco
     """One result per comment of `batch`, in order: its score, or why the scorer failed on it alone."""
     results, first_error = _bisect(scorer, batch)
     if first_error is not None and len(batch) > 1 and all(isinstance(r, ScoringFailed) for r in results):
-        raise first_error
+        raise ScoringError(
+            f"scorer {scorer.name} failed on every comment of a batch of {len(batch)}: {describe(first_error)}"
+        ) from first_error
     return results
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from moderation import pipeline
 from moderation.cli import cli
 from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
+from moderation.errors import ScoringError
 from moderation.models import Comment, CommentScore
 from moderation.scoring.base import load_scorer, register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
@@ -185,12 +186,8 @@ def test_a_scorer_that_fails_on_every_comment_fails_the_batch_and_records_nothin
     path.write_text("".join(json.dumps({"id": f"c{i}", "text": f"BOOM {i}"}) + "\n" for i in range(4)))
     pipeline.ingest(sqlite_url, _source(path), NOW)
 
-    try:
+    with pytest.raises(ScoringError, match="failed on every comment of a batch of 4: RuntimeError: tensor shape"):
         _score_everything(sqlite_url)
-    except RuntimeError as exc:
-        assert str(exc) == "tensor shape mismatch"
-    else:
-        raise AssertionError("a scorer broken for every comment must fail the batch")
     assert failures.listed(pipeline.database(sqlite_url)) == []
     assert len(pipeline.plan_batches(sqlite_url, EXPLODING)) == 1  # the next run tries them all again
 
@@ -264,3 +261,17 @@ def test_the_run_summary_counts_repairs_rejects_and_scoring_failures(tmp_path: P
     assert "scored 8 comments, flagged 1 for review" in result.output
     assert "could not score 1 comments (skipped until edited or retried): moderation failures list" in result.output
     assert "  [c5] (hostile) RuntimeError: tensor shape mismatch" in result.output
+
+
+def test_score_with_a_scorer_that_fails_on_every_comment_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": f"c{i}", "text": f"BOOM {i}"}) + "\n" for i in range(3)))
+    config = tmp_path / "c.toml"
+    config.write_text('[scoring]\nscorer = "explodes-on-boom"\n', encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["score", "--input", str(path), "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: scorer ")
+    assert "failed on every comment of a batch of 3: RuntimeError: tensor shape mismatch" in result.stderr
+    assert result.stdout == ""

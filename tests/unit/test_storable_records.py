@@ -110,3 +110,13 @@ def test_record_limits_are_the_storage_column_sizes() -> None:
     ):
         assert column.type.length == ID_LENGTH, column
     assert RejectedInputRow.location.type.length == LOCATION_LENGTH
+
+
+def test_nul_and_surrogates_in_a_posts_file_are_replaced(tmp_path: Path) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "p1", "title": "T\\u0000", "body": "b \\ud83d", "author": "tim\\u0000"}\n')
+    comments = _jsonl(tmp_path / "c.jsonl", [json.dumps({"id": "c1", "text": "hi", "post_id": "p1"})])
+
+    (post,) = JsonlFileSource("s", comments, posts).fetch(None).posts
+
+    assert (post.title, post.body, post.author) == ("T\ufffd", "b \ufffd", "tim\ufffd")

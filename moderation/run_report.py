@@ -32,7 +32,7 @@ def summary_markdown(summary: RunSummary) -> str:
     for name, counts in summary.sources.items():
         lines.append(
             f"| comments in from `{_md(name)}` | {counts.new} new, {counts.updated} edited, "
-            f"{counts.unchanged} unchanged, {counts.rejected} rejected |"
+            f"{counts.unchanged} unchanged, {counts.rejected} rejected, {counts.repaired} fields repaired |"
         )
     lines += [
         f"| scored | {summary.scored} |",

@@ -16,6 +16,7 @@ from moderation.cli import cli
 from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
 from moderation.errors import ScoringError
 from moderation.models import Comment, CommentScore
+from moderation.run_report import summary_markdown
 from moderation.scoring.base import load_scorer, register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.sources.base import Batch
@@ -70,6 +71,11 @@ def test_a_page_of_hostile_records_stores_every_valid_one_and_the_next_run_goes_
     assert len(rejected[f"{path}:3"].external_id or "") == 255
     assert rejected[f"{path}:5"].error.startswith("created_at: out of range")
     assert f"{path}:2: author: 1 NUL or lone surrogate character(s) replaced with U+FFFD" in report.repaired
+    summary = pipeline.RunSummary()
+    summary.add_ingest(report)
+    assert "| comments in from `hostile` | 4 new, 0 edited, 0 unchanged, 3 rejected, 5 fields repaired |" in (
+        summary_markdown(summary)
+    )
 
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"id": "c8", "text": "written after the bad page"}) + "\n")
@@ -158,6 +164,7 @@ def test_a_comment_that_makes_the_scorer_raise_is_recorded_and_the_rest_are_scor
     summary = pipeline.RunSummary()
     summary.add_batches([outcome])
     assert (summary.scored, summary.scoring_failed) == (7, 1)
+    assert "| scoring failed (moderation failures list) | 1 |" in summary_markdown(summary)
 
 
 def test_a_failed_comment_is_skipped_by_later_runs_until_retried_or_edited(db_url: str, tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ class CommentRecord(BaseModel):
     """One comment as it appears in a file or API: the fields every source maps to.
 
     Validation makes it storable: ids and names fit their columns and dates have a UTC equivalent
-    (`storable`); `parse_record` has already replaced NUL and lone surrogates in its text fields.
+    (sources/storable.py); `add_record` has already replaced NUL and lone surrogates in its text fields.
     """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)

@@ -94,6 +94,11 @@ class CommentRecord(BaseModel):
     def _missing_author(cls, value: Any) -> Any:
         return "" if value is None else value
 
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _empty_date_is_missing(cls, value: Any) -> Any:
+        return None if value == "" else value  # an empty CSV cell
+
     @field_validator("id", "post_id", "parent_id", "author")
     @classmethod
     def _fits_column(cls, value: str | None) -> str | None:

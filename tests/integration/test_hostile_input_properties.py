@@ -1,5 +1,6 @@
 """Property: whatever a JSONL source holds, every valid record is stored and scored, every bad one is
-reported with its line, and nothing crashes: readers, storage (SQLite and PostgreSQL) and `moderation score`.
+reported with its line, and nothing crashes: the JSONL and CSV readers, storage (SQLite and PostgreSQL),
+scoring and `moderation score`.
 
 Valid records carry arbitrary Unicode (control characters, NUL, lone surrogates) in every text field,
 huge texts and any representable date; bad ones have wrong types, overlong ids or names, dates
@@ -8,6 +9,7 @@ without a UTC equivalent, or are not JSON at all. One database per test; each ex
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import json
@@ -24,6 +26,7 @@ from sqlalchemy import func, select
 from moderation import pipeline
 from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
 from moderation.scoring.jsonl import score_file
+from moderation.sources.files import CsvFileSource
 from moderation.storage.tables import CommentRow, RejectedInputRow, ScoreRow
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -159,3 +162,45 @@ def test_moderation_score_writes_every_valid_record_and_reports_every_bad_line(
         f"{path}:{number}" for number, line in enumerate(lines, start=1) if line.valid_id is None
     ]
     assert report.failed == []
+
+
+csv_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=40
+)  # quoted by the csv writer; newlines inside fields would make a record span lines
+
+
+@st.composite
+def csv_rows(draw: st.DrawFn) -> list[tuple[dict[str, str], str | None]]:
+    rows: list[tuple[dict[str, str], str | None]] = []
+    for index in range(draw(st.integers(1, 15))):
+        row = {"id": f"c{index}-{draw(csv_text)}", "text": draw(csv_text) + "x", "author": draw(csv_text)}
+        row["created_at"] = draw(st.one_of(st.just(""), dates.map(datetime.isoformat)))
+        problem = draw(st.sampled_from([None, None, "id", "author", "created_at", "text"]))
+        if problem in ("id", "author"):
+            row[problem] = "z" * draw(st.integers(256, 1000))
+        elif problem == "created_at":
+            row["created_at"] = draw(st.sampled_from(["0001-01-01T00:00:00+14:00", "tomorrow"]))
+        elif problem == "text":
+            row["text"] = draw(st.sampled_from(["", "  ", "\u3000"]))
+        rows.append((row, None if problem else UNSTORABLE.sub("\ufffd", row["id"])))
+    return rows
+
+
+@EXAMPLES
+@given(rows=csv_rows(), bom=st.booleans())
+def test_every_valid_csv_row_becomes_a_comment_and_every_bad_one_is_rejected_with_its_line(
+    tmp_path: Path, rows: list[tuple[dict[str, str], str | None]], bom: bool
+) -> None:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["id", "text", "author", "created_at"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row for row, _ in rows)
+    path = tmp_path / f"rows{next(_sources)}.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"))
+
+    batch = CsvFileSource("rows", path).fetch(None)
+
+    assert [c.id for c in batch.comments] == [valid for _, valid in rows if valid is not None]
+    assert [r.location for r in batch.rejected] == [
+        f"{path}:{number}" for number, (_, valid) in enumerate(rows, start=2) if valid is None
+    ]

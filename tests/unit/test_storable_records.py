@@ -120,3 +120,12 @@ def test_nul_and_surrogates_in_a_posts_file_are_replaced(tmp_path: Path) -> None
     (post,) = JsonlFileSource("s", comments, posts).fetch(None).posts
 
     assert (post.title, post.body, post.author) == ("T\ufffd", "b \ufffd", "tim\ufffd")
+
+
+def test_an_empty_date_cell_in_a_csv_row_means_no_date(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("id,text,created_at\nc1,hello,\n", encoding="utf-8")
+
+    batch = CsvFileSource("s", path).fetch(None)
+
+    assert [(c.id, c.created_at) for c in batch.comments] == [("c1", None)]

@@ -35,6 +35,7 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 EXAMPLES = settings(
     max_examples=50,
     deadline=None,
+    derandomize=True,  # the same examples on every run: CI never fails on a case no earlier run saw
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 _sources = itertools.count()

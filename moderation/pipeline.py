@@ -28,6 +28,7 @@ from moderation.models import CommentScore, Decision, InThread, SiteAction
 from moderation.policy import decide
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
+from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.storage import outbox, site_actions, store
@@ -58,6 +59,7 @@ class IngestReport:
     counts: IngestCounts = field(default_factory=IngestCounts)
     pages: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
     skipped: str | None = None
     """Why nothing was read (another run was reading this source)."""
     seconds: float = 0.0
@@ -66,8 +68,10 @@ class IngestReport:
         self.pages += 1
         for name in ("new", "updated", "unchanged", "rejected"):
             setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
+        self.counts.repaired += len(page.repaired)
         room = LISTED - len(self.rejected)
         self.rejected.extend(f"{r.location}: {r.error}" for r in page.rejected[: max(room, 0)])
+        self.repaired.extend(page.repaired[: max(LISTED - len(self.repaired), 0)])
 
 
 def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
@@ -104,6 +108,9 @@ class BatchOutcome:
     """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
     site_actions: int = 0
     """Site actions written for the batch's own decisions (pre-moderation holds)."""
+    failed: int = 0
+    """Comments the scorer raised on alone (recorded in scoring_failures; the others were scored)."""
+    failed_items: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
 
 
@@ -135,13 +142,23 @@ def score_batch(
         if not claim.comments:
             return outcome
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
-        scores = scorer.score([InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
+        scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         results = [
             (item, score, decide(item.comment, score, policy))
             for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, CommentScore)
         ]
-        counts = claim.save(results, scorer.name, scorer.version, now, rule, site_plan(sources))
+        failures = [
+            (item, score.error)
+            for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, ScoringFailed)
+        ]
+        counts = claim.save(
+            results, scorer.name, scorer.version, now, rule, site_plan=site_plan(sources), failures=failures
+        )
+    outcome.failed = len(failures)
+    outcome.failed_items = [failure_summary(item, error) for item, error in failures[:LISTED]]
     outcome.seconds["write"] = time.perf_counter() - clock
     outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
     outcome.site_actions = counts.site_actions
@@ -271,6 +288,10 @@ def _action_failed(
         report.retrying += 1
 
 
+def failure_summary(stored: StoredComment, error: str) -> dict[str, Any]:
+    return {"id": stored.comment.id, "source": stored.source, "error": error}
+
+
 def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
     return [
         {
@@ -297,6 +318,8 @@ class RunSummary:
     scored: int = 0
     flagged: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """What was replaced in stored records, with where each was read (the first LISTED)."""
     flagged_items: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Sources that could not be read, with the error; the others were processed."""
@@ -307,6 +330,9 @@ class RunSummary:
     """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
     alerts_written: int = 0
     """Alert-outbox rows this run wrote (one per alert per channel)."""
+    scoring_failed: int = 0
+    """Comments the scorer raised on alone; recorded, listed by `moderation failures list`."""
+    scoring_failures: list[dict[str, Any]] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     site_actions: ActionReport = field(default_factory=lambda: ActionReport())
     """Decisions applied on the sites this run (moderators' since the last run, and pre-moderation holds)."""
@@ -314,6 +340,7 @@ class RunSummary:
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts
         self.rejected.extend(report.rejected[: max(LISTED - len(self.rejected), 0)])
+        self.repaired.extend(report.repaired[: max(LISTED - len(self.repaired), 0)])
         if report.skipped:
             self.skipped[report.source] = report.skipped
         self.seconds["ingest"] += report.seconds
@@ -328,6 +355,8 @@ class RunSummary:
             self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])
             self.by_label.update(outcome.by_label)
             self.alerts_written += outcome.alerts
+            self.scoring_failed += outcome.failed
+            self.scoring_failures.extend(outcome.failed_items[: max(LISTED - len(self.scoring_failures), 0)])
             for stage, seconds in outcome.seconds.items():
                 self.seconds[stage] += seconds
 

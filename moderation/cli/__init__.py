@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli import actions, alerts, labels, pipeline, purge, queue, serve, train, users, web
+from moderation.cli import actions, alerts, failures, labels, pipeline, purge, queue, serve, train, users, web
 
 
 @click.group()
@@ -23,6 +23,7 @@ cli.add_command(serve.serve)
 cli.add_command(purge.purge)
 cli.add_command(alerts.alerts)
 cli.add_command(actions.actions)
+cli.add_command(failures.failures)
 cli.add_command(users.user)
 cli.add_command(web.web)
 cli.add_command(labels.export_labels)

@@ -45,15 +45,25 @@ def run(config_path: str | None) -> None:
 
 def _print_summary(summary: RunSummary) -> None:
     for name, counts in summary.sources.items():
+        repaired = f", {counts.repaired} fields repaired" if counts.repaired else ""
         click.echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
-            f"{counts.rejected} rejected"
+            f"{counts.rejected} rejected{repaired}"
         )
     for name, why in summary.skipped.items():
         click.echo(f"source {name}: skipped, {why}")
     for problem in summary.rejected:
         click.echo(f"  rejected {problem}")
+    for repair in summary.repaired:
+        click.echo(f"  repaired {repair}")
     click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
+    if summary.scoring_failed:
+        click.echo(
+            f"could not score {summary.scoring_failed} comments (skipped until edited or retried): "
+            "moderation failures list"
+        )
+    for failure in summary.scoring_failures:
+        click.echo(f"  [{failure['id']}] ({failure['source']}) {shorten(failure['error'])}")
     for item in summary.flagged_items:
         click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
         click.echo(f"      {shorten(item['text'])}")
@@ -87,7 +97,11 @@ def _print_summary(summary: RunSummary) -> None:
 )
 @click.option("--scorer", "scorer_name", default=None, help="Scorer name (default: scoring.scorer in the config).")
 def score(config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None) -> None:
-    """Score a JSONL file of comments, each with its thread; no database, no Prefect server."""
+    """Score a JSONL file of comments, each with its thread; no database, no Prefect server.
+
+    A line that is not a valid comment, or that the scorer fails on, is reported on standard error with
+    its line number; every other line is written. Exit status 1 when anything was skipped, else 0.
+    """
     from moderation.scoring.jsonl import score_file
 
     warn_about_unused_label_settings(config_path, scorer_name)
@@ -95,7 +109,12 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
         report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
     for rejected in report.rejected:
         click.echo(f"skipped {rejected.location}: {rejected.error}", err=True)
-    click.echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {len(report.rejected)}", err=True)
+    for location, error in report.failed:
+        click.echo(f"could not score {location}: {error}", err=True)
+    skipped = len(report.rejected) + len(report.failed)
+    click.echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {skipped}", err=True)
+    if skipped:
+        sys.exit(1)
 
 
 def _output(path: str | None) -> Any:

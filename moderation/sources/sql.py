@@ -9,9 +9,7 @@ cost a comparison and are not scored again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,8 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from moderation.config import SqlColumns, SqlSourceSettings, secret_from_env
 from moderation.errors import SourceError
-from moderation.models import Comment
-from moderation.sources.base import Batch, parse_record
+from moderation.sources.base import Batch, add_record
 
 # Record field <- mapping key
 FIELDS = {
@@ -121,12 +118,7 @@ class SqlTableSource:
         record = {field: row.get(field) for field in FIELDS}
         if record["parent_id"] in (0, "0"):
             record["parent_id"] = None  # WordPress-style schemas use 0 for "no parent"
-        location = f"{self.settings.table}:{row['id']}"
-        parsed = parse_record(record, source=self.name, location=location, raw="")
-        if isinstance(parsed, Comment):
-            page.comments.append(parsed)
-        else:  # the raw record is only written out for the rejected few
-            page.rejected.append(replace(parsed, raw=json.dumps(record, default=str)))
+        add_record(page, record, location=f"{self.settings.table}:{row['id']}")
 
 
 def _mapping(columns: SqlColumns) -> dict[str, str]:

@@ -17,11 +17,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from moderation.config import WordPressSourceSettings, secret_from_env
 from moderation.errors import SourceError
-from moderation.models import Comment, Post, RejectedRecord
-from moderation.sources.base import Batch, parse_record
+from moderation.models import Post, RejectedRecord
+from moderation.sources.base import Batch, add_record, parse_post
 
 API = "/wp-json/wp/v2"
 PER_PAGE = 100  # the most WordPress returns per request
@@ -68,7 +69,7 @@ class WordPressSource:
                 page = Batch(source=self.name)
                 for index, item in enumerate(items):
                     self._add_comment(page, item, f"comments page {page_number} item {index + 1}")
-                    if isinstance(item, dict) and isinstance(item.get("date"), str):
+                    if isinstance(item, dict) and _is_date(item.get("date")):
                         newest = max(newest or item["date"], item["date"])
                 wanted = sorted({c.post_id for c in page.comments if c.post_id} - known_posts)
                 page.posts = self._posts(client, wanted)
@@ -119,11 +120,7 @@ class WordPressSource:
             "text": html_to_text(rendered),
         }
         where = f"comment {item['id']}" if item.get("id") is not None else location
-        parsed = parse_record(record, source=self.name, location=where, raw=raw)
-        if isinstance(parsed, Comment):
-            page.comments.append(parsed)
-        else:
-            page.rejected.append(parsed)
+        add_record(page, record, location=where, raw=raw)
 
     def _posts(self, client: httpx.Client, ids: list[str]) -> list[Post]:
         """Title, text and author of the posts the comments are on (pages and private posts stay bare)."""
@@ -139,17 +136,32 @@ class WordPressSource:
 
 
 def _post(item: Any) -> Post | None:
+    """The post's details, or None (the comments keep their post id) when the API's item is unusable."""
     if not isinstance(item, dict) or item.get("id") is None:
         return None
     authors = (item.get("_embedded") or {}).get("author") or [{}]
-    published = item.get("date_gmt")
-    return Post(
-        id=str(item["id"]),
-        title=html_to_text(_rendered(item.get("title"))) or None,
-        body=html_to_text(_rendered(item.get("content"))) or None,
-        author=authors[0].get("name") if isinstance(authors[0], dict) else None,
-        published_at=datetime.fromisoformat(published) if isinstance(published, str) else None,
-    )
+    record = {
+        "id": item["id"],
+        "title": html_to_text(_rendered(item.get("title"))) or None,
+        "body": html_to_text(_rendered(item.get("content"))) or None,
+        "author": authors[0].get("name") if isinstance(authors[0], dict) else None,
+        "published_at": item.get("date_gmt"),
+    }
+    try:
+        return parse_post(record)
+    except ValidationError:
+        return None
+
+
+def _is_date(value: Any) -> bool:
+    """Whether `value` can be the watermark (the next run parses it for `after=`)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _rendered(value: Any) -> str:

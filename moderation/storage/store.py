@@ -5,19 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
 from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, SitePlan, Thread
 from moderation.sources.base import Batch
+from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import outbox, site_actions
 from moderation.storage.engine import Database
 from moderation.storage.outbox import AlertRule
@@ -28,6 +30,7 @@ from moderation.storage.tables import (
     QueueItemRow,
     RejectedInputRow,
     ScoreRow,
+    ScoringFailureRow,
     WatermarkRow,
 )
 
@@ -45,6 +48,8 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    repaired: int = 0
+    """Fields of records in which characters no database can hold were replaced (sources/storable.py)."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +77,93 @@ class ResultCounts:
 
 
 def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
-    """Store a source batch: posts, new or edited comments, rejected records. One transaction."""
+    """Store a source batch: posts, new or edited comments, rejected records. One transaction.
+
+    When a record cannot be stored (a value the database refuses), the records are stored in halves,
+    and halves of those, until each one that fails is alone; it is stored as a rejected input with the
+    database's reason, and every other record of the page is stored.
+    """
+    try:
+        with db.session() as session:
+            counts = _save_page(session, batch.source, batch.posts, batch.comments, now)
+            counts.rejected = _save_rejected(session, batch.rejected, now)
+        return counts
+    except Exception as exc:
+        if not _is_bad_record(exc):
+            raise
     counts = IngestCounts()
+    bad_posts = _isolate(db, batch.posts, lambda session, part: _save_posts_only(session, batch.source, part), counts)
+    bad_comments = _isolate(
+        db, batch.comments, lambda session, part: _save_page(session, batch.source, [], part, now), counts
+    )
+    rejected = [
+        *batch.rejected,
+        *(_unstorable(batch.source, f"post {post.id}", post.id, post, error) for post, error in bad_posts),
+        *(
+            _unstorable(batch.source, batch.locations.get(c.id, f"comment {c.id}"), c.id, c, error)
+            for c, error in bad_comments
+        ),
+    ]
     with db.session() as session:
-        post_ids = _save_posts(session, batch.source, batch.posts, batch.comments)
-        for chunk in _chunks(batch.comments, CHUNK):
-            _save_comments(session, batch.source, chunk, post_ids, now, counts)
-        counts.rejected = _save_rejected(session, batch.rejected, now)
+        counts.rejected = _save_rejected(session, rejected, now)
     return counts
+
+
+def _save_page(
+    session: Session, source: str, posts: list[Post], comments: list[Comment], now: datetime
+) -> IngestCounts:
+    counts = IngestCounts()
+    post_ids = _save_posts(session, source, posts, comments)
+    for chunk in _chunks(comments, CHUNK):
+        _save_comments(session, source, chunk, post_ids, now, counts)
+    return counts
+
+
+def _save_posts_only(session: Session, source: str, posts: list[Post]) -> IngestCounts:
+    _save_posts(session, source, posts, [])
+    return IngestCounts()
+
+
+def _isolate(
+    db: Database,
+    items: list[Any],
+    save: Callable[[Session, list[Any]], IngestCounts],
+    counts: IngestCounts,
+) -> list[tuple[Any, str]]:
+    """Save `items` in one transaction, or, when one of them cannot be stored, each half in its own
+    (recursively); returns the items that failed alone, with the reason. Adds what was saved to `counts`."""
+    if not items:
+        return []
+    try:
+        with db.session() as session:
+            saved = save(session, items)
+    except Exception as exc:
+        if not _is_bad_record(exc):
+            raise
+        if len(items) == 1:
+            return [(items[0], _storage_reason(exc))]
+        middle = len(items) // 2
+        return _isolate(db, items[:middle], save, counts) + _isolate(db, items[middle:], save, counts)
+    for name in ("new", "updated", "unchanged"):
+        setattr(counts, name, getattr(counts, name) + getattr(saved, name))
+    return []
+
+
+def _is_bad_record(exc: BaseException) -> bool:
+    """Whether the database refused a value (so the record is at fault), not the connection or the schema."""
+    if isinstance(exc, DataError | IntegrityError | ValueError | OverflowError):
+        return True
+    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+
+
+def _storage_reason(exc: BaseException) -> str:
+    """The database's one-line reason, without the SQL or its parameters."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"could not be stored: {reason[0] if reason else type(exc).__name__}"
+
+
+def _unstorable(source: str, location: str, external_id: str, record: Comment | Post, error: str) -> RejectedRecord:
+    return RejectedRecord(source, location, error, json.dumps(asdict(record), default=str), external_id)
 
 
 def _save_posts(session: Session, source: str, posts: list[Post], comments: list[Comment]) -> dict[str, int]:
@@ -155,13 +239,14 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
 
 
 def _save_rejected(session: Session, rejected: list[RejectedRecord], now: datetime) -> int:
+    """Rejected records as they are, made to fit their row (a rejected line may hold anything)."""
     rows = [
         {
             "source": r.source,
-            "location": r.location,
-            "external_id": r.external_id,
-            "error": r.error,
-            "raw": r.raw[:10_000],
+            "location": clip(make_storable(r.location), LOCATION_LENGTH),
+            "external_id": None if r.external_id is None else clip(make_storable(r.external_id), ID_LENGTH),
+            "error": make_storable(r.error),
+            "raw": make_storable(r.raw[:10_000]),
             "created_at": now,
         }
         for r in rejected
@@ -217,13 +302,18 @@ def _lock_key(source: str) -> int:
 
 
 def _unscored(scorer_version: str) -> Any:
-    """Comments whose current text has no score from this scorer version."""
+    """Comments whose current text has no score from this scorer version, and did not make it fail."""
     scored = select(ScoreRow.id).where(
         ScoreRow.comment_id == CommentRow.id,
         ScoreRow.content_hash == CommentRow.content_hash,
         ScoreRow.scorer_version == scorer_version,
     )
-    return ~scored.exists()
+    failed = select(ScoringFailureRow.id).where(
+        ScoringFailureRow.comment_id == CommentRow.id,
+        ScoringFailureRow.content_hash == CommentRow.content_hash,
+        ScoringFailureRow.scorer_version == scorer_version,
+    )
+    return ~scored.exists() & ~failed.exists()
 
 
 def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
@@ -283,10 +373,15 @@ class Claim:
         now: datetime,
         alert_rule: AlertRule | None = None,
         site_plan: SitePlan | None = None,
+        failures: Sequence[tuple[StoredComment, str]] = (),
     ) -> ResultCounts:
+        """The results, and the comments the scorer failed on alone (with the error), in one transaction."""
         if self._session is not None:
+            _save_failures(self._session, failures, scorer, scorer_version, now)
             return _save_results(self._session, results, scorer, scorer_version, now, alert_rule, site_plan)
-        return save_results(self._db, results, scorer, scorer_version, now, alert_rule, site_plan)
+        with self._db.session() as session:
+            _save_failures(session, failures, scorer, scorer_version, now)
+            return _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
 
 
 @contextmanager
@@ -453,6 +548,24 @@ def _add_site_actions(
         if stored.row_id in audit_ids and (planned := site_plan(stored.source, decision)) is not None
     ]
     return site_actions.add_for_pipeline(session, actions, SYSTEM_ACTOR, now)
+
+
+def _save_failures(
+    session: Session, failures: Sequence[tuple[StoredComment, str]], scorer: str, scorer_version: str, now: datetime
+) -> None:
+    """One row per failed comment revision (a concurrent run's row for the same one is kept)."""
+    rows = [
+        {
+            "comment_id": stored.row_id,
+            "content_hash": stored.content_hash,
+            "scorer": scorer,
+            "scorer_version": scorer_version,
+            "error": make_storable(error),
+            "failed_at": now,
+        }
+        for stored, error in failures
+    ]
+    _insert_ignore(session, ScoringFailureRow, rows, ["comment_id", "content_hash", "scorer_version"])
 
 
 def _insert_scores(

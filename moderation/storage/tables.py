@@ -244,6 +244,26 @@ class AppSecretRow(Base):
     created_at: Mapped[datetime]
 
 
+class ScoringFailureRow(Base):
+    """A comment revision the scorer raised on, alone; it is skipped by that scorer version until its
+    text changes or `moderation failures retry` removes this row."""
+
+    __tablename__ = "scoring_failures"
+    __table_args__ = (
+        UniqueConstraint(
+            "comment_id", "content_hash", "scorer_version", name="uq_scoring_failures_comment_revision_scorer"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scorer: Mapped[str] = mapped_column(String(100))
+    scorer_version: Mapped[str] = mapped_column(String(100))
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime]
+
+
 class SiteActionRow(Base):
     """One decision to apply on the comment's site (WordPress, the SQL table, a webhook, a file).
 

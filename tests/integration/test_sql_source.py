@@ -112,3 +112,13 @@ def test_an_unreachable_database_is_a_source_error_without_the_password() -> Non
         list(source.pages(None))
     assert "source forum: cannot read postgresql+psycopg://reader:***@127.0.0.1:1/forum" in str(error.value)
     assert "hunter2" not in str(error.value)
+
+
+def test_an_overlong_author_rejects_its_row_by_key_and_the_page_goes_on(forum: Engine, postgres_url: str) -> None:
+    with forum.begin() as connection:
+        connection.execute(text("UPDATE forum_comments SET who = repeat('a', 300) WHERE comment_id = 3"))
+    batch = collect(_source(postgres_url).pages(None), "forum")
+    assert len(batch.comments) == 10
+    assert [(r.location, r.external_id, r.error) for r in batch.rejected] == [
+        ("forum_comments:3", "3", "author: longer than 255 characters (300)")
+    ]

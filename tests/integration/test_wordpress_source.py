@@ -199,3 +199,14 @@ def test_the_flow_queues_the_attack_and_rescores_an_edited_comment(
     second = moderate(config)
     assert (second.sources["blog"].new, second.sources["blog"].updated, second.scored) == (0, 1, 1)
     assert queued.keys() < {entry.comment_id for entry in list_items(database(sqlite_url))}
+
+
+def test_a_nul_in_a_name_is_replaced_and_an_overlong_name_rejects_only_that_comment(wordpress: FakeWordPress) -> None:
+    wordpress.add(12, "a reply", "evil\u0000name")
+    wordpress.add(13, "another reply", "a" * 300)
+    batch = collect(_source(wordpress).pages(None), "blog")
+    assert {c.id: c.author for c in batch.comments}["12"] == "evil\ufffdname"
+    assert batch.repaired == ["comment 12: author: 1 NUL or lone surrogate character(s) replaced with U+FFFD"]
+    assert [(r.location, r.error) for r in batch.rejected] == [
+        ("comment 13", "author: longer than 255 characters (300)")
+    ]

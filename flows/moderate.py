@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.alerts import check_backlog, deliver_alerts_task
 from flows.runners import task_runner_for
 from moderation import pipeline, run_report
-from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, load_settings
+from moderation.config import load_settings
 from moderation.pipeline import BatchOutcome, RunSummary
 
 # Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
@@ -50,7 +50,7 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
     # Everything without a score from this scorer, in batches spread over the configured task runner.
     scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
-    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts))
+    summary.add_batches(scoring(config_path, now))
 
     # Tell the moderators: backlog check, then every alert that is due (earlier runs' included).
     summary.alerts_written += check_backlog(db_url, settings.alerts, now)
@@ -69,10 +69,12 @@ def moderate(config_path: str | None = None) -> RunSummary:
     return summary
 
 
+# Prefect stores a flow run's parameters for anyone with its UI to read: this flow gets the config file,
+# not the database URL (which may hold a password), and reads the settings itself.
 @flow(name="score new comments", log_prints=False)
-def score_new_comments(
-    db_url: str, scoring: ScoringSettings, policy: PolicySettings, now: datetime, alerts: AlertsSettings
-) -> list[BatchOutcome]:
+def score_new_comments(config_path: str | None, now: datetime) -> list[BatchOutcome]:
+    settings = load_settings(config_path)
+    db_url, scoring, policy, alerts = settings.database.url, settings.scoring, settings.policy, settings.alerts
     batches = plan_batches(db_url, scoring)
     outcomes = score_batch.map(
         unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now), unmapped(alerts)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from moderation.cli.terminal import visible_name
 from moderation.errors import ModerationError
 
 T = TypeVar("T")
@@ -66,7 +67,7 @@ def guard(action: Callable[[], T]) -> T:
 def describe_reasons(item: dict[str, Any]) -> str:
     parts = [f"{label} {value:.2f}" for label, value in sorted(item["reasons"].items(), key=lambda kv: -kv[1])]
     if item.get("attack_target"):
-        parts.append(f"attack on {item['attack_target']}")
+        parts.append(f"attack on {visible_name(item['attack_target'])}")
     return ", ".join(parts)
 
 

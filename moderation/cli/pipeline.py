@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from moderation.cli.options import config_option, describe_reasons, guard, shorten
+from moderation.cli.terminal import echo, visible_name
 from moderation.errors import ModerationError, SourcesFailedError
 
 if TYPE_CHECKING:
@@ -44,28 +45,28 @@ def run(config_path: str | None) -> None:
 
 def _print_summary(summary: RunSummary) -> None:
     for name, counts in summary.sources.items():
-        click.echo(
+        echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
             f"{counts.rejected} rejected"
         )
     for name, why in summary.skipped.items():
-        click.echo(f"source {name}: skipped, {why}")
+        echo(f"source {name}: skipped, {why}")
     for problem in summary.rejected:
-        click.echo(f"  rejected {problem}")
-    click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
+        echo(f"  rejected {problem}")
+    echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
     for item in summary.flagged_items:
-        click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
-        click.echo(f"      {shorten(item['text'])}")
+        echo(f"  [{item['id']}] {visible_name(item['author'])}: {describe_reasons(item)}")
+        echo(f"      {shorten(item['text'])}")
     if summary.flagged > len(summary.flagged_items):
-        click.echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
+        echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
     sent = summary.alerts
     if summary.alerts_written or sent.delivered or sent.retrying or sent.failed:
-        click.echo(
+        echo(
             f"alerts: {summary.alerts_written} written, {sent.delivered} sent, {sent.retrying} to retry, "
             f"{sent.failed} failed"
         )
     for error in sent.errors:
-        click.echo(f"  {error}")
+        echo(f"  {error}")
 
 
 @click.command()
@@ -92,8 +93,8 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
     with _output(output_path) as out:
         report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
     for rejected in report.rejected:
-        click.echo(f"skipped {rejected.location}: {rejected.error}", err=True)
-    click.echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {len(report.rejected)}", err=True)
+        echo(f"skipped {rejected.location}: {rejected.error}", err=True)
+    echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {len(report.rejected)}", err=True)
 
 
 def _output(path: str | None) -> Any:

@@ -35,7 +35,7 @@ def for_terminal(text: str) -> str:
     return "".join(_visible(char) if char in _BIDI_CONTROLS else char for char in cleaned)
 
 
-def name_for_terminal(name: str | None) -> str:
+def visible_name(name: str | None) -> str:
     """A person's name as it must look: every invisible or direction-changing character shown as <U+XXXX>,
     so "\u202egrebdniL eeL" cannot pass for Lee Lindberg and a zero-width space cannot make a look-alike."""
     if name is None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.terminal import echo
 
 
 @click.group()
@@ -40,7 +41,7 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
     settings = guard(lambda: load_settings(config_path))
     db = guard(lambda: database(settings.database.url))
     guard(lambda: add_user(db, name, password, role, datetime.now(UTC)))
-    click.echo(f"added {role} {name}")
+    echo(f"added {role} {name}")
 
 
 @user.command("list")
@@ -59,6 +60,6 @@ def user_list(config_path: str | None, output_format: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not accounts:
-        click.echo("no users yet: add one with `moderation user add NAME --role admin`")
+        echo("no users yet: add one with `moderation user add NAME --role admin`")
     for account in accounts:
-        click.echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}")
+        echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}")

@@ -12,7 +12,10 @@ from flows.alerts import check_backlog, deliver_alerts_task
 from flows.runners import task_runner_for
 from moderation import pipeline, run_report
 from moderation.config import load_settings
+from moderation.failure_logging import one_line_for_expected_failures
 from moderation.pipeline import BatchOutcome, RunSummary
+
+one_line_for_expected_failures()  # a source that is down is one line in the logs, not a traceback
 
 # Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
 # sources (config: runner.retries); a failed scoring batch is simply picked up by the next run.

@@ -1,5 +1,7 @@
 """The project's exceptions: one base class, one subclass per boundary."""
 
+from datetime import datetime
+
 
 class ModerationError(Exception):
     """Base class for every error this package raises on purpose."""
@@ -58,13 +60,28 @@ class AlertDeliveryError(ModerationError):
 
     `permanent` means trying again cannot help (HTTP 4xx other than 408/429, a refused address, bad
     credentials): the outbox marks the alert failed instead of retrying. `retry_after` is the delay in
-    seconds that the channel asked for (HTTP 429 Retry-After), if any.
+    seconds that the channel asked for (HTTP 429 Retry-After), if any; `retry_at` the time it asked to be
+    tried again at (a Retry-After HTTP-date).
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.retry_at = retry_at
+
+    def delay_asked(self, now: datetime) -> float | None:
+        """Seconds the channel asked us to wait from `now`, if it asked."""
+        if self.retry_at is not None:
+            return max(0.0, (self.retry_at - now).total_seconds())
+        return self.retry_after
 
 
 class OutboxError(ModerationError):

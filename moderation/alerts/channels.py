@@ -14,6 +14,8 @@ import smtplib
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, cast
 
 import httpx
@@ -161,16 +163,23 @@ def _check_response(name: str, response: httpx.Response) -> None:
     body = " ".join(response.text.split())[:200]
     message = f"{name}: HTTP {status} {response.reason_phrase}" + (f": {body}" if body else "")
     if status in RETRYABLE_HTTP or status >= 500:
-        raise AlertDeliveryError(message, retry_after=_retry_after(response))
+        seconds, date = _retry_after(response)
+        raise AlertDeliveryError(message, retry_after=seconds, retry_at=date)
     raise AlertDeliveryError(message, permanent=True)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(response: httpx.Response) -> tuple[float | None, datetime | None]:
+    """Retry-After as delay-seconds ("120") or as an HTTP-date ("Wed, 21 Oct 2026 07:28:00 GMT")."""
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value)), None
     except ValueError:
-        return None
+        pass
+    try:
+        date = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None, None
+    return None, date if date.tzinfo else date.replace(tzinfo=UTC)  # HTTP-dates are GMT
 
 
 # ---- email ----------------------------------------------------------------------------------------

@@ -64,7 +64,9 @@ def alerts_retry(config_path: str | None, alert_id: int) -> None:
 def alerts_deliver(config_path: str | None) -> None:
     """Run the deliver-alerts flow once: check the backlog, send every alert that is due."""
     from moderation.cli.pipeline import PREFECT_DEFAULTS
+    from moderation.config import load_settings
 
+    guard(lambda: load_settings(config_path))  # a bad config is reported now, before Prefect starts a server
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from flows.alerts import deliver_alerts

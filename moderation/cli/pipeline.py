@@ -11,7 +11,7 @@ import click
 
 from moderation.cli.options import config_option, describe_reasons, guard, shorten
 from moderation.cli.terminal import echo, visible_name
-from moderation.errors import ModerationError, SourcesFailedError
+from moderation.errors import SourcesFailedError
 
 if TYPE_CHECKING:
     from moderation.pipeline import RunSummary
@@ -28,6 +28,9 @@ PREFECT_DEFAULTS = {
 @config_option
 def run(config_path: str | None) -> None:
     """Run the moderate flow once on the configured sources and print a summary."""
+    from moderation.config import load_settings
+
+    guard(lambda: load_settings(config_path))  # a bad config is reported now, before Prefect starts a server
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from flows.moderate import moderate
@@ -38,8 +41,6 @@ def run(config_path: str | None) -> None:
         if exc.summary is not None:
             _print_summary(exc.summary)  # type: ignore[arg-type]
         raise click.ClickException(f"{exc}; the other sources were processed") from exc
-    except ModerationError as exc:
-        raise click.ClickException(str(exc)) from exc
     _print_summary(summary)
 
 

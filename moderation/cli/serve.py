@@ -29,7 +29,7 @@ def serve(config_path: str | None) -> None:
         if settings.schedule.interval_seconds
         else f"cron {', '.join(settings.schedule.cron)} ({settings.schedule.timezone})"
     )
-    echo(f"serving moderate/{settings.schedule.name}: {when}; Ctrl-C stops (and pauses the schedule)")
+    echo(f"serving moderate/{settings.schedule.name}: {when}; Ctrl-C stops (the schedule stays active)")
     if not os.environ.get("PREFECT_API_URL"):
         echo(
             "PREFECT_API_URL is not set: runs go to a temporary Prefect server that lives as long as this "

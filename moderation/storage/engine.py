@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,14 +30,23 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on error.
+        """A session whose work is committed on success and rolled back on error."""
+        with self.failures_named(), self._sessions() as session, session.begin():
+            yield session
 
-        A database that fails under it (gone, unreachable, dropped mid-run) raises StorageError naming the
-        database without its password; an IntegrityError stays as it is for callers that expect one.
-        """
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A plain connection (for session-level advisory locks); failures named as in `session`."""
+        with self.failures_named(), self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def failures_named(self) -> Iterator[None]:
+        """A database that fails (gone, unreachable, dropped mid-run) raises StorageError naming it without
+        its password, in one line without SQL or parameters; an IntegrityError stays as it is for callers
+        that expect one."""
         try:
-            with self._sessions() as session, session.begin():
-                yield session
+            yield
         except IntegrityError:
             raise
         except DBAPIError as exc:

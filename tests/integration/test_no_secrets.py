@@ -86,3 +86,14 @@ def test_database_dropped_mid_run_is_one_line_without_sql_parameters(postgres_ur
     for leak in ("my private words", "Mira Holm", "[parameters", PASSWORD):
         assert leak not in message
         assert leak not in str(error.value.__cause__)
+
+
+def test_source_lock_on_a_dropped_database_is_a_storage_error_naming_it(postgres_url: str) -> None:
+    db = open_database(_with_password(postgres_url))
+    with store.source_lock(db, "examples") as mine:
+        assert mine
+    _drop_test_database(postgres_url.rsplit("/", 1)[1])
+    with pytest.raises(StorageError) as error, store.source_lock(db, "examples"):
+        pass
+    assert str(error.value).startswith("database postgresql+psycopg://postgres:***@127.0.0.1:5432/")
+    assert PASSWORD not in str(error.value)

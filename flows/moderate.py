@@ -27,6 +27,9 @@ score_batch = task(pipeline.score_batch).with_options(name="score batch, enqueue
 emit_flagged_post_events = task(run_report.emit_flagged_post_events).with_options(
     name="emit flagged-post events", cache_policy=NO_CACHE
 )
+deliver_site_actions = task(pipeline.deliver_site_actions).with_options(
+    name="apply decisions on the sites", cache_policy=NO_CACHE
+)
 publish_run_summary = task(run_report.publish_run_summary).with_options(
     name="publish run summary", cache_policy=NO_CACHE
 )
@@ -55,6 +58,9 @@ def moderate(config_path: str | None = None) -> RunSummary:
     scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
     summary.add_batches(scoring(config_path, now))
 
+    # Act on the sites: pre-moderation holds from this run, moderators' decisions since the last one.
+    summary.site_actions = deliver_site_actions(db_url, settings.sources, settings.alerts.delivery)
+
     # Tell the moderators: backlog check, then every alert that is due (earlier runs' included).
     summary.alerts_written += check_backlog(db_url, settings.alerts, now)
     summary.alerts = deliver_alerts_task(db_url, settings.alerts)
@@ -62,10 +68,11 @@ def moderate(config_path: str | None = None) -> RunSummary:
     publish_run_summary(summary)
 
     get_run_logger().info(
-        "scored %d comments, flagged %d, alerts sent %d; sources failed: %s",
+        "scored %d comments, flagged %d, alerts sent %d, decisions applied on sites %d; sources failed: %s",
         summary.scored,
         summary.flagged,
         summary.alerts.delivered,
+        summary.site_actions.applied,
         summary.failed or "none",
     )
     summary.raise_for_failed_sources()
@@ -80,7 +87,13 @@ def score_new_comments(config_path: str | None, now: datetime) -> list[BatchOutc
     db_url, scoring, policy, alerts = settings.database.url, settings.scoring, settings.policy, settings.alerts
     batches = plan_batches(db_url, scoring)
     outcomes = score_batch.map(
-        unmapped(db_url), batches, unmapped(scoring), unmapped(policy), unmapped(now), unmapped(alerts)
+        unmapped(db_url),
+        batches,
+        unmapped(scoring),
+        unmapped(policy),
+        unmapped(now),
+        unmapped(alerts),
+        unmapped(settings.sources),
     )
     outcomes.wait()  # every batch gets its chance before a failed one fails the run
     return outcomes.result()

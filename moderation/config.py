@@ -125,11 +125,55 @@ class PolicySettings(StrictModel):
             "obscene": 0.5,
         }
     )
-    """Weight of each label in the queue priority (priority = max of weight x score over flagged labels)."""
+    """Weight of each label in the queue priority (priority = max of weight x score over flagged labels; a label
+    without a weight counts 1)."""
+    urgent_labels: list[str] = Field(default_factory=lambda: ["threat", "severe_toxicity"])
+    """An item flagged for any of these labels ranks above every item that is not, whatever the other scores, and
+    causes a `severe` alert."""
     trusted_authors: list[str] = Field(default_factory=list)
     """Authors whose comments are never queued (staff accounts)."""
     blocked_words: list[str] = Field(default_factory=list)
     """Words or phrases that always send a comment to the queue."""
+
+
+class SiteActionSettings(StrictModel):
+    """What moderators' decisions (and pre-moderation) do on the site: `[sources.actions]`. Without it,
+    decisions stay in this database."""
+
+    kind: Literal["site", "webhook", "file"] = "site"
+    """site: change the comment on the source itself (wordpress, sql); webhook: a signed JSON POST per
+    decision; file: append one JSON line per decision to `path`."""
+    reject_status: Literal["spam", "trash"] = "trash"
+    """wordpress: the status a rejected comment gets."""
+    reject_status_by_reason: dict[str, Literal["spam", "trash"]] = Field(default_factory=dict)
+    """wordpress: the status per reason code, overriding reject_status (e.g. {spam = "spam"})."""
+    hold_threshold: Probability | None = None
+    """Pre-moderation: a comment flagged with a score at or above this is held on the site at once (WordPress
+    `hold`; sql: statuses.hold) until a moderator approves or rejects it. Off when absent."""
+    status_column: str | None = None
+    """sql: the column of the source table that a decision sets (values from `statuses`)."""
+    statement: str | None = None
+    """sql: instead of status_column, a statement run per decision with :status and :id (the comment id)."""
+    statuses: dict[Literal["approve", "reject", "hold"], str] = Field(default_factory=dict)
+    """sql: the value each decision sets; a decision not listed changes nothing on the site."""
+    url: str | None = None
+    """webhook: the receiver's URL (https, or http on loopback)."""
+    secret_env: str | None = None
+    """webhook: environment variable holding the signing secret (Standard Webhooks: `whsec_...` or raw)."""
+    path: str | None = None
+    """file: the JSON-lines file decisions are appended to."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """HTTP timeout of one delivery (wordpress, webhook)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> SiteActionSettings:
+        if self.kind == "webhook" and not (self.url and self.secret_env):
+            raise ValueError("a webhook action needs url and secret_env")
+        if self.kind == "file" and not self.path:
+            raise ValueError("a file action needs path")
+        if self.status_column and self.statement:
+            raise ValueError("give status_column or statement, not both")
+        return self
 
 
 class FileSourceSettings(StrictModel):
@@ -143,6 +187,8 @@ class FileSourceSettings(StrictModel):
     """Optional JSON/JSONL file of posts (id, title, body, author, published_at)."""
     page_size: int = Field(default=1000, ge=1)
     """Records stored per page; the watermark advances after each stored page."""
+    actions: SiteActionSettings | None = None
+    """What decisions do on the site (see SiteActionSettings)."""
 
 
 class FolderSourceSettings(StrictModel):
@@ -154,6 +200,7 @@ class FolderSourceSettings(StrictModel):
     """Glob of the file names to read; names starting with '.' and ending in .tmp or .part are skipped."""
     posts: str | None = None
     page_size: int = Field(default=1000, ge=1)
+    actions: SiteActionSettings | None = None
 
 
 class SqlColumns(StrictModel):
@@ -182,6 +229,8 @@ class SqlSourceSettings(StrictModel):
     page_size: int = Field(default=1000, ge=1)
     lookback_seconds: int = Field(default=0, ge=0)
     """Re-read this many seconds before the watermark on each run, to catch rows committed late."""
+    actions: SiteActionSettings | None = None
+    """What decisions do on the site (see SiteActionSettings)."""
 
 
 class WordPressSourceSettings(StrictModel):
@@ -200,6 +249,8 @@ class WordPressSourceSettings(StrictModel):
     within this window are caught by comparing texts."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     """HTTP timeout per request."""
+    actions: SiteActionSettings | None = None
+    """What decisions do on the site (see SiteActionSettings)."""
 
 
 SourceSettings = Annotated[
@@ -302,6 +353,9 @@ class WebhookChannelSettings(StrictModel):
     """Environment variable holding the webhook URL (the URL is a secret: never put it in this file)."""
     url_secret_block: str | None = None
     """Or: name of a Prefect Secret block holding the webhook URL."""
+    signing_secret_env: str | None = None
+    """webhook kind: environment variable holding a secret; each request is then signed in the Standard
+    Webhooks format (webhook-id, webhook-timestamp, webhook-signature headers)."""
     alert_kinds: list[AlertKind] = Field(default_factory=lambda: list(ALERT_KINDS))
     """Which alerts this channel receives: severe, pile_on, backlog."""
 
@@ -350,7 +404,7 @@ ChannelSettings = Annotated[WebhookChannelSettings | EmailChannelSettings, Field
 
 class AlertsSettings(StrictModel):
     base_url: str = "http://127.0.0.1:8000"
-    """Address of the review web UI; messages link to {base_url}/queue/{item_id}."""
+    """Address of the review web UI; messages link to {base_url}/items/{item_id}."""
     max_comments: int = Field(default=3, ge=1, le=20)
     """How many of the worst comments a message quotes."""
     quote_length: int = Field(default=200, ge=20)
@@ -460,13 +514,19 @@ def secret_from_env(variable: str | None, what: str, environ: Mapping[str, str] 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), apply environment overrides, validate."""
     env = dict(os.environ if environ is None else environ)
-    config_path = Path(path or env.get("MODERATION_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = chosen_config_path(path, env)
     data = _read_toml(config_path, required=path is not None or "MODERATION_CONFIG" in env)
     _apply_environment(data, env)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(config_path, exc)) from exc
+
+
+def chosen_config_path(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The file load_settings reads: `path`, else $MODERATION_CONFIG, else config/moderation.toml."""
+    env = os.environ if environ is None else environ
+    return Path(path or env.get("MODERATION_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:

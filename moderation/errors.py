@@ -84,6 +84,15 @@ class AlertDeliveryError(ModerationError):
         return self.retry_after
 
 
+class SiteActionError(ModerationError):
+    """A decision could not be applied on the comment's site; `permanent` and `retry_after` as for alerts."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
 class OutboxError(ModerationError):
     """An alert-outbox operation was refused (unknown alert, wrong status)."""
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 Span = tuple[int, int]
+
+# The reasons a review-queue item can carry: the policy emits a scorer's labels that crossed their thresholds,
+# the thread layer's attack on a commenter, and a blocked word. Display names: review/present.py.
+ATTACK_ON_COMMENTER = "attack_on_commenter"
+BLOCKED_WORD = "blocked_word"
+POLICY_REASONS = (ATTACK_ON_COMMENTER, BLOCKED_WORD)
+"""Reasons the policy emits whatever the scorer (the other reasons are the scorer's own labels)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ class CommentScore:
         """Label scores plus attack_on_commenter, as thresholds see them."""
         merged = dict(self.scores)
         if self.attack_on_commenter is not None:
-            merged["attack_on_commenter"] = self.attack_on_commenter
+            merged[ATTACK_ON_COMMENTER] = self.attack_on_commenter
         return merged
 
 
@@ -154,3 +161,48 @@ class AlertDraft:
     """What the message says: title, summary, post, the worst comments (JSON-ready)."""
     source: str | None = None
     post_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteAction:
+    """A decision on a comment, to be applied on the comment's site (moderation/sources/actions.py)."""
+
+    id: int
+    moderation_action_id: int
+    source: str
+    comment_id: str
+    """The comment's id on its site."""
+    decision: str
+    reason_code: str | None
+    actor: str
+    undoes: SiteAction | None
+    """For an undo: the action it reverts (with what that action did on the site)."""
+    applied: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "comment_id": self.comment_id,
+            "decision": self.decision,
+            "reason_code": self.reason_code,
+            "actor": self.actor,
+            "undoes": self.undoes.id if self.undoes else None,
+            "applied": self.applied,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+        }
+
+
+SitePlan = Callable[[str, Decision], "str | None"]
+"""(source name, the pipeline's decision) -> the site action it causes (`hold`, `queue`) or None. Pure."""

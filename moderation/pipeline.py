@@ -11,23 +11,26 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from moderation.alerts.channels import build_channels
-from moderation.alerts.outbox import DeliveryReport, deliver_due
+from moderation.alerts.outbox import DeliveryReport, backoff, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
-from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, SourceSettings
-from moderation.errors import SourcesFailedError
-from moderation.models import CommentScore, Decision, InThread
+from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, ScoringSettings, SourceSettings
+from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
+from moderation.models import CommentScore, Decision, InThread, SiteAction
 from moderation.policy import decide
+from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
 from moderation.sources import Batch, open_source
-from moderation.storage import outbox, store
+from moderation.sources.actions import Applier, build_applier
+from moderation.storage import outbox, site_actions, store
 from moderation.storage.engine import Database, open_database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
@@ -99,6 +102,8 @@ class BatchOutcome:
     by_label: Counter[str] = field(default_factory=Counter)
     alerts: int = 0
     """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
+    site_actions: int = 0
+    """Site actions written for the batch's own decisions (pre-moderation holds)."""
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
 
 
@@ -115,6 +120,7 @@ def score_batch(
     policy: PolicySettings,
     now: datetime,
     alerts: AlertsSettings | None = None,
+    sources: Sequence[SourceSettings] = (),
 ) -> BatchOutcome:
     """Score, decide and save one range of comments; runs wherever the task runner sends it.
 
@@ -122,7 +128,7 @@ def score_batch(
     that overlap never score or queue a comment twice.
     """
     scorer = load_scorer(scoring.scorer, scoring)
-    rule = queue_alert_rule(alerts) if alerts is not None else None
+    rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     outcome = BatchOutcome()
     clock = time.perf_counter()
     with store.claim_unscored(database(db_url), scorer.version, rows) as claim:
@@ -135,9 +141,10 @@ def score_batch(
             (item, score, decide(item.comment, score, policy))
             for item, score in zip(claim.comments, scores, strict=True)
         ]
-        counts = claim.save(results, scorer.name, scorer.version, now, rule)
+        counts = claim.save(results, scorer.name, scorer.version, now, rule, site_plan(sources))
     outcome.seconds["write"] = time.perf_counter() - clock
     outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
+    outcome.site_actions = counts.site_actions
     flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
     outcome.by_label.update(label for item in flagged for label in item["reasons"])
     outcome.flagged_items = flagged[:LISTED]
@@ -166,6 +173,102 @@ def deliver_alerts(
     channels = build_channels(alerts, os.environ if environ is None else environ)
     when = now or datetime.now(UTC)
     return deliver_due(database(db_url), channels, alerts.base_url, alerts.delivery, when)
+
+
+@dataclass
+class ActionReport:
+    applied: int = 0
+    skipped: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    """One line per action that failed: id, source, what went wrong (never a secret)."""
+
+
+def deliver_site_actions(
+    db_url: str,
+    sources: Sequence[SourceSettings],
+    delivery: DeliverySettings,
+    now: datetime | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ActionReport:
+    """Apply every due decision on its comment's site, each once, in order per comment."""
+    db = database(db_url)
+    when = now or datetime.now(UTC)
+    token = uuid.uuid4().hex
+    stale = when - timedelta(minutes=delivery.claim_timeout_minutes)
+    claimed = site_actions.claim_due(db, when, token=token, limit=delivery.batch_size, stale_before=stale)
+    by_name = {source.name: source for source in sources}
+    appliers: dict[str, Applier | None] = {}
+    report = ActionReport()
+    for action in claimed:
+        if site_actions.blocking_action(db, action) is not None:
+            # an earlier decision on this comment is not on the site yet: this one must not overtake it
+            site_actions.release(db, action.id, token, when + backoff(1, delivery))
+            report.retrying += 1
+            continue
+        try:
+            applier = _applier(appliers, by_name.get(action.source), action, environ)
+            applied = applier.apply(action) if applier is not None else None
+        except SiteActionError as exc:
+            _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.retry_after)
+        except ConfigError as exc:
+            _action_failed(db, action, token, when, delivery, report, str(exc), True, None)
+        except Exception as exc:  # one malformed action must not stop the others; it stays visible as failed
+            reason = f"could not apply: {type(exc).__name__}: {exc}"
+            _action_failed(db, action, token, when, delivery, report, reason, True, None)
+        else:
+            if applied is None:
+                why = _nothing_to_do(by_name.get(action.source), action)
+                site_actions.mark_skipped(db, action.id, token, when, why)
+                report.skipped += 1
+            else:
+                site_actions.mark_applied(db, action.id, token, when, applied)
+                report.applied += 1
+    return report
+
+
+def _applier(
+    cache: dict[str, Applier | None],
+    source: SourceSettings | None,
+    action: SiteAction,
+    environ: Mapping[str, str] | None,
+) -> Applier | None:
+    if source is None:
+        return None
+    if source.name not in cache:
+        cache[source.name] = build_applier(source, os.environ if environ is None else environ)
+    return cache[source.name]
+
+
+def _nothing_to_do(source: SourceSettings | None, action: SiteAction) -> str:
+    if source is None:
+        return f"source {action.source} is not in the config"
+    if source.actions is None:
+        return f"source {action.source} has no [sources.actions]: decisions stay here"
+    return f"a {action.decision} changes nothing on the site"
+
+
+def _action_failed(
+    db: Database,
+    action: SiteAction,
+    token: str,
+    now: datetime,
+    delivery: DeliverySettings,
+    report: ActionReport,
+    reason: str,
+    permanent: bool,
+    retry_after: float | None,
+) -> None:
+    report.errors.append(f"action {action.id} on {action.source} comment {action.comment_id}: {reason}")
+    if permanent:
+        site_actions.mark_failed(db, action.id, token, reason)
+        report.failed += 1
+    else:
+        site_actions.schedule_retry(
+            db, action.id, token, now + backoff(action.attempts + 1, delivery, retry_after), reason
+        )
+        report.retrying += 1
 
 
 def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
@@ -205,6 +308,8 @@ class RunSummary:
     alerts_written: int = 0
     """Alert-outbox rows this run wrote (one per alert per channel)."""
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
+    site_actions: ActionReport = field(default_factory=lambda: ActionReport())
+    """Decisions applied on the sites this run (moderators' since the last run, and pre-moderation holds)."""
 
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts

@@ -9,6 +9,7 @@ are read when a message is sent, are held as SecretStr, and never appear in erro
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import ssl
@@ -25,6 +26,7 @@ from moderation.alerts import messages
 from moderation.alerts.messages import Alert
 from moderation.config import AlertsSettings, EmailChannelSettings, WebhookChannelSettings
 from moderation.errors import AlertDeliveryError
+from moderation.webhooks import signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ class WebhookChannel:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        signing_secret: Secret | None = None,
     ) -> None:
         if kind not in WEBHOOK_FORMATS:
             raise ValueError(f"unknown webhook kind {kind!r}: use one of {', '.join(WEBHOOK_FORMATS)}")
@@ -136,6 +139,7 @@ class WebhookChannel:
         self._url = url
         self._timeout = timeout
         self._transport = transport
+        self._signing_secret = signing_secret
 
     def __repr__(self) -> str:
         return f"WebhookChannel(name={self.name!r}, kind={self.kind!r})"
@@ -143,10 +147,18 @@ class WebhookChannel:
     def send(self, alert: Alert) -> None:
         url = _reveal(self._url).get_secret_value()
         _REDACT.secrets.add(url)
-        headers = {"Idempotency-Key": f"{alert.id}:{alert.key}", "User-Agent": "comment-moderation-alerts"}
+        body = json.dumps(WEBHOOK_FORMATS[self.kind](alert), ensure_ascii=False).encode("utf-8")
+        headers = {
+            "Idempotency-Key": f"{alert.id}:{alert.key}",
+            "User-Agent": "comment-moderation-alerts",
+            "Content-Type": "application/json",
+        }
+        if self._signing_secret is not None:
+            secret = _reveal(self._signing_secret).get_secret_value()
+            headers.update(signed_headers(secret, f"alert_{alert.id}", datetime.now(UTC), body))
         try:
             with httpx.Client(timeout=self._timeout, transport=self._transport, follow_redirects=False) as client:
-                response = client.post(url, json=WEBHOOK_FORMATS[self.kind](alert), headers=headers)
+                response = client.post(url, content=body, headers=headers)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             reason = f"{self.name}: the webhook URL is not valid ({type(exc).__name__})"
             raise AlertDeliveryError(reason, permanent=True) from None
@@ -262,7 +274,14 @@ def build_channels(settings: AlertsSettings, environ: Mapping[str, str]) -> dict
     for config in settings.channels:
         if isinstance(config, WebhookChannelSettings):
             url = SecretSource(f"webhook URL of {config.name}", config.url_env, config.url_secret_block, environ)
-            channels[config.name] = WebhookChannel(config.name, config.kind, url, timeout=timeout)
+            signing = (
+                SecretSource(f"signing secret of {config.name}", config.signing_secret_env, None, environ)
+                if config.signing_secret_env
+                else None
+            )
+            channels[config.name] = WebhookChannel(
+                config.name, config.kind, url, timeout=timeout, signing_secret=signing
+            )
         elif isinstance(config, EmailChannelSettings):
             password = SecretSource(
                 f"SMTP password of {config.name}", config.password_env, config.password_secret_block, environ

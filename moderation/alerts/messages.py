@@ -14,6 +14,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
+from moderation.links import DEFAULT_QUEUE, ITEM, QUEUE, link
 from moderation.storage.outbox import OutboxEntry
 
 KIND_NAMES = {"severe": "Severe comment", "pile_on": "Pile-on", "backlog": "Review queue backlog"}
@@ -55,11 +56,11 @@ def shorten(text: str, width: int) -> str:
 
 
 def item_link(base_url: str, item_id: int) -> str:
-    return f"{base_url.rstrip('/')}/queue/{item_id}"
+    return link(ITEM, base_url, item_id=item_id)
 
 
 def queue_link(base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/queue"
+    return link(QUEUE, base_url, status=DEFAULT_QUEUE)
 
 
 def dedupe_key(kind: str, subject: str, window_start: datetime) -> str:
@@ -123,14 +124,24 @@ def title(kind: str, payload: Mapping[str, Any]) -> str:
     return KIND_NAMES.get(kind, kind)
 
 
+def _why_severe(payload: Mapping[str, Any], conjunction: str) -> str:
+    """Why the comments are severe: flagged for an urgent label, at or above an alert threshold, or both."""
+    why = []
+    if payload.get("flagged_for"):
+        why.append(f"flagged for {', '.join(payload['flagged_for'])}")
+    thresholds = ", ".join(f"{label} ≥ {value:g}" for label, value in sorted(payload.get("thresholds", {}).items()))
+    if thresholds:
+        why.append(f"at or above a severe threshold ({thresholds})")
+    return f" {conjunction} ".join(why)
+
+
 def summary(kind: str, payload: Mapping[str, Any]) -> str:
     window = payload.get("window_minutes")
     if kind == "severe":
-        thresholds = ", ".join(f"{label} ≥ {value:g}" for label, value in sorted(payload.get("thresholds", {}).items()))
         count = payload.get("count", len(payload.get("comments", [])))
         if count == 1:
-            return f"A comment at or above a severe threshold ({thresholds})."
-        return f"{count} comments at or above a severe threshold ({thresholds}) within {window} minutes."
+            return f"A comment {_why_severe(payload, 'and')}."
+        return f"{count} comments {_why_severe(payload, 'or')} within {window} minutes."
     if kind == "pile_on":
         limits = [
             f"{limit} {what}"

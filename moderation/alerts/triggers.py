@@ -1,6 +1,7 @@
 """Which alerts newly queued comments cause, and whether the queue is backed up. Pure: no I/O.
 
-- severe:  a new queue item with a score at or above `alerts.severe.thresholds`
+- severe:  a new queue item flagged for an urgent label (`policy.urgent_labels`: threat, severe_toxicity), or
+           with a score at or above `alerts.severe.thresholds`
 - pile_on: a post whose thread has `alerts.pile_on.flagged` flagged comments, or `alerts.pile_on.attacks`
            attacks on commenters, within `window_minutes` (counted up to each new comment's time)
 - backlog: more than `max_pending` pending items, or the oldest older than `max_age_minutes`
@@ -12,47 +13,56 @@ so a post gets one alert per window, however many comments cross the line.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from moderation.alerts.messages import dedupe_key, shorten
 from moderation.config import AlertsSettings
-from moderation.models import AlertDraft, FlaggedItem
+from moderation.models import ATTACK_ON_COMMENTER, AlertDraft, FlaggedItem
 from moderation.storage.outbox import AlertRule
 
 
-def queue_alert_rule(settings: AlertsSettings) -> AlertRule | None:
+def queue_alert_rule(settings: AlertsSettings, urgent_labels: Collection[str] = ()) -> AlertRule | None:
     """The rule that store.save_results applies to new queue items; None when no channel wants them."""
     if not (settings.channels_for("severe") or settings.channels_for("pile_on")):
         return None
-    return partial(alerts_for_new_items, settings=settings)
+    return partial(alerts_for_new_items, settings=settings, urgent_labels=urgent_labels)
 
 
 def alerts_for_new_items(
-    new: Sequence[FlaggedItem], thread: Sequence[FlaggedItem], settings: AlertsSettings
+    new: Sequence[FlaggedItem],
+    thread: Sequence[FlaggedItem],
+    settings: AlertsSettings,
+    urgent_labels: Collection[str] = (),
 ) -> list[AlertDraft]:
-    return [*severe_alerts(new, settings), *pile_on_alerts(new, thread, settings)]
+    return [*severe_alerts(new, settings, urgent_labels), *pile_on_alerts(new, thread, settings)]
 
 
-def severe_alerts(new: Sequence[FlaggedItem], settings: AlertsSettings) -> list[AlertDraft]:
+def severe_alerts(
+    new: Sequence[FlaggedItem], settings: AlertsSettings, urgent_labels: Collection[str] = ()
+) -> list[AlertDraft]:
     channels = settings.channels_for("severe")
     thresholds = settings.severe.thresholds
-    if not channels or not thresholds:
+    if not channels or not (thresholds or urgent_labels):
         return []
     groups: dict[tuple[str, datetime], list[FlaggedItem]] = defaultdict(list)
     crossed: dict[tuple[str, datetime], dict[str, float]] = defaultdict(dict)
+    urgent: dict[tuple[str, datetime], set[str]] = defaultdict(set)
     for item in new:
         over = {label: limit for label, limit in thresholds.items() if item.scores.get(label, 0.0) >= limit}
-        if over:
+        flagged_for = {label for label in item.reasons if label in urgent_labels}
+        if over or flagged_for:
             group = (_subject(item), window_start(item.at, settings.severe.window_minutes))
             groups[group].append(item)
             crossed[group].update(over)
+            urgent[group].update(flagged_for)
     drafts = []
     for (subject, start), items in groups.items():
         payload = _post_payload(items[0]) | {
             "count": len(items),
+            "flagged_for": sorted(urgent[(subject, start)]),
             "thresholds": dict(sorted(crossed[(subject, start)].items())),
             "window_minutes": settings.severe.window_minutes,
             "comments": _worst(items, settings),
@@ -134,7 +144,7 @@ def _subject(item: FlaggedItem) -> str:
 
 
 def _is_attack(item: FlaggedItem) -> bool:
-    return "attack_on_commenter" in item.reasons
+    return ATTACK_ON_COMMENTER in item.reasons
 
 
 def _post_payload(item: FlaggedItem) -> dict[str, Any]:

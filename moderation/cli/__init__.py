@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from moderation.cli import alerts, labels, pipeline, purge, queue, serve, train, users, web
+from moderation.cli import actions, alerts, labels, pipeline, purge, queue, serve, train, users, web
 from moderation.cli.terminal import for_terminal
 from moderation.errors import ModerationError
 from moderation.failure_logging import DEBUG_VARIABLE, debugging
@@ -49,6 +49,7 @@ cli.add_command(queue.queue)
 cli.add_command(serve.serve)
 cli.add_command(purge.purge)
 cli.add_command(alerts.alerts)
+cli.add_command(actions.actions)
 cli.add_command(users.user)
 cli.add_command(web.web)
 cli.add_command(labels.export_labels)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from moderation.cli.terminal import visible_name
+from moderation.cli.terminal import echo, visible_name
 from moderation.errors import ModerationError
 
 T = TypeVar("T")
@@ -62,6 +62,24 @@ def guard(action: Callable[[], T]) -> T:
         return action()
     except ModerationError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def warn_about_unused_label_settings(config_path: str | None, scorer_name: str | None = None) -> None:
+    """Print a warning for each threshold, weight or urgent label of a label the scorer never produces."""
+    from moderation.config import chosen_config_path, load_settings
+    from moderation.policy.unused_labels import unused_label_settings
+    from moderation.scoring.base import load_scorer
+
+    try:
+        settings = load_settings(config_path)
+        name = scorer_name or settings.scoring.scorer
+        labels = load_scorer(name, settings.scoring).labels
+    except ModerationError:
+        return  # the command itself reports a config or scorer that does not load
+    path = chosen_config_path(config_path)
+    location = str(path) if path.exists() else "built-in defaults"
+    for warning in unused_label_settings(settings, name, labels, location):
+        echo(f"Warning: {warning}", err=True)
 
 
 def describe_reasons(item: dict[str, Any]) -> str:

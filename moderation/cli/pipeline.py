@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from moderation.cli.options import config_option, describe_reasons, guard, shorten
+from moderation.cli.options import config_option, describe_reasons, guard, shorten, warn_about_unused_label_settings
 from moderation.cli.terminal import echo, visible_name
 from moderation.errors import SourcesFailedError
 
@@ -33,6 +33,7 @@ def run(config_path: str | None) -> None:
     guard(lambda: load_settings(config_path))  # a bad config is reported now, before Prefect starts a server
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    warn_about_unused_label_settings(config_path)
     from flows.moderate import moderate
 
     try:
@@ -91,6 +92,7 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
     """Score a JSONL file of comments, each with its thread; no database, no Prefect server."""
     from moderation.scoring.jsonl import score_file
 
+    warn_about_unused_label_settings(config_path, scorer_name)
     with _output(output_path) as out:
         report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
     for rejected in report.rejected:

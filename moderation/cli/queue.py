@@ -172,12 +172,9 @@ def _open(config_path: str | None) -> tuple[Any, Any]:
 
 
 def _moderator(db: Any, name: str) -> Any:
-    from moderation.review.accounts import get_moderator
+    from moderation.review.accounts import active_moderator
 
-    moderator = get_moderator(db, name)
-    if moderator is None:
-        raise click.ClickException(f"no user {name!r}: create one with `moderation user add {name}`")
-    return moderator
+    return guard(lambda: active_moderator(db, name))
 
 
 def _selection(items: tuple[str, ...]) -> list[tuple[int, int | None]]:

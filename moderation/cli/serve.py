@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from moderation.cli.options import config_option, guard
+from moderation.cli.options import config_option, guard, warn_about_unused_label_settings
 from moderation.cli.pipeline import PREFECT_DEFAULTS
 from moderation.cli.terminal import echo
 from moderation.config import DEFAULT_CONFIG_PATH, load_settings
@@ -21,6 +21,7 @@ def serve(config_path: str | None) -> None:
         os.environ.setdefault(key, value)
     path = _absolute(config_path)
     settings = guard(lambda: load_settings(path))
+    warn_about_unused_label_settings(path)
     from flows.deployments import scheduled_deployment, serve_scheduled
 
     guard(lambda: scheduled_deployment(path))  # a bad schedule stops here, with the key named

@@ -7,11 +7,11 @@ phases; the first phase that sets a status ends the run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from moderation.config import PolicySettings
-from moderation.models import Comment, CommentScore, Decision
+from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD, Comment, CommentScore, Decision
 
 FLAGGED = "pending"  # a flagged comment enters the review queue as pending
 PASSED = "passed"
@@ -49,7 +49,7 @@ def trusted_author(ctx: PolicyContext) -> PhaseResult | None:
 def blocked_words(ctx: PolicyContext) -> PhaseResult | None:
     for word in ctx.settings.blocked_words:
         if re.search(rf"\b{re.escape(word)}\b", ctx.comment.text, re.IGNORECASE):
-            return PhaseResult(reasons={"blocked_word": 1.0}, explanation=f"blocked word {word!r}")
+            return PhaseResult(reasons={BLOCKED_WORD: 1.0}, explanation=f"blocked word {word!r}")
     return None
 
 
@@ -62,7 +62,7 @@ def attack_on_commenter(ctx: PolicyContext) -> PhaseResult | None:
     value = ctx.score.attack_on_commenter
     if value is None:
         return None
-    crossed = _crossed({"attack_on_commenter": value}, ctx.settings.thresholds)
+    crossed = _crossed({ATTACK_ON_COMMENTER: value}, ctx.settings.thresholds)
     if not crossed:
         return None
     target = ctx.score.attack_target
@@ -103,13 +103,26 @@ def decide(comment: Comment, score: CommentScore, settings: PolicySettings) -> D
         priority=priority(reasons, settings) if flagged else 0.0,
         status=status,
         explanation="; ".join(explanations),
-        attack_target=score.attack_target if "attack_on_commenter" in reasons else None,
+        attack_target=score.attack_target if ATTACK_ON_COMMENTER in reasons else None,
     )
 
 
-def priority(reasons: dict[str, float], settings: PolicySettings) -> float:
-    """Most severe first: the largest severity weight x score among the reasons."""
-    return round(max((settings.severity.get(label, 1.0) * value for label, value in reasons.items()), default=0.0), 4)
+def priority(reasons: Mapping[str, float], settings: PolicySettings) -> float:
+    """Most severe first: the largest severity weight x score among the reasons.
+
+    An item flagged for an urgent label (`policy.urgent_labels`) ranks above every item that is not: its
+    priority is raised by the most any other item can reach (`non_urgent_ceiling`).
+    """
+    weighted = max((settings.severity.get(label, 1.0) * value for label, value in reasons.items()), default=0.0)
+    if any(label in settings.urgent_labels for label in reasons):
+        weighted += non_urgent_ceiling(settings)
+    return round(weighted, 4)
+
+
+def non_urgent_ceiling(settings: PolicySettings) -> float:
+    """The highest priority an item without an urgent label can have: its largest weight x a score of 1."""
+    weights = [weight for label, weight in settings.severity.items() if label not in settings.urgent_labels]
+    return max([1.0, *weights])  # 1.0: the weight of a reason without one (blocked_word, an unlisted label)
 
 
 def _crossed(scores: dict[str, float], thresholds: dict[str, float]) -> dict[str, float]:

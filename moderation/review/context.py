@@ -88,13 +88,14 @@ def thread_for(db: Database, item: QueueEntry) -> ThreadContext:
     with db.session() as session:
         row = session.scalars(_comment(item.source, item.comment_id)).one()
         ancestors = _ancestors(session, row)
+        parent_id = row.parent_external_id if row.parent_external_id != row.external_id else None
         siblings = select(CommentRow).where(
             CommentRow.source == row.source,
             CommentRow.post_external_id == row.post_external_id
             if row.post_external_id is not None
             else CommentRow.post_external_id.is_(None),
-            CommentRow.parent_external_id == row.parent_external_id
-            if row.parent_external_id is not None
+            CommentRow.parent_external_id == parent_id
+            if parent_id is not None
             else CommentRow.parent_external_id.is_(None),
             CommentRow.id != row.id,
         )
@@ -105,7 +106,11 @@ def thread_for(db: Database, item: QueueEntry) -> ThreadContext:
         replies = list(
             session.scalars(
                 select(CommentRow)
-                .where(CommentRow.source == row.source, CommentRow.parent_external_id == row.external_id)
+                .where(
+                    CommentRow.source == row.source,
+                    CommentRow.parent_external_id == row.external_id,
+                    CommentRow.id.not_in([row.id, *(a.id for a in ancestors)]),
+                )
                 .order_by(order)
                 .limit(REPLIES)
             )
@@ -183,9 +188,12 @@ def _comment(source: str, external_id: str) -> Select[Any]:
 
 
 def _ancestors(session: Session, row: CommentRow) -> list[CommentRow]:
+    """The parent chain, nearest last; a cycle (a comment that is its own parent, A -> B -> A) ends it."""
     chain: list[CommentRow] = []
+    seen = {row.external_id}
     parent_id = row.parent_external_id
-    while parent_id and len(chain) < ANCESTORS:
+    while parent_id and parent_id not in seen and len(chain) < ANCESTORS:
+        seen.add(parent_id)
         parent = session.scalars(_comment(row.source, parent_id)).first()
         if parent is None:
             break

@@ -19,6 +19,7 @@ from moderation.config import ReviewSettings
 from moderation.errors import AlreadyDecided, NotAllowed, NothingToUndo, QueueError, StaleVersion, UnknownItem
 from moderation.review.actors import DECISIONS, OPEN_STATUSES, Moderator
 from moderation.review.claims import claimable_by, refusal, release_others, rowcount, stale_before
+from moderation.storage import site_actions
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
 
@@ -141,6 +142,7 @@ def decide(
         )
         session.add(action)
         session.flush()
+        site_actions.add_for_decision(session, action)
         return Decided(
             item_id=item_id,
             comment_id=snapshot.comment_id,
@@ -258,6 +260,7 @@ def undo_last(db: Database, moderator: Moderator, now: datetime) -> Undone:
         )
         session.add(action)
         session.flush()
+        site_actions.add_for_decision(session, action)
         return Undone(
             item_id=item.id,
             comment_id=comment_id,

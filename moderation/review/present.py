@@ -5,11 +5,14 @@ Pure functions: templates and the CLI render what these return, and escape every
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-LABEL_NAMES = {
+from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD
+
+LABEL_NAMES = {  # every reason the policy can emit has one (tests/unit/test_present.py)
     "toxicity": "Toxic",
     "severe_toxicity": "Severely toxic",
     "obscene": "Obscene",
@@ -17,8 +20,8 @@ LABEL_NAMES = {
     "insult": "Insult",
     "identity_attack": "Identity attack",
     "sexual_explicit": "Sexually explicit",
-    "attack_on_commenter": "Attack on a commenter",
-    "blocked_words": "Blocked word",
+    ATTACK_ON_COMMENTER: "Attack on a commenter",
+    BLOCKED_WORD: "Blocked word",
 }
 
 
@@ -84,3 +87,21 @@ def highlight(text: str, evidence: Mapping[str, Sequence[Sequence[int]]]) -> lis
         else:
             segments.append(Segment(text[start:end], covering))
     return segments
+
+
+INVISIBLE_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+"""Control and format characters (bidi overrides and isolates, zero-width ones, BOM), lone surrogates, line and
+paragraph separators: invisible or reordering, so a name holding one can pose as another."""
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters that render as nothing (Hangul fillers, the blank Braille pattern)."""
+
+
+def visible_name(name: str) -> str:
+    """`name` with every control or invisible character shown as <U+XXXX>, so "\u202egrebdniL eeL" reads as
+    "<U+202E>grebdniL eeL", never as "Lee Lindberg", and "Lee\u200bLindberg" differs visibly from "LeeLindberg".
+    """
+    return "".join(f"<U+{ord(c):04X}>" if _invisible(c) else c for c in name)
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) in INVISIBLE_CATEGORIES or char in BLANK_LETTERS

@@ -59,6 +59,14 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers a query now (for readiness checks)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the database does not answer: {type(exc).__name__}") from exc
+
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Connect to `url` and apply any pending migrations (first use creates the schema)."""

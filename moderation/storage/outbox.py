@@ -6,6 +6,9 @@ Write paths, one verb each:
   claim_due         pending rows whose time has come, plus rows a crashed deliverer left in `sending`
   mark_delivered / mark_failed / schedule_retry / release   only by the deliverer holding the claim
   retry_failed      a moderator's "send it again"
+
+The delivery verbs take the outbox table, so site actions (storage/site_actions.py) are delivered by
+the same claim and retry machinery as alerts.
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ from sqlalchemy.orm import Session
 from moderation.errors import OutboxError, StorageError
 from moderation.models import AlertDraft, FlaggedItem
 from moderation.storage.engine import Database
-from moderation.storage.tables import ALERT_STATUSES, AlertOutboxRow, CommentRow, PostRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import (
+    ALERT_STATUSES,
+    AlertOutboxRow,
+    CommentRow,
+    PostRow,
+    QueueItemRow,
+    ScoreRow,
+    SiteActionRow,
+)
+
+Deliverable = type[AlertOutboxRow] | type[SiteActionRow]
+"""An outbox table: rows delivered once, with the same status, attempt and claim columns."""
 
 AlertRule = Callable[[Sequence[FlaggedItem], Sequence[FlaggedItem]], list[AlertDraft]]
 """(newly queued items, every queued item on their posts) -> the alerts they cause. Pure."""
@@ -163,80 +177,85 @@ def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -
 
 
 def claim_due(db: Database, now: datetime, *, token: str, limit: int, stale_before: datetime) -> list[OutboxEntry]:
-    """Claim up to `limit` rows that are due (or whose claim went stale) for the deliverer `token`.
+    """Claim up to `limit` alerts that are due (or whose claim went stale) for the deliverer `token`."""
+    ids = claim_due_rows(db, AlertOutboxRow, now, token=token, limit=limit, stale_before=stale_before)
+    with db.session() as session:
+        return [_entry(row) for row in session.scalars(select(AlertOutboxRow).where(AlertOutboxRow.id.in_(ids)))]
+
+
+def claim_due_rows(
+    db: Database, table: Deliverable, now: datetime, *, token: str, limit: int, stale_before: datetime
+) -> list[int]:
+    """Claim up to `limit` rows of an outbox table that are due (or whose claim went stale) for `token`.
 
     The UPDATE repeats the due condition, so of two deliverers racing for a row exactly one gets it
     (PostgreSQL re-checks the condition on the row a concurrent transaction just changed; SQLite
-    serialises writers).
+    serialises writers). Returns the claimed ids, oldest first.
     """
     now, stale_before = _as_utc(now), _as_utc(stale_before)
     claimable = or_(
-        and_(AlertOutboxRow.status == "pending", AlertOutboxRow.next_attempt_at <= now),
-        and_(AlertOutboxRow.status == "sending", AlertOutboxRow.claimed_at < stale_before),
+        and_(table.status == "pending", table.next_attempt_at <= now),
+        and_(table.status == "sending", table.claimed_at < stale_before),
     )
     candidates = (
-        select(AlertOutboxRow.id)
-        .where(claimable)
-        .order_by(AlertOutboxRow.next_attempt_at, AlertOutboxRow.id)
-        .limit(limit)
-        .scalar_subquery()
+        select(table.id).where(claimable).order_by(table.next_attempt_at, table.id).limit(limit).scalar_subquery()
     )
     with db.session() as session:
         session.execute(
-            update(AlertOutboxRow)
-            .where(AlertOutboxRow.id.in_(candidates), claimable)
+            update(table)
+            .where(table.id.in_(candidates), claimable)
             .values(status="sending", claimed_by=token, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
     with db.session() as session:
-        rows = session.scalars(
-            select(AlertOutboxRow)
-            .where(AlertOutboxRow.status == "sending", AlertOutboxRow.claimed_by == token)
-            .order_by(AlertOutboxRow.id)
+        return list(
+            session.scalars(
+                select(table.id).where(table.status == "sending", table.claimed_by == token).order_by(table.id)
+            )
         )
-        return [_entry(row) for row in rows]
 
 
-def mark_delivered(db: Database, alert_id: int, token: str, now: datetime) -> bool:
-    return _finish(
-        db, alert_id, token, status="delivered", attempts=AlertOutboxRow.attempts + 1, delivered_at=now, last_error=None
+def mark_delivered(db: Database, alert_id: int, token: str, now: datetime, table: Deliverable = AlertOutboxRow) -> bool:
+    return finish(
+        db, table, alert_id, token, status="delivered", attempts=table.attempts + 1, delivered_at=now, last_error=None
     )
 
 
-def mark_failed(db: Database, alert_id: int, token: str, reason: str) -> bool:
+def mark_failed(db: Database, alert_id: int, token: str, reason: str, table: Deliverable = AlertOutboxRow) -> bool:
     """A permanent failure: never retried automatically (`moderation alerts retry ID` sends it again)."""
-    return _finish(db, alert_id, token, status="failed", attempts=AlertOutboxRow.attempts + 1, last_error=reason)
+    return finish(db, table, alert_id, token, status="failed", attempts=table.attempts + 1, last_error=reason)
 
 
-def schedule_retry(db: Database, alert_id: int, token: str, next_attempt_at: datetime, error: str) -> bool:
+def schedule_retry(
+    db: Database, alert_id: int, token: str, next_attempt_at: datetime, error: str, table: Deliverable = AlertOutboxRow
+) -> bool:
     """A transient failure: try again at `next_attempt_at`."""
-    return _finish(
+    return finish(
         db,
+        table,
         alert_id,
         token,
         status="pending",
-        attempts=AlertOutboxRow.attempts + 1,
+        attempts=table.attempts + 1,
         next_attempt_at=next_attempt_at,
         last_error=error,
     )
 
 
-def release(db: Database, alert_id: int, token: str, next_attempt_at: datetime) -> bool:
+def release(
+    db: Database, alert_id: int, token: str, next_attempt_at: datetime, table: Deliverable = AlertOutboxRow
+) -> bool:
     """Give a claimed row back unattempted (its channel just failed on another alert)."""
-    return _finish(db, alert_id, token, status="pending", next_attempt_at=next_attempt_at)
+    return finish(db, table, alert_id, token, status="pending", next_attempt_at=next_attempt_at)
 
 
-def _finish(db: Database, alert_id: int, token: str, **values: Any) -> bool:
+def finish(db: Database, table: Deliverable, row_id: int, token: str, **values: Any) -> bool:
     """Change a row this deliverer holds; False if the claim was lost (taken over as stale)."""
     values = {key: _as_utc(value) if isinstance(value, datetime) else value for key, value in values.items()}
     with db.session() as session:
         result = session.execute(
-            update(AlertOutboxRow)
-            .where(
-                AlertOutboxRow.id == alert_id,
-                AlertOutboxRow.status == "sending",
-                AlertOutboxRow.claimed_by == token,
-            )
+            update(table)
+            .where(table.id == row_id, table.status == "sending", table.claimed_by == token)
             .values(claimed_by=None, claimed_at=None, **values)
             .execution_options(synchronize_session=False)
         )
@@ -267,18 +286,23 @@ def get_alert(db: Database, alert_id: int) -> OutboxEntry:
 
 def retry_failed(db: Database, alert_id: int, now: datetime) -> OutboxEntry:
     """Put a failed alert back in line to be sent by the next delivery run."""
-    with db.session() as session:
-        result = session.execute(
-            update(AlertOutboxRow)
-            .where(AlertOutboxRow.id == alert_id, AlertOutboxRow.status == "failed")
-            .values(status="pending", next_attempt_at=_as_utc(now))
-            .execution_options(synchronize_session=False)
-        )
-        changed = int(getattr(result, "rowcount", 0)) == 1
+    changed = requeue_failed(db, AlertOutboxRow, alert_id, now)
     entry = get_alert(db, alert_id)
     if not changed:
         raise OutboxError(f"alert {alert_id} is {entry.status}; only failed alerts can be retried")
     return entry
+
+
+def requeue_failed(db: Database, table: Deliverable, row_id: int, now: datetime) -> bool:
+    """A failed row back to pending, due now; False if the row is not failed."""
+    with db.session() as session:
+        result = session.execute(
+            update(table)
+            .where(table.id == row_id, table.status == "failed")
+            .values(status="pending", next_attempt_at=_as_utc(now))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0)) == 1
 
 
 def pending_backlog(db: Database) -> tuple[int, datetime | None]:

@@ -16,9 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
-from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, Thread
+from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, SitePlan, Thread
 from moderation.sources.base import Batch
-from moderation.storage import outbox
+from moderation.storage import outbox, site_actions
 from moderation.storage.engine import Database
 from moderation.storage.outbox import AlertRule
 from moderation.storage.tables import (
@@ -61,6 +61,8 @@ class ResultCounts:
     queued: set[int] = field(default_factory=set)
     """Row ids of the comments that this call put in the review queue."""
     queue_items: dict[int, int] = field(default_factory=dict)
+    site_actions: int = 0
+    """Site-action rows written for the pipeline's own decisions (pre-moderation holds)."""
     """Comment row id -> review-queue item id, for the comments in `queued`."""
     alerts: int = 0
     """Alert-outbox rows (one per alert per channel) written with the queue rows."""
@@ -280,10 +282,11 @@ class Claim:
         scorer_version: str,
         now: datetime,
         alert_rule: AlertRule | None = None,
+        site_plan: SitePlan | None = None,
     ) -> ResultCounts:
         if self._session is not None:
-            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule)
-        return save_results(self._db, results, scorer, scorer_version, now, alert_rule)
+            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule, site_plan)
+        return save_results(self._db, results, scorer, scorer_version, now, alert_rule, site_plan)
 
 
 @contextmanager
@@ -385,15 +388,17 @@ def save_results(
     scorer_version: str,
     now: datetime,
     alert_rule: AlertRule | None = None,
+    site_plan: SitePlan | None = None,
 ) -> ResultCounts:
-    """Scores, queue items for flagged comments, one audit row per decision, and the alerts the new
-    queue items cause (`alert_rule`; none without one), in one transaction.
+    """Scores, queue items for flagged comments, one audit row per decision, the alerts the new queue
+    items cause (`alert_rule`; none without one) and the site actions of the decisions (`site_plan`:
+    pre-moderation holds; none without one), in one transaction.
 
-    Only results whose score row is new produce queue, audit and alert rows, so a rerun (or a
-    concurrent run that scored the same comments) adds nothing twice.
+    Only results whose score row is new produce queue, audit, alert and site-action rows, so a rerun (or
+    a concurrent run that scored the same comments) adds nothing twice.
     """
     with db.session() as session:
-        return _save_results(session, results, scorer, scorer_version, now, alert_rule)
+        return _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
 
 
 def _save_results(
@@ -403,6 +408,7 @@ def _save_results(
     scorer_version: str,
     now: datetime,
     alert_rule: AlertRule | None = None,
+    site_plan: SitePlan | None = None,
 ) -> ResultCounts:
     counts = ResultCounts()
     score_ids = _insert_scores(session, results, scorer, scorer_version, now)
@@ -426,10 +432,27 @@ def _save_results(
         }
         for stored, score, decision in fresh
     ]
-    _insert_ignore_returning(session, ModerationActionRow, audit, None)
+    audit_ids = dict(_insert_ignore_returning(session, ModerationActionRow, audit, None, "comment_id", "id"))
+    if site_plan is not None:
+        counts.site_actions = _add_site_actions(session, fresh, audit_ids, site_plan, now)
     if alert_rule is not None:
         counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
     return counts
+
+
+def _add_site_actions(
+    session: Session,
+    fresh: Sequence[tuple[StoredComment, CommentScore, Decision]],
+    audit_ids: dict[int, int],
+    site_plan: SitePlan,
+    now: datetime,
+) -> int:
+    actions = [
+        site_actions.PipelineAction(audit_ids[stored.row_id], stored.row_id, stored.source, stored.comment.id, planned)
+        for stored, _, decision in fresh
+        if stored.row_id in audit_ids and (planned := site_plan(stored.source, decision)) is not None
+    ]
+    return site_actions.add_for_pipeline(session, actions, SYSTEM_ACTOR, now)
 
 
 def _insert_scores(

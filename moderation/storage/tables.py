@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
 ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
+SITE_ACTION_STATUSES = (*ALERT_STATUSES, "skipped")
 ROLES = ("moderator", "admin")
 
 
@@ -190,6 +191,34 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    """Set while the account is disabled: it cannot log in, its sessions are ended, `--as` refuses it."""
+
+
+class SessionRow(Base):
+    """A login of the review UI; the cookie carries the token, only its SHA-256 is stored here."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", name="fk_sessions_user_id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    """Set by logout, or when the account is disabled, deleted or given a new password."""
+
+
+class AccountEventRow(Base):
+    """Append-only audit of account changes: who did what to which account, when."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(50))
+    username: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
 
 
 class LoginAttemptRow(Base):
@@ -213,3 +242,38 @@ class AppSecretRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+
+
+class SiteActionRow(Base):
+    """One decision to apply on the comment's site (WordPress, the SQL table, a webhook, a file).
+
+    Written in the transaction of the decision it carries (unique per audit row, so exactly once per
+    decision), then delivered like an alert: pending -> sending -> delivered | failed | skipped | pending again.
+    """
+
+    __tablename__ = "site_actions"
+    __table_args__ = (
+        UniqueConstraint("moderation_action_id", name="uq_site_actions_moderation_action"),
+        Index("ix_site_actions_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderation_action_id: Mapped[int] = mapped_column(ForeignKey("moderation_actions.id"))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(255))
+    decision: Mapped[str] = mapped_column(String(20))
+    """approve, reject, escalate, hold, queue, or undo."""
+    reason_code: Mapped[str | None] = mapped_column(String(50))
+    undoes_site_action_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(255))
+    applied: Mapped[str | None] = mapped_column(String(50))
+    """What delivery did on the site (e.g. the WordPress status set), for the list and for undo."""
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

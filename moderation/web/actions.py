@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import QueueError
+from moderation.links import BULK, DECIDE, DEFAULT_QUEUE, ITEM, QUEUE, RELEASE, UNDO, link
 from moderation.queue import QueueFilter, check_status
 from moderation.review import bulk_decide, claim_next, decide, release, undo_last
-from moderation.web.forms import FormFilters, query_string
+from moderation.web.forms import MAX_ROW_ID, FormFilters, ItemId, Version, query_string
 from moderation.web.security import Context, Posting, flash
 
 router = APIRouter()
@@ -22,15 +23,15 @@ ReasonCode = Annotated[str, Form(max_length=50)]
 Note = Annotated[str, Form(max_length=4000)]
 
 
-@router.post("/items/{item_id}/decide")
+@router.post(DECIDE)
 def decide_item(
     request: Request,
-    item_id: int,
+    item_id: ItemId,
     moderator: Posting,
     context: Context,
     filters: FormFilters,
     decision: Decision,
-    version: Annotated[int, Form()],
+    version: Version,
     reason_code: ReasonCode = "",
     note: Note = "",
 ) -> Response:
@@ -51,16 +52,16 @@ def decide_item(
     return _next_page(request, following.id if following else None, decided.from_status, filters)
 
 
-@router.post("/items/{item_id}/release")
+@router.post(RELEASE)
 def release_item(
-    request: Request, item_id: int, moderator: Posting, context: Context, filters: FormFilters
+    request: Request, item_id: ItemId, moderator: Posting, context: Context, filters: FormFilters
 ) -> Response:
     if release(context.db, item_id, moderator):
         flash(request, f"Released item #{item_id}: another moderator may take it.")
-    return RedirectResponse(f"/queue/pending{query_string(filters)}", status_code=303)
+    return RedirectResponse(link(QUEUE, query=query_string(filters), status=DEFAULT_QUEUE), status_code=303)
 
 
-@router.post("/bulk")
+@router.post(BULK)
 def bulk(
     request: Request,
     moderator: Posting,
@@ -73,7 +74,7 @@ def bulk(
     note: Note = "",
 ) -> Response:
     check_status(status)
-    back = RedirectResponse(f"/queue/{status}{query_string(filters)}", status_code=303)
+    back = RedirectResponse(link(QUEUE, query=query_string(filters), status=status), status_code=303)
     if not items:
         flash(request, "Nothing selected: tick items (or press x on them) first.", "warning")
         return back
@@ -96,7 +97,7 @@ def bulk(
     return back
 
 
-@router.post("/undo")
+@router.post(UNDO)
 def undo(request: Request, moderator: Posting, context: Context) -> Response:
     undone = undo_last(context.db, moderator, context.now())
     flash(
@@ -105,7 +106,7 @@ def undo(request: Request, moderator: Posting, context: Context) -> Response:
         f"it is {undone.status} again.",
         "success",
     )
-    return RedirectResponse(f"/items/{undone.item_id}", status_code=303)
+    return RedirectResponse(link(ITEM, item_id=undone.item_id), status_code=303)
 
 
 def _selection(items: list[str]) -> list[tuple[int, int | None]]:
@@ -113,10 +114,14 @@ def _selection(items: list[str]) -> list[tuple[int, int | None]]:
     selection: list[tuple[int, int | None]] = []
     for value in items:
         item_id, _, version = value.partition(":")
-        if not item_id.isdigit() or not version.isdigit():
+        if not _row_id(item_id) or not _row_id(version):
             raise QueueError(f"bad selection {value!r}: reload the queue page and select again")
         selection.append((int(item_id), int(version)))
     return selection
+
+
+def _row_id(value: str) -> bool:
+    return value.isdigit() and 1 <= int(value) <= MAX_ROW_ID
 
 
 def _next_page(request: Request, item_id: int | None, status: str, filters: QueueFilter) -> Response:
@@ -124,5 +129,5 @@ def _next_page(request: Request, item_id: int | None, status: str, filters: Queu
     if item_id is None:
         matching = " matching the filter" if not filters.is_empty() else ""
         flash(request, f"No more {status} items{matching} to review.")
-        return RedirectResponse(f"/queue/{status}{qs}", status_code=303)
-    return RedirectResponse(f"/items/{item_id}{qs}", status_code=303)
+        return RedirectResponse(link(QUEUE, query=qs, status=status), status_code=303)
+    return RedirectResponse(link(ITEM, query=qs, item_id=item_id), status_code=303)

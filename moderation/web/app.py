@@ -27,9 +27,10 @@ from moderation.errors import (
     StaleVersion,
     UnknownItem,
 )
+from moderation.links import ITEM, LOGIN, link
 from moderation.review.accounts import session_secret
 from moderation.storage.engine import Database, open_database
-from moderation.web import actions, login, pages
+from moderation.web import actions, health, login, pages
 from moderation.web.errors import LoginRequired, WebError
 from moderation.web.security import WebContext
 from moderation.web.templating import STATIC_DIR, render
@@ -47,7 +48,7 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 ROUTERS = (login.router, pages.router, actions.router)
-"""Every route of the UI; a test checks each one needs a login."""
+"""Every route of the UI; a test checks each one needs a login (the health checks, `health.router`, need none)."""
 QUEUE_ERROR_STATUS: list[tuple[type[QueueError], int, str]] = [
     (UnknownItem, 404, "Not found"),
     (NotAllowed, 403, "Not allowed"),
@@ -85,6 +86,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
     _add_error_pages(app)
@@ -118,7 +120,7 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        location = "/login" if request.method != "GET" else f"/login?next={quote(target, safe='')}"
+        location = link(LOGIN) if request.method != "GET" else link(LOGIN, query=f"?next={quote(target, safe='')}")
         return RedirectResponse(location, status_code=303)
 
     @app.exception_handler(WebError)
@@ -129,7 +131,7 @@ def _add_error_pages(app: FastAPI) -> None:
     async def queue_error(request: Request, exc: QueueError) -> Response:
         status, title = next((s, t) for kind, s, t in QUEUE_ERROR_STATUS if isinstance(exc, kind))
         item_id = request.path_params.get("item_id")
-        return _error_page(request, status, title, str(exc), item_href=f"/items/{item_id}" if item_id else None)
+        return _error_page(request, status, title, str(exc), item_href=link(ITEM, item_id=item_id) if item_id else None)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form, Query
+from fastapi import Depends, Form, Path, Query
 
 from moderation.queue import QueueFilter
 
@@ -25,6 +25,13 @@ def filters_from_form(
 ) -> QueueFilter:
     return QueueFilter(label or None, post or None, author or None)
 
+
+MAX_ROW_ID = 2**31 - 1
+"""Ids and versions are 32-bit integer columns on PostgreSQL: anything larger names no row (and must not reach the
+database, which would refuse it with an error)."""
+ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+"""A queue item id in a path; out of range answers 404 like any unknown page."""
+Version = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
 
 QueryFilters = Annotated[QueueFilter, Depends(filters_from_query)]
 FormFilters = Annotated[QueueFilter, Depends(filters_from_form)]

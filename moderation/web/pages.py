@@ -8,23 +8,24 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import AlreadyClaimed, QueueError, UnknownItem
+from moderation.links import AUDIT, DEFAULT_QUEUE, HOME, ITEM, QUEUE, link
 from moderation.queue import check_status, count_items, get_item, list_items, neighbours
 from moderation.review import audit_for, author_history, claim, thread_for
 from moderation.review.context import recent_actions
-from moderation.web.cards import make_card
-from moderation.web.forms import QueryFilters, query_string
+from moderation.web.cards import CARD_TEXT_CHARS, make_card
+from moderation.web.forms import ItemId, QueryFilters, query_string
 from moderation.web.security import Context, LoggedIn
 from moderation.web.templating import render
 
 router = APIRouter()
 
 
-@router.get("/")
+@router.get(HOME)
 def home(moderator: LoggedIn) -> Response:
-    return RedirectResponse("/queue/pending", status_code=303)
+    return RedirectResponse(link(QUEUE, status=DEFAULT_QUEUE), status_code=303)
 
 
-@router.get("/queue/{status}")
+@router.get(QUEUE)
 def queue_page(
     request: Request,
     status: str,
@@ -44,7 +45,7 @@ def queue_page(
         request,
         "queue.html",
         status=status,
-        cards=[make_card(e, moderator, now, rules) for e in entries[:size]],
+        cards=[make_card(e, moderator, now, rules, fold_at=CARD_TEXT_CHARS) for e in entries[:size]],
         counts=count_items(context.db, filters),
         filters=filters,
         labels=sorted(context.settings.policy.thresholds),
@@ -58,8 +59,10 @@ def queue_page(
     )
 
 
-@router.get("/items/{item_id}")
-def item_page(request: Request, item_id: int, moderator: LoggedIn, context: Context, filters: QueryFilters) -> Response:
+@router.get(ITEM)
+def item_page(
+    request: Request, item_id: ItemId, moderator: LoggedIn, context: Context, filters: QueryFilters
+) -> Response:
     now, rules = context.now(), context.settings.review
     entry = get_item(context.db, item_id)
     if entry.status in moderator.decidable():
@@ -79,13 +82,13 @@ def item_page(request: Request, item_id: int, moderator: LoggedIn, context: Cont
         reason_codes=rules.reason_codes,
         filters=filters,
         qs=qs,
-        prev_href=f"/items/{before}{qs}" if before else None,
-        next_href=f"/items/{after}{qs}" if after else None,
-        back_href=f"/queue/{entry.status}{qs}",
+        prev_href=link(ITEM, query=qs, item_id=before) if before else None,
+        next_href=link(ITEM, query=qs, item_id=after) if after else None,
+        back_href=link(QUEUE, query=qs, status=entry.status),
     )
 
 
-@router.get("/audit")
+@router.get(AUDIT)
 def audit_page(
     request: Request, moderator: LoggedIn, context: Context, actor: Annotated[str, Query(max_length=255)] = ""
 ) -> Response:

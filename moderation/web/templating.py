@@ -10,8 +10,11 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
-from moderation.review.present import label_name, reason_name
+from moderation import links
+from moderation.links import link
+from moderation.review.present import label_name, reason_name, visible_name
 from moderation.storage.tables import QUEUE_STATUSES
 from moderation.web.security import csrf_token, pop_flashes
 
@@ -23,6 +26,12 @@ def _when(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if value else ""
 
 
+def _name(value: object) -> Markup:
+    """A name (author, moderator, post or comment id) as shown: invisible characters made visible, isolated
+    from the text around it so right-to-left characters cannot reorder the line."""
+    return Markup("<bdi>{}</bdi>").format(visible_name("" if value is None else str(value)))
+
+
 def _make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -31,7 +40,8 @@ def _make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, label_name=label_name, reason_name=reason_name)
+    env.filters.update(when=_when, label_name=label_name, reason_name=reason_name, name=_name)
+    env.globals.update(link=link, routes=links)
     return Jinja2Templates(env=env)
 
 

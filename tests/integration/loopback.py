@@ -35,6 +35,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
 
 class WebhookServer:
@@ -84,7 +85,7 @@ class WebhookServer:
                     server.hits += 1
                     status, headers = server.script.popleft() if server.script else (200, {})
                     if status < 300:  # what a receiver accepted is what it got
-                        server.received.append(Received(self.path, dict(self.headers), json.loads(raw)))
+                        server.received.append(Received(self.path, dict(self.headers), json.loads(raw), raw))
                 body = b"ok" if status < 300 else b"invalid_token" if status < 500 else b"upstream down"
                 self.send_response(status)
                 for name, value in headers.items():

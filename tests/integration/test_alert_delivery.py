@@ -5,6 +5,7 @@ Time is injected (`now`), so backoff is tested without sleeping.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from moderation.alerts.triggers import queue_alert_rule
 from moderation.config import AlertsSettings, DeliverySettings
 from moderation.storage import outbox, store
 from moderation.storage.engine import Database, open_database
+from moderation.webhooks import verify
 from tests.integration.loopback import SECRET_PATH, SmtpServer, WebhookServer, free_port
 from tests.integration.test_alert_outbox import _results
 
@@ -79,9 +81,9 @@ def test_slack_webhook_receives_post_worst_comments_and_review_links(webhook: We
     assert "attack_on_commenter ≥ 0.9" in body["blocks"][1]["text"]["text"]
     comment = body["blocks"][2]["text"]["text"]
     assert comment.startswith("*Lee Lindberg* (")
-    assert f"<{BASE_URL}/queue/{item_id}|#{item_id}>" in comment
+    assert f"<{BASE_URL}/items/{item_id}|#{item_id}>" in comment
     assert "attack on Slaven" in comment and "\n>Slaven, you’re an idiot!" in comment
-    assert body["blocks"][-1]["elements"][0]["url"] == f"{BASE_URL}/queue/{item_id}"
+    assert body["blocks"][-1]["elements"][0]["url"] == f"{BASE_URL}/items/{item_id}"
     assert "Severe comment on" in body["text"]
     db.dispose()
 
@@ -96,9 +98,27 @@ def test_generic_webhook_gets_the_whole_alert_as_json(webhook: WebhookServer, sq
     assert body["facts"]["flagged"] == 2 and body["facts"]["window_minutes"] == 2880
     assert body["title"].startswith("Pile-on on “Russian Pilot")
     assert [c["comment_id"] for c in body["comments"]] == ["c6", "c10"]  # worst first
-    assert body["comments"][0]["link"] == f"{BASE_URL}/queue/{body['comments'][0]['item_id']}"
+    assert body["comments"][0]["link"] == f"{BASE_URL}/items/{body['comments'][0]['item_id']}"
     assert body["link"] == body["comments"][0]["link"]
     assert webhook.received[0].headers["Idempotency-Key"] == f"{body['id']}:{body['key']}"
+    db.dispose()
+
+
+def test_a_webhook_with_a_signing_secret_is_signed_in_the_standard_webhooks_format(
+    webhook: WebhookServer, sqlite_url: str
+) -> None:
+    db = open_database(sqlite_url)
+    channel = {"name": "hook", "kind": "webhook", "url_env": "HOOK", "signing_secret_env": "HOOK_SECRET"}
+    settings = _settings([{**channel, "alert_kinds": ["pile_on"]}])
+    _seed(db, settings)
+    secret = "whsec_" + base64.b64encode(b"alert-signing-key").decode()
+    _deliver(db, settings, {"HOOK": webhook.url, "HOOK_SECRET": secret})
+    (request,) = webhook.received
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    assert headers["webhook-id"] == f"alert_{request.body['id']}"
+    assert verify(secret, headers, request.raw)
+    assert not verify("whsec_" + base64.b64encode(b"another-key").decode(), headers, request.raw)
+    assert not verify(secret, headers, request.raw.replace(b"pile_on", b"pile_of"))
     db.dispose()
 
 
@@ -131,7 +151,7 @@ def test_email_goes_over_starttls_with_login_and_quotes_the_comments(smtp: SmtpS
     assert message["Message-ID"].startswith(f"<alert-{outbox.list_alerts(db)[0].id}-")
     text = message.get_content()
     assert "* Lee Lindberg (" in text and "Slaven, you’re an idiot!" in text
-    assert f"{BASE_URL}/queue/" in text and "Post: Russian Pilot Escaped" in text
+    assert f"{BASE_URL}/items/" in text and "Post: Russian Pilot Escaped" in text
     db.dispose()
 
 

@@ -100,7 +100,7 @@ def test_score_skips_bad_lines_and_reports_them(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["score", "--input", str(path), "--scorer", "lexicon"])
     assert result.exit_code == 0
     assert f"skipped {path}:2: invalid JSON" in result.output
-    assert json.loads(result.output.splitlines()[0])["id"] == "1"
+    assert json.loads(result.stdout.splitlines()[0])["id"] == "1"
 
 
 def test_bad_config_is_an_error_not_a_traceback(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_the_queue_shows_the_attack_first_with_its_evidence_and_target(alice: Te
     page = alice.get("/queue/pending").text
     assert _cards(page) == ["c6", "c10"]
     c6 = page.split('data-comment="c6"')[1].split("</li>\n    <li")[0]
-    assert '<li class="chip target">attack on Slaven</li>' in c6
+    assert '<li class="chip target">attack on <bdi>Slaven</bdi></li>' in c6
     assert "Attack on a commenter 90%" in c6
     assert re.search(r'you’re an <mark class="evidence" title="[^"]*Insult[^"]*">idiot</mark>!', c6)
 
@@ -38,14 +38,14 @@ def test_the_queue_filters_by_label_and_author(alice: TestClient) -> None:
 def test_opening_an_item_claims_it(alice: TestClient) -> None:
     item_id = item_id_of(alice, "c6")
     assert "You are reviewing this item." in alice.get(f"/items/{item_id}").text
-    assert "Being reviewed by alice" in _as(alice, "root").get("/queue/pending").text
+    assert "Being reviewed by <bdi>alice</bdi>" in _as(alice, "root").get("/queue/pending").text
 
 
 def test_an_item_another_moderator_holds_is_shown_without_decision_forms(alice: TestClient) -> None:
     item_id = item_id_of(alice, "c6")
     alice.get(f"/items/{item_id}")
     page = _as(alice, "root").get(f"/items/{item_id}").text
-    assert "Being reviewed by alice; free again at 2026-01-05 10:15 UTC." in page
+    assert "Being reviewed by <bdi>alice</bdi>; free again at 2026-01-05 10:15 UTC." in page
     assert 'id="reject-form"' not in page
 
 
@@ -57,7 +57,10 @@ def test_rejecting_with_a_reason_records_it_and_opens_the_next_item(alice: TestC
     assert _cards(alice.get("/queue/pending").text) == ["c10"]
     rejected = alice.get("/queue/rejected").text
     assert _cards(rejected) == ["c6"]
-    assert "Rejected by alice 2026-01-05 10:00 UTC · Personal attack · “calls Slaven an idiot”" in rejected
+    assert (
+        "Rejected by <bdi>alice</bdi> 2026-01-05 10:00 UTC · Personal attack · “<bdi>calls Slaven an idiot</bdi>”"
+        in rejected
+    )
 
 
 def test_a_decision_on_an_item_changed_since_it_was_opened_is_refused_with_409(alice: TestClient, clock: Clock) -> None:
@@ -136,20 +139,24 @@ def test_escalated_items_are_for_admins(alice: TestClient) -> None:
 
 def test_the_item_page_shows_the_thread_and_the_authors_history(alice: TestClient) -> None:
     page = alice.get(f"/items/{item_id_of(alice, 'c10')}").text
-    assert "<h2>Slaven: 2 comments, 1 flagged, 0 rejected</h2>" in page
+    assert "<h2><bdi>Slaven</bdi>: 2 comments, 1 flagged, 0 rejected</h2>" in page
     history = page.split('aria-label="Author history"')[1]
-    assert "c5 · 2017-08-12 13:35 UTC" in history
+    assert "<bdi>c5</bdi> · 2017-08-12 13:35 UTC" in history
     c6_page = alice.get(f"/items/{item_id_of(alice, 'c6')}").text
     thread = c6_page.split('aria-label="Thread"')[1].split('aria-label="Author history"')[0]
-    assert "↳ replying to Lee Lindberg" in thread
-    assert '<span class="author">Slaven</span> <span class="chip target">attack target</span>' in thread
+    assert "↳ replying to <bdi>Lee Lindberg</bdi>" in thread
+    assert '<span class="author"><bdi>Slaven</bdi></span> <span class="chip target">attack target</span>' in thread
 
 
 def test_the_audit_log_shows_each_decision_with_its_reason(alice: TestClient) -> None:
     _decide(alice, item_id_of(alice, "c6"), "rejected", reason_code="personal_attack", note="name-calling")
     log = alice.get("/audit?actor=alice").text
     row = log.split('<tr class="action" data-comment="c6">')[1].split("</tr>")[0]
-    assert "<td>alice</td>" in row and "pending → rejected" in row and "Personal attack: name-calling" in row
+    assert (
+        "<td><bdi>alice</bdi></td>" in row
+        and "pending → rejected" in row
+        and "Personal attack: <bdi>name-calling</bdi>" in row
+    )
     assert 'data-comment="c10"' not in log
 
 

@@ -61,7 +61,7 @@ def test_a_pile_on_says_what_happened_where_and_links_to_the_worst_item() -> Non
     assert alert.summary == (
         "6 flagged comments, 3 of them attacks on commenters, within 60 minutes (alert at 5 flagged or 3 attacks)."
     )
-    assert alert.link == alert.comments[0].link == "https://mod.example.org/queue/42"
+    assert alert.link == alert.comments[0].link == "https://mod.example.org/items/42"
 
 
 def test_a_pile_on_counting_only_flagged_comments_names_only_that_limit() -> None:
@@ -77,12 +77,21 @@ def test_a_single_severe_comment_is_described_without_a_window() -> None:
     )
 
 
+def test_a_severe_alert_says_which_urgent_label_flagged_the_comment() -> None:
+    alert = alert_from_entry(entry("severe", count=1, flagged_for=["threat"], thresholds={}), "https://mod.example.org")
+    assert alert.summary == "A comment flagged for threat."
+    both = entry("severe", count=2, flagged_for=["threat"], thresholds={"attack_on_commenter": 0.9}, window_minutes=60)
+    assert alert_from_entry(both, "https://mod.example.org").summary == (
+        "2 comments flagged for threat or at or above a severe threshold (attack_on_commenter ≥ 0.9) within 60 minutes."
+    )
+
+
 def test_a_backlog_alert_links_to_the_queue() -> None:
     backlog = entry("backlog", pending=250, max_pending=200, oldest_minutes=1600.0, max_age_minutes=1440, comments=[])
     alert = alert_from_entry(backlog, "http://127.0.0.1:8000")
     assert alert.title == "Review queue backlog: 250 pending"
     assert alert.summary == "250 items wait for review (limit 200); the oldest has waited 27 h (limit 24 h)."
-    assert alert.link == "http://127.0.0.1:8000/queue"
+    assert alert.link == "http://127.0.0.1:8000/queue/pending"
 
 
 def test_slack_text_cannot_mention_the_channel_or_add_links() -> None:
@@ -90,7 +99,7 @@ def test_slack_text_cannot_mention_the_channel_or_add_links() -> None:
     quoted = body["blocks"][2]["text"]["text"]
     assert "<!channel>" not in quoted and "&lt;!channel&gt;" in quoted
     assert "<https://evil.example|" not in quoted
-    assert "<https://mod.example.org/queue/42|#42>" in quoted  # our own link stays a link
+    assert "<https://mod.example.org/items/42|#42>" in quoted  # our own link stays a link
 
 
 def test_mattermost_and_teams_text_cannot_mention_everyone_or_add_links() -> None:
@@ -98,13 +107,13 @@ def test_mattermost_and_teams_text_cannot_mention_everyone_or_add_links() -> Non
     for text in (mattermost_body(alert)["text"], str(teams_body(alert))):
         assert "@channel" not in text and "@here" not in text
         assert "[click](https" not in text
-    assert "[#42](https://mod.example.org/queue/42)" in mattermost_body(alert)["text"]
+    assert "[#42](https://mod.example.org/items/42)" in mattermost_body(alert)["text"]
 
 
 def test_teams_gets_an_adaptive_card_with_a_button_to_the_item() -> None:
     card = teams_body(alert_from_entry(entry(), "https://mod.example.org"))["attachments"][0]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
-    assert card["content"]["actions"][0]["url"] == "https://mod.example.org/queue/42"
+    assert card["content"]["actions"][0]["url"] == "https://mod.example.org/items/42"
 
 
 def test_the_json_body_keeps_the_raw_text_and_the_trigger_numbers() -> None:
@@ -124,5 +133,5 @@ def test_an_email_has_a_subject_a_plain_body_and_a_message_id_fixed_per_alert() 
     assert message["Subject"] == "[moderation] Pile-on on “Local election results”"
     assert message["Message-ID"] == email_message(alert, "alerts@example.org", ["x@example.org"])["Message-ID"]
     assert message["Message-ID"].endswith("@example.org>")
-    assert "https://mod.example.org/queue/42" in text_body(alert)
+    assert "https://mod.example.org/items/42" in text_body(alert)
     assert "* troll (attack_on_commenter 0.93, insult 0.90, attack on Ann)" in text_body(alert)

@@ -63,6 +63,30 @@ def test_severe_uses_every_score_not_only_the_labels_that_flagged() -> None:
     assert alert.payload["thresholds"] == {"severe_toxicity": 0.8}
 
 
+def test_an_item_flagged_for_an_urgent_label_causes_a_severe_alert_below_the_alert_thresholds() -> None:
+    flagged = item(1, reasons={"severe_toxicity": 0.6}, scores={"severe_toxicity": 0.6, "toxicity": 0.9})
+    assert alerts_for_new_items([flagged], [flagged], settings()) == []
+    (alert,) = alerts_for_new_items([flagged], [flagged], settings(), urgent_labels=["threat", "severe_toxicity"])
+    assert (alert.kind, alert.payload["flagged_for"], alert.payload["thresholds"]) == (
+        "severe",
+        ["severe_toxicity"],
+        {},
+    )
+
+
+def test_a_high_urgent_score_without_the_label_flagged_needs_the_alert_threshold() -> None:
+    insult = item(1, reasons={"insult": 0.9}, scores={"insult": 0.9, "threat": 0.45})
+    assert alerts_for_new_items([insult], [insult], settings(), urgent_labels=["threat"]) == []
+
+
+def test_the_queue_rule_carries_the_urgent_labels() -> None:
+    threat = item(1, reasons={"threat": 0.6})
+    rule = queue_alert_rule(settings(severe={"thresholds": {}}), urgent_labels=["threat"])
+    assert rule is not None
+    (alert,) = rule([threat], [threat])
+    assert (alert.kind, alert.payload["flagged_for"]) == ("severe", ["threat"])
+
+
 def test_several_severe_comments_on_one_post_in_one_window_make_one_alert() -> None:
     threats = [item(n, minutes=n * 5, reasons={"threat": 0.6 + n / 100}, priority=n) for n in range(1, 6)]
     (alert,) = [a for a in alerts_for_new_items(threats, threats, settings()) if a.kind == "severe"]

@@ -1,5 +1,5 @@
 from moderation.config import PolicySettings
-from moderation.models import Comment, CommentScore
+from moderation.models import BLOCKED_WORD, Comment, CommentScore
 from moderation.policy import PhaseResult, PolicyContext, decide, run_phases
 from moderation.policy.phases import attack_on_commenter, blocked_words, empty, label_thresholds, trusted_author
 
@@ -31,7 +31,9 @@ def test_trusted_author_passes_even_with_high_scores() -> None:
 
 
 def test_blocked_word_flags_as_a_whole_word() -> None:
-    assert blocked_words(_ctx(text="Want to BUY PILLS now?")) is not None
+    assert blocked_words(_ctx(text="Want to BUY PILLS now?")) == PhaseResult(
+        reasons={BLOCKED_WORD: 1.0}, explanation="blocked word 'buy pills'"
+    )
     assert blocked_words(_ctx(text="buy pillsbury")) is None
 
 
@@ -72,3 +74,45 @@ def test_attack_decision_carries_the_target() -> None:
     decision = decide(ctx.comment, ctx.score, SETTINGS)
     assert decision.attack_target == "Bob"
     assert set(decision.reasons) == {"insult", "attack_on_commenter"}
+
+
+DEFAULTS = PolicySettings()
+
+
+def _priority(settings: PolicySettings = DEFAULTS, **scores: float) -> float:
+    attack = scores.pop("attack_on_commenter", None)
+    decision = decide(
+        Comment(id="1", text="some words", author="ann"), CommentScore(scores, attack_on_commenter=attack), settings
+    )
+    assert decision.flagged
+    return decision.priority
+
+
+def test_a_threat_at_0_6_outranks_a_mild_insult_a_toxicity_of_0_99_and_every_other_non_urgent_item() -> None:
+    threat = _priority(threat=0.6)
+    assert threat > _priority(insult=0.55)
+    assert threat > _priority(toxicity=0.99)
+    strongest_other = _priority(toxicity=1.0, insult=1.0, identity_attack=1.0, obscene=1.0, attack_on_commenter=1.0)
+    assert threat > strongest_other
+
+
+def test_severe_toxicity_outranks_a_label_weighted_far_above_it() -> None:
+    settings = PolicySettings(severity={"severe_toxicity": 0.1, "insult": 10.0})
+    assert _priority(settings, severe_toxicity=0.5) > _priority(settings, insult=1.0)
+
+
+def test_a_blocked_word_ranks_below_a_threat() -> None:
+    settings = SETTINGS.model_copy(update={"urgent_labels": ["threat"]})
+    blocked = decide(Comment(id="1", text="buy pills", author="ann"), CommentScore({}), settings)
+    assert (dict(blocked.reasons), blocked.flagged) == ({"blocked_word": 1.0}, True)
+    assert _priority(settings, threat=0.5) > blocked.priority
+
+
+def test_urgent_items_keep_the_severity_order_among_themselves() -> None:
+    assert _priority(threat=0.9) > _priority(threat=0.6) > _priority(severe_toxicity=0.5)
+
+
+def test_without_urgent_labels_priority_is_the_largest_weight_times_score() -> None:
+    settings = PolicySettings(urgent_labels=[])
+    assert _priority(settings, threat=0.6) == 1.8
+    assert _priority(settings, attack_on_commenter=0.99) == 2.475

@@ -1,4 +1,10 @@
-from moderation.review.present import Segment, highlight, reason_name, score_chips
+from moderation.config import PolicySettings
+from moderation.models import ATTACK_ON_COMMENTER, POLICY_REASONS, Comment, CommentScore
+from moderation.policy import decide
+from moderation.review.present import LABEL_NAMES, Segment, highlight, reason_name, score_chips, visible_name
+from moderation.scoring.accurate import accurate_artifact
+from moderation.scoring.fast import FastScorer
+from moderation.scoring.lexicon import LexiconScorer
 
 
 def test_evidence_span_becomes_a_highlighted_segment() -> None:
@@ -39,3 +45,34 @@ def test_flagged_scores_come_first_with_readable_names() -> None:
 
 def test_reason_codes_read_as_words() -> None:
     assert reason_name("personal_attack") == "Personal attack"
+
+
+def _emitted_reasons(labels: tuple[str, ...]) -> set[str]:
+    """Every reason the policy emits for a comment that crosses every threshold of a scorer with `labels`."""
+    settings = PolicySettings(thresholds=dict.fromkeys([*labels, ATTACK_ON_COMMENTER], 0.5), blocked_words=["spam"])
+    score = CommentScore(dict.fromkeys(labels, 1.0), attack_on_commenter=1.0, attack_target="Ann")
+    return set(decide(Comment(id="1", text="spam", author="bob"), score, settings).reasons)
+
+
+def test_every_reason_the_policy_can_emit_has_a_display_name() -> None:
+    scorers = {
+        "lexicon": LexiconScorer().labels,
+        "fast": FastScorer().labels,
+        "accurate": accurate_artifact().labels,
+        "detoxify": ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"),
+    }
+    for name, labels in scorers.items():
+        reasons = _emitted_reasons(labels)
+        assert set(POLICY_REASONS) <= reasons
+        assert sorted(reasons - set(LABEL_NAMES)) == [], name
+
+
+def test_visible_name_shows_bidi_zero_width_and_control_characters() -> None:
+    assert visible_name("\u202egrebdniL eeL") == "<U+202E>grebdniL eeL"
+    assert visible_name("Lee\u200bLind\u2066berg\ufeff") == "Lee<U+200B>Lind<U+2066>berg<U+FEFF>"
+    assert visible_name("a\x1b[2Jb\u3164") == "a<U+001B>[2Jb<U+3164>"
+
+
+def test_visible_name_keeps_ordinary_names_of_any_script() -> None:
+    for name in ("Lee Lindberg", "Zoë O'Brien", "محمد", "李小龍", "Ünal-Çelik_99"):
+        assert visible_name(name) == name

@@ -16,7 +16,6 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, cast
 
 import httpx
@@ -26,6 +25,7 @@ from moderation.alerts import messages
 from moderation.alerts.messages import Alert
 from moderation.config import AlertsSettings, EmailChannelSettings, WebhookChannelSettings
 from moderation.errors import AlertDeliveryError
+from moderation.retry_after import retry_after
 from moderation.webhooks import signed_headers
 
 log = logging.getLogger(__name__)
@@ -175,23 +175,9 @@ def _check_response(name: str, response: httpx.Response) -> None:
     body = " ".join(response.text.split())[:200]
     message = f"{name}: HTTP {status} {response.reason_phrase}" + (f": {body}" if body else "")
     if status in RETRYABLE_HTTP or status >= 500:
-        seconds, date = _retry_after(response)
+        seconds, date = retry_after(response)
         raise AlertDeliveryError(message, retry_after=seconds, retry_at=date)
     raise AlertDeliveryError(message, permanent=True)
-
-
-def _retry_after(response: httpx.Response) -> tuple[float | None, datetime | None]:
-    """Retry-After as delay-seconds ("120") or as an HTTP-date ("Wed, 21 Oct 2026 07:28:00 GMT")."""
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(value)), None
-    except ValueError:
-        pass
-    try:
-        date = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None, None
-    return None, date if date.tzinfo else date.replace(tzinfo=UTC)  # HTTP-dates are GMT
 
 
 # ---- email ----------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from moderation.config import (
 from moderation.errors import ConfigError, SiteActionError
 from moderation.models import SiteAction
 from moderation.redact import driver_message
+from moderation.retry_after import retry_after
 from moderation.webhooks import signed_headers
 
 API = "/wp-json/wp/v2"
@@ -163,7 +164,8 @@ def _http_error(where: str, response: httpx.Response, *, https_hint: bool = Fals
     elif status in (401, 403):
         message += "; check user and password_env (an application password of a user who can moderate comments)"
     if status in RETRYABLE_HTTP or status >= 500:
-        return SiteActionError(message, retry_after=_retry_after(response))
+        seconds, date = retry_after(response)
+        return SiteActionError(message, retry_after=seconds, retry_at=date)
     return SiteActionError(message, permanent=True)
 
 
@@ -175,13 +177,6 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])[:200]
     return response.reason_phrase
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # ---- sql ----------------------------------------------------------------------------------------

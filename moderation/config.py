@@ -571,12 +571,23 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
+SECRET_LOOKING_KEYS = ("url", "password", "secret", "token", "key")
+"""Values under keys containing these are never echoed in an error (a URL may hold a password)."""
+
+
 def _describe(path: Path, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
-        message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(f"{path}: {key}: {message} (got {error.get('input')!r})")
+            problems.append(f"{path}: {key}: unknown key")  # its value may be anything, a password included
+        else:
+            problems.append(f"{path}: {key}: {error['msg']}{_shown_input(key, error.get('input'))}")
     return "\n".join(problems)
+
+
+def _shown_input(key: str, value: Any) -> str:
+    """` (got 1.5)` for a plain value; nothing for a table or list (it may hold secrets) or a secret-like key."""
+    if isinstance(value, dict | list) or any(word in key.lower() for word in SECRET_LOOKING_KEYS):
+        return ""
+    return f" (got {value!r})"

@@ -228,7 +228,7 @@ def deliver_site_actions(
             applier = _applier(appliers, by_name.get(action.source), action, environ)
             applied = applier.apply(action) if applier is not None else None
         except SiteActionError as exc:
-            _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.retry_after)
+            _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.delay_asked(when))
         except ConfigError as exc:
             _action_failed(db, action, token, when, delivery, report, str(exc), True, None)
         except Exception as exc:  # one malformed action must not stop the others; it stays visible as failed

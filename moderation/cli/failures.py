@@ -7,6 +7,7 @@ import json
 import click
 
 from moderation.cli.options import config_option, format_option, guard, shorten
+from moderation.cli.terminal import echo
 
 
 @click.group()
@@ -40,9 +41,9 @@ def failures_list(config_path: str | None, output_format: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not entries:
-        click.echo("no scoring failures")
+        echo("no scoring failures")
     for entry in entries:
-        click.echo(
+        echo(
             f"#{entry.id} {entry.source}/{shorten(entry.comment_id, 60)} by {entry.scorer_version} "
             f"at {entry.failed_at:%Y-%m-%d %H:%M}Z: {shorten(entry.error, 200)}"
         )
@@ -62,4 +63,4 @@ def failures_retry(config_path: str | None, failure_ids: tuple[int, ...], retry_
         raise click.UsageError("give failure ids or --all (not both)")
     db_url = guard(lambda: load_settings(config_path).database.url)
     removed = guard(lambda: forget(database(db_url), None if retry_all else list(failure_ids)))
-    click.echo(f"{removed} comments will be scored again by the next run")
+    echo(f"{removed} comments will be scored again by the next run")

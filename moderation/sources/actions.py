@@ -35,6 +35,8 @@ from moderation.config import (
 )
 from moderation.errors import ConfigError, SiteActionError
 from moderation.models import SiteAction
+from moderation.redact import driver_message
+from moderation.retry_after import retry_after
 from moderation.webhooks import signed_headers
 
 API = "/wp-json/wp/v2"
@@ -162,7 +164,8 @@ def _http_error(where: str, response: httpx.Response, *, https_hint: bool = Fals
     elif status in (401, 403):
         message += "; check user and password_env (an application password of a user who can moderate comments)"
     if status in RETRYABLE_HTTP or status >= 500:
-        return SiteActionError(message, retry_after=_retry_after(response))
+        seconds, date = retry_after(response)
+        return SiteActionError(message, retry_after=seconds, retry_at=date)
     return SiteActionError(message, permanent=True)
 
 
@@ -174,13 +177,6 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])[:200]
     return response.reason_phrase
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # ---- sql ----------------------------------------------------------------------------------------
@@ -225,8 +221,9 @@ class SqlApplier:
                 was = connection.execute(select(column).where(key == comment_id)).scalar()
                 changed = connection.execute(update(table).where(key == comment_id).values({column.name: status}))
         except SQLAlchemyError as exc:
-            reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-            raise SiteActionError(f"source {self.name}: cannot update {self.display_url}: {reason}") from None
+            raise SiteActionError(
+                f"source {self.name}: cannot update {self.display_url}: {driver_message(exc)}"
+            ) from None
         if not changed.rowcount:
             raise SiteActionError(
                 f"source {self.name}: no row with {self.source.columns.id} = {action.comment_id} in "
@@ -237,7 +234,7 @@ class SqlApplier:
 
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(self.url)
+            self._engine = create_engine(self.url, hide_parameters=True)  # rows never go into errors or logs
         return self._engine
 
     def _table(self, connection: Any) -> Table:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from moderation.config import SqlColumns, SqlSourceSettings, secret_from_env
 from moderation.errors import SourceError
+from moderation.redact import driver_message, masked_url, without_url_secrets
 from moderation.sources.base import Batch, add_record
 
 # Record field <- mapping key
@@ -39,8 +40,9 @@ class SqlTableSource:
         password = secret_from_env(settings.password_env, f"source {settings.name}: password_env", environ)
         try:
             url = make_url(settings.url)
-        except ArgumentError as exc:
-            raise SourceError(f"source {self.name}: invalid url {settings.url!r}: {exc}") from exc
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+            reason = without_url_secrets(str(exc), settings.url)
+            raise SourceError(f"source {self.name}: invalid url {masked_url(settings.url)}: {reason}") from None
         self.url = url.set(password=password.get_secret_value()) if password else url
         self.display_url = url.render_as_string(hide_password=True)
 
@@ -76,7 +78,7 @@ class SqlTableSource:
 
     def _engine(self) -> Engine:
         try:
-            return create_engine(self.url)
+            return create_engine(self.url, hide_parameters=True)
         except (SQLAlchemyError, ImportError) as exc:
             raise SourceError(f"source {self.name}: cannot use {self.display_url}: {exc}") from exc
 
@@ -87,7 +89,7 @@ class SqlTableSource:
         except NoSuchTableError as exc:
             raise SourceError(f"source {self.name}: no table {self.settings.table!r} in {self.display_url}") from exc
         except SQLAlchemyError as exc:
-            raise SourceError(f"source {self.name}: cannot read {self.display_url}: {_reason(exc)}") from exc
+            raise SourceError(f"source {self.name}: cannot read {self.display_url}: {driver_message(exc)}") from exc
         missing = [
             f"{name!r} (columns.{key})" for key, name in _mapping(self.settings.columns).items() if name not in table.c
         ]
@@ -112,7 +114,8 @@ class SqlTableSource:
             with engine.connect() as connection:
                 return [dict(row._mapping) for row in connection.execute(query)]
         except SQLAlchemyError as exc:
-            raise SourceError(f"source {self.name}: reading {self.settings.table} failed: {_reason(exc)}") from exc
+            reason = driver_message(exc)
+            raise SourceError(f"source {self.name}: reading {self.settings.table} failed: {reason}") from exc
 
     def _add_row(self, page: Batch, row: dict[str, Any]) -> None:
         record = {field: row.get(field) for field in FIELDS}
@@ -154,7 +157,3 @@ def _lookback_start(after: tuple[Any, Any] | None, seconds: int) -> Any:
     if isinstance(value, int | float):
         return value - seconds  # a Unix time column
     return None
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

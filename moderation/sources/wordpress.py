@@ -196,18 +196,28 @@ SPACES = re.compile(r"[ \t\r\n\f]+")
 BLANK_LINES = re.compile(r"\n{3,}")
 
 
+HIDDEN = {"script", "style", "template"}
+"""Elements whose content a reader never sees."""
+
+
 class _TextCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.pre = 0
+        self.hidden = 0
+        self.links: list[tuple[int, str]] = []
+        """Open <a> elements: where their text starts in `parts`, and their target."""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
             self.parts.append("\n")
         elif tag in BLOCKS:
             self.parts.append("\n\n")
+        elif tag == "a":
+            self.links.append((len(self.parts), (dict(attrs).get("href") or "").strip()))
         self.pre += tag == "pre"
+        self.hidden += tag in HIDDEN
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
@@ -218,9 +228,21 @@ class _TextCollector(HTMLParser):
             self.parts.append("\n\n")
         if tag == "pre" and self.pre:
             self.pre -= 1
+        if tag in HIDDEN and self.hidden:
+            self.hidden -= 1
+        if tag == "a" and self.links:
+            self._close_link(*self.links.pop())
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data if self.pre else SPACES.sub(" ", data))
+        if not self.hidden:
+            self.parts.append(data if self.pre else SPACES.sub(" ", data))
+
+    def _close_link(self, start: int, target: str) -> None:
+        """A link's target is part of what it says ("cheap pills (https://spam.example)"), unless the
+        text already is the target, as in WordPress's own links to URLs written in a comment."""
+        shown = "".join(self.parts[start:]).strip()
+        if target and target != shown and target.rstrip("/") != shown.rstrip("/"):
+            self.parts.append(f" ({target})")
 
 
 def html_to_text(html: str) -> str:

@@ -280,7 +280,7 @@ def source_lock(db: Database, source: str) -> Iterator[bool]:
         yield True
         return
     key = _lock_key(source)
-    with db.engine.connect() as connection:
+    with db.connection() as connection:
         acquired = bool(
             connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
         )

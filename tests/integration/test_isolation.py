@@ -280,5 +280,7 @@ def test_score_with_a_scorer_that_fails_on_every_comment_is_one_clear_error(tmp_
 
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if not line.startswith("Warning: ")]
-    assert errors == ["Error: scorer lexicon failed on every comment of a batch of 3: RuntimeError: tensor shape mismatch"]
+    assert errors == [
+        "Error: scorer lexicon failed on every comment of a batch of 3: RuntimeError: tensor shape mismatch"
+    ]
     assert result.stdout == ""

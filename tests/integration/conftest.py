@@ -1,4 +1,5 @@
-"""Fixtures for the review UI: a seeded database, two accounts, the app behind Starlette's TestClient."""
+"""Fixtures for the review UI (a seeded database, two accounts, the app behind Starlette's TestClient)
+and a real WordPress on loopback."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from moderation.pipeline import database
 from moderation.review.accounts import add_user
 from moderation.web import create_app
 from tests.conftest import SEED_TIME
+from tests.integration.wordpress_site import WordPressSite, missing_packages, running_wordpress
 
 PASSWORD = "correct horse battery"
 
@@ -32,6 +34,18 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def wordpress_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPressSite]:
+    """One real WordPress for the test session (see tests/integration/wordpress_site.py), removed at the end."""
+    missing = missing_packages()
+    if missing is not None:
+        pytest.skip(
+            f"a real WordPress needs Debian's wordpress, php-cli and php-mysql (.ci/run installs them): {missing}"
+        )
+    with running_wordpress(tmp_path_factory.mktemp("wordpress")) as site:
+        yield site
 
 
 @pytest.fixture

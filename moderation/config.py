@@ -127,9 +127,22 @@ class PolicySettings(StrictModel):
     )
     """Weight of each label in the queue priority (priority = max of weight x score over flagged labels)."""
     trusted_authors: list[str] = Field(default_factory=list)
-    """Authors whose comments are never queued (staff accounts)."""
+    """Registered users whose comments are never queued (staff accounts), as `<source name>:<user id>`,
+    e.g. "blog:1" for WordPress user 1 of source "blog". Display names are refused: a guest can type any name."""
     blocked_words: list[str] = Field(default_factory=list)
     """Words or phrases that always send a comment to the queue."""
+
+    @field_validator("trusted_authors")
+    @classmethod
+    def _identities_not_names(cls, authors: list[str]) -> list[str]:
+        for author in authors:
+            source, _, user_id = author.partition(":")
+            if not source.strip() or not user_id.strip() or user_id.strip() in ("0", ""):
+                raise ValueError(
+                    f"{author!r} is not a registered user: write <source name>:<user id>, e.g. 'blog:1' "
+                    "(display names are never trusted: a guest can type any name)"
+                )
+        return authors
 
 
 class FileSourceSettings(StrictModel):
@@ -193,11 +206,13 @@ class WordPressSourceSettings(StrictModel):
     """WordPress user for an application password (needed to read held comments)."""
     password_env: str | None = None
     """Environment variable holding that user's application password."""
-    status: str = "approve"
-    """Comment status to read: approve (public), hold (pending moderation; needs user and password)."""
+    statuses: list[Literal["approve", "hold", "spam", "trash"]] | None = None
+    """Comment statuses to read. Default: all four with user and password_env, approve (public) without;
+    hold, spam and trash need them (and HTTPS). Approving, spamming or trashing a queued comment on the
+    site closes its queue item."""
     lookback_seconds: int = Field(default=86400, ge=0)
-    """Re-read comments this recent on each run: WordPress has no modified date for comments, so edits
-    within this window are caught by comparing texts."""
+    """Re-read comments written this long before the run: WordPress has no modified date for comments,
+    so edits, late approvals and status changes in this window are caught; older ones are not."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     """HTTP timeout per request."""
 

@@ -80,7 +80,7 @@ def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
         if not mine:
             report.skipped = "another run is reading it"
             return report
-        for page in open_source(source).pages(store.get_watermark(db, source.name)):
+        for page in open_source(source, now).pages(store.get_watermark(db, source.name)):
             report.add_page(store.save_batch(db, page, now), page)
             if page.watermark:
                 store.set_watermark(db, source.name, page.watermark, now)
@@ -132,7 +132,7 @@ def score_batch(
         scores = scorer.score([InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         results = [
-            (item, score, decide(item.comment, score, policy))
+            (item, score, decide(item.comment, score, policy, item.source))
             for item, score in zip(claim.comments, scores, strict=True)
         ]
         counts = claim.save(results, scorer.name, scorer.version, now, rule)

@@ -39,7 +39,7 @@ def score_file(
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
         for item, score in zip(chunk, scorer.score(chunk), strict=True):
-            decision = decide(item.comment, score, settings.policy)
+            decision = decide(item.comment, score, settings.policy, "input")
             out.write(
                 json.dumps(
                     output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False

@@ -61,7 +61,7 @@ class IngestReport:
 
     def add_page(self, counts: IngestCounts, page: Batch) -> None:
         self.pages += 1
-        for name in ("new", "updated", "unchanged", "rejected"):
+        for name in ("new", "updated", "unchanged", "rejected", "closed_by_site"):
             setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
         room = LISTED - len(self.rejected)
         self.rejected.extend(f"{r.location}: {r.error}" for r in page.rejected[: max(room, 0)])

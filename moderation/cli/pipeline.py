@@ -47,6 +47,7 @@ def _print_summary(summary: RunSummary) -> None:
         click.echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
             f"{counts.rejected} rejected"
+            + (f", {counts.closed_by_site} queue items closed on the site" if counts.closed_by_site else "")
         )
     for name, why in summary.skipped.items():
         click.echo(f"source {name}: skipped, {why}")

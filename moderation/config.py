@@ -180,6 +180,12 @@ class SqlColumns(StrictModel):
     text: str = "text"
     updated: str | None = None
     """Set on insert and on every edit (NOT NULL); when given, it is the keyset column, so edits are re-read."""
+    author_id: str | None = None
+    """The commenter's user id on the site (empty, 0 or NULL: a guest); `policy.trusted_authors` matches it."""
+    author_email: str | None = None
+    """The commenter's e-mail address; only its sha256 (lower-cased) is stored."""
+    status: str | None = None
+    """The comment's status on the site; `approved_values` and `removed_values` say what its values mean."""
 
 
 class SqlSourceSettings(StrictModel):
@@ -195,6 +201,25 @@ class SqlSourceSettings(StrictModel):
     page_size: int = Field(default=1000, ge=1)
     lookback_seconds: int = Field(default=0, ge=0)
     """Re-read this many seconds before the watermark on each run, to catch rows committed late."""
+    approved_values: list[str] = Field(default_factory=list)
+    """Values of columns.status that mean public (e.g. ["1"] for WordPress's comment_approved); a queued
+    comment that turns approved on the site has its queue item approved by actor `site`."""
+    removed_values: list[str] = Field(default_factory=list)
+    """Values of columns.status that mean removed (e.g. ["spam", "trash"]): the queue item is rejected by
+    `site`. Other values count as held (waiting on the site)."""
+    url_template: str | None = None
+    """The comment's address on the site, from its {id} and {post_id}, e.g.
+    "https://forum.example.org/t/{post_id}#comment-{id}" (shown as "view on site")."""
+
+    @field_validator("url_template")
+    @classmethod
+    def _known_placeholders(cls, template: str | None) -> str | None:
+        if template is not None:
+            try:
+                template.format(id="1", post_id="1")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"{template!r}: use only the placeholders {{id}} and {{post_id}} ({exc})") from exc
+        return template
 
 
 class WordPressSourceSettings(StrictModel):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from moderation.config import SqlColumns, SqlSourceSettings, secret_from_env
 from moderation.errors import SourceError
-from moderation.models import Comment
+from moderation.models import SITE_APPROVED, SITE_HELD, Comment
 from moderation.sources.base import Batch, parse_record
 
 # Record field <- mapping key
@@ -32,6 +32,9 @@ FIELDS = {
     "parent_id": "parent",
     "created_at": "time",
     "text": "text",
+    "author_id": "author_id",
+    "author_email": "author_email",
+    "site_status": "status",
 }
 
 
@@ -121,12 +124,24 @@ class SqlTableSource:
         record = {field: row.get(field) for field in FIELDS}
         if record["parent_id"] in (0, "0"):
             record["parent_id"] = None  # WordPress-style schemas use 0 for "no parent"
+        if self.settings.columns.status is not None:
+            record["site_status"] = self._site_status(record["site_status"])
+        if self.settings.url_template is not None:
+            record["url"] = self.settings.url_template.format(id=row["id"], post_id=row.get("post_id") or "")
         location = f"{self.settings.table}:{row['id']}"
         parsed = parse_record(record, source=self.name, location=location, raw="")
         if isinstance(parsed, Comment):
             page.comments.append(parsed)
         else:  # the raw record is only written out for the rejected few
             page.rejected.append(replace(parsed, raw=json.dumps(record, default=str)))
+
+
+    def _site_status(self, value: Any) -> str:
+        if value is not None and str(value) in self.settings.approved_values:
+            return SITE_APPROVED
+        if value is not None and str(value) in self.settings.removed_values:
+            return "removed"
+        return SITE_HELD
 
 
 def _mapping(columns: SqlColumns) -> dict[str, str]:

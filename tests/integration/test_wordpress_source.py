@@ -209,7 +209,7 @@ def test_the_flow_queues_the_attack_and_rescores_an_edited_comment(
     assert (first.sources["blog"].new, first.scored) == (11, 11)
     queued = {entry.comment_id: entry for entry in list_items(database(sqlite_url))}
     assert queued["6"].attack_target == "Slaven"
-    wordpress.edit(9, "Douglas, you are an idiot.")
+    wordpress.edit(11, "Douglas, you are an idiot.")  # the newest: the run re-reads from it (2017 is past the lookback)
     second = moderate(config)
     assert (second.sources["blog"].new, second.sources["blog"].updated, second.scored) == (0, 1, 1)
     assert queued.keys() < {entry.comment_id for entry in list_items(database(sqlite_url))}

@@ -135,7 +135,6 @@ class SqlTableSource:
         else:  # the raw record is only written out for the rejected few
             page.rejected.append(replace(parsed, raw=json.dumps(record, default=str)))
 
-
     def _site_status(self, value: Any) -> str:
         if value is not None and str(value) in self.settings.approved_values:
             return SITE_APPROVED

@@ -160,7 +160,7 @@ class WordPressSource:
         if self.auth is None:
             return f"; set user and password_env (an application password) to read {', '.join(self.statuses)}"
         if urlsplit(self.settings.url).scheme != "https":
-            return f"; {HTTPS_NEEDED}"
+            return f"; {HTTPS_NEEDED}; and check user and password_env"
         return "; check user and password_env (an application password of a user who may moderate comments)"
 
     def _add_comment(self, page: Batch, item: Any, location: str) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from moderation.errors import StorageError
 from moderation.models import (
     SITE_APPROVED,
+    SITE_HELD,
     SITE_REMOVED,
     Comment,
     CommentScore,
@@ -146,11 +147,12 @@ def _save_comments(
     stored = select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(known))
     for row in session.scalars(stored):
         comment = latest[row.external_id]
-        row.author_id, row.author_email_hash = comment.author_id, comment.author_email_hash
+        row.author_id = comment.author_id
+        row.author_email_hash = comment.author_email_hash or row.author_email_hash  # e.g. read without a password
         row.url = comment.url or row.url
         if comment.site_status is not None and comment.site_status != row.site_status:
+            counts.closed_by_site += _close_for_site_status(session, row, row.site_status, comment.site_status, now)
             row.site_status = comment.site_status
-            counts.closed_by_site += _close_for_site_status(session, row, comment.site_status, now)
         if row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
             row.text_purged_at = None
@@ -159,13 +161,16 @@ def _save_comments(
             counts.unchanged += 1
 
 
-def _close_for_site_status(session: Session, row: CommentRow, site_status: str, now: datetime) -> int:
+def _close_for_site_status(
+    session: Session, row: CommentRow, before: str | None, site_status: str, now: datetime
+) -> int:
     """Close the comment's open queue items after a change made on the site, with an audit row by `site`.
 
-    Approved there: approved here; spammed, trashed or removed there: rejected here; held again: left open.
+    A held comment approved there: approved here; spammed, trashed or removed there: rejected here; put
+    back on hold, or restored from spam or trash (as undoing a rejection does on the site): left open.
     Each item moves only from the status it was read with, so a moderator deciding at the same moment wins.
     """
-    if site_status == SITE_APPROVED:
+    if site_status == SITE_APPROVED and before == SITE_HELD:
         to_status = "approved"
     elif site_status in SITE_REMOVED:
         to_status = "rejected"

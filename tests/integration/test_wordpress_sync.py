@@ -9,18 +9,31 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from moderation.cli import cli
-from moderation.config import PolicySettings, ScoringSettings, WordPressSourceSettings
+from moderation.config import (
+    DatabaseSettings,
+    PolicySettings,
+    ReviewSettings,
+    ScoringSettings,
+    Settings,
+    WebSettings,
+    WordPressSourceSettings,
+)
 from moderation.errors import SourceError
 from moderation.pipeline import IngestReport, database, ingest, plan_batches, score_batch
 from moderation.queue import QueueEntry, list_items
-from moderation.review import author_history
+from moderation.review import Moderator, author_history, claim, decide, undo_last
+from moderation.review.accounts import add_user
 from moderation.sources.wordpress import WordPressSource
 from moderation.storage import store
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow
+from moderation.web import create_app
 from tests.conftest import write_config
+from tests.integration.conftest import PASSWORD, login
 from tests.integration.wordpress_site import WordPressSite
 
 SOURCE = "blog"
@@ -247,7 +260,59 @@ def test_an_application_password_over_plain_http_to_another_host_is_refused_sayi
     assert "check user and password_env" not in str(refused.value)
 
 
+def test_a_refused_application_password_over_plain_http_says_https_first(
+    site: WordPressSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "wrong password")
+    with pytest.raises(SourceError, match=r"answered 401: .*; WordPress accepts application passwords only over HTTPS"):
+        list(WordPressSource(_settings(site)).pages(None))
+
+
+def test_the_item_page_links_to_the_comment_on_the_site(site: WordPressSite, sqlite_url: str) -> None:
+    post = site.add_post("Links: the item page")
+    insult = site.add_comment("Item page: you stupid moron idiot.", author_name="Troll W", post_id=post)
+    _run(sqlite_url, site)
+    item_id = _queued(sqlite_url)[str(insult["id"])].id
+    add_user(database(sqlite_url), "alice", PASSWORD, "moderator", datetime.now(UTC))
+    settings = Settings(database=DatabaseSettings(url=sqlite_url), web=WebSettings(secret_key=SecretStr("test")))
+
+    with TestClient(create_app(settings), follow_redirects=False) as browser:
+        assert login(browser, "alice").status_code == 303
+        page = browser.get(f"/items/{item_id}").text
+
+    assert f'href="{insult["link"]}"' in page
+    assert "view on site" in page
+    assert "Links: the item page" in page
+
+
 def test_reading_held_comments_without_a_password_says_an_application_password_and_https_are_needed() -> None:
     settings = WordPressSourceSettings(name=SOURCE, kind="wordpress", url="http://blog.example.org", statuses=["hold"])
     with pytest.raises(SourceError, match=r"needs user and password_env .*only over HTTPS"):
         WordPressSource(settings)
+
+
+def test_a_rejection_undone_and_restored_on_the_site_leaves_the_item_open(site: WordPressSite, sqlite_url: str) -> None:
+    post = site.add_post("Site changes: undo")
+    insult = site.add_comment("Undo me, you stupid moron idiot.", author_name="Troll U", post_id=post)
+    _run(sqlite_url, site)
+    db, alice, rules = database(sqlite_url), Moderator("alice"), ReviewSettings()
+    item_id = _queued(sqlite_url)[str(insult["id"])].id
+    claim(db, item_id, alice, datetime.now(UTC), rules)
+    decide(
+        db,
+        item_id,
+        "rejected",
+        moderator=alice,
+        expected_version=None,
+        now=datetime.now(UTC),
+        rules=rules,
+        reason_code="insult",
+    )
+    site.set_status(insult["id"], "spam")  # what the rejection does on the site
+    _run(sqlite_url, site)
+
+    undo_last(db, alice, datetime.now(UTC))
+    site.set_status(insult["id"], "approved")  # what the undo does on the site
+    _run(sqlite_url, site)
+
+    assert _queued(sqlite_url)[str(insult["id"])].id == item_id

@@ -139,21 +139,21 @@ def test_author_history_of_a_registered_user_leaves_out_a_guest_of_the_same_name
 
 
 def test_a_comment_trashed_in_wordpress_closes_its_queue_item_with_a_site_audit_row(
-    site: WordPressSite, sqlite_url: str
+    site: WordPressSite, db_url: str
 ) -> None:
     post = site.add_post("Site changes: trash")
     insult = site.add_comment("Trash me, you stupid moron idiot.", author_name="Troll T", post_id=post)
-    _run(sqlite_url, site)
-    assert str(insult["id"]) in _queued(sqlite_url)
+    _run(db_url, site)
+    assert str(insult["id"]) in _queued(db_url)
 
     site.set_status(insult["id"], "trash")
-    report = _run(sqlite_url, site)
+    report = _run(db_url, site)
 
     assert report.counts.closed_by_site >= 1
-    assert str(insult["id"]) not in _queued(sqlite_url)
-    closed = _queued(sqlite_url, "rejected")[str(insult["id"])]
+    assert str(insult["id"]) not in _queued(db_url)
+    closed = _queued(db_url, "rejected")[str(insult["id"])]
     assert (closed.decided_by, closed.decision_note) == ("site", "trash on the site")
-    with database(sqlite_url).session() as session:
+    with database(db_url).session() as session:
         trail = session.execute(
             select(ModerationActionRow.actor, ModerationActionRow.from_status, ModerationActionRow.to_status)
             .where(ModerationActionRow.queue_item_id == closed.id)
@@ -162,17 +162,17 @@ def test_a_comment_trashed_in_wordpress_closes_its_queue_item_with_a_site_audit_
     assert [tuple(row) for row in trail] == [("system", None, "pending"), ("site", "pending", "rejected")]
 
 
-def test_a_held_comment_approved_in_wordpress_is_not_queued_twice(site: WordPressSite, sqlite_url: str) -> None:
+def test_a_held_comment_approved_in_wordpress_is_not_queued_twice(site: WordPressSite, db_url: str) -> None:
     post = site.add_post("Site changes: approve")
     held = site.add_comment("Held: you are a stupid moron idiot.", author_name="Troll H", status="hold", post_id=post)
-    _run(sqlite_url, site)
-    assert _queued(sqlite_url)[str(held["id"])].author == "Troll H"
+    _run(db_url, site)
+    assert _queued(db_url)[str(held["id"])].author == "Troll H"
 
     site.set_status(held["id"], "approved")
-    _run(sqlite_url, site)
-    _run(sqlite_url, site)
+    _run(db_url, site)
+    _run(db_url, site)
 
-    with database(sqlite_url).session() as session:
+    with database(db_url).session() as session:
         items = session.execute(
             select(QueueItemRow.status, QueueItemRow.decided_by)
             .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)

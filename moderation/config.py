@@ -11,6 +11,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -240,6 +241,16 @@ class WordPressSourceSettings(StrictModel):
     so edits, late approvals and status changes in this window are caught; older ones are not."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     """HTTP timeout per request."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_became_statuses(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            raise ValueError(
+                f"status was replaced by statuses, a list: statuses = [{json.dumps(str(data['status']))}] "
+                "(leave it out to read every status the credentials allow)"
+            )
+        return data
 
 
 SourceSettings = Annotated[

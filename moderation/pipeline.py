@@ -66,7 +66,7 @@ class IngestReport:
 
     def add_page(self, counts: IngestCounts, page: Batch) -> None:
         self.pages += 1
-        for name in ("new", "updated", "unchanged", "rejected"):
+        for name in ("new", "updated", "unchanged", "rejected", "closed_by_site"):
             setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
         self.counts.repaired += len(page.repaired)
         room = LISTED - len(self.rejected)
@@ -87,7 +87,7 @@ def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
         if not mine:
             report.skipped = "another run is reading it"
             return report
-        for page in open_source(source).pages(store.get_watermark(db, source.name)):
+        for page in open_source(source, now).pages(store.get_watermark(db, source.name)):
             report.add_page(store.save_batch(db, page, now), page)
             if page.watermark:
                 store.set_watermark(db, source.name, page.watermark, now)
@@ -145,7 +145,7 @@ def score_batch(
         scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         results = [
-            (item, score, decide(item.comment, score, policy))
+            (item, score, decide(item.comment, score, policy, item.source))
             for item, score in zip(claim.comments, scores, strict=True)
             if isinstance(score, CommentScore)
         ]
@@ -235,12 +235,12 @@ def deliver_site_actions(
             reason = f"could not apply: {type(exc).__name__}: {exc}"
             _action_failed(db, action, token, when, delivery, report, reason, True, None)
         else:
-            if applied is None:
+            if applied is None or applier is None:
                 why = _nothing_to_do(by_name.get(action.source), action)
                 site_actions.mark_skipped(db, action.id, token, when, why)
                 report.skipped += 1
             else:
-                site_actions.mark_applied(db, action.id, token, when, applied)
+                site_actions.mark_applied(db, action.id, token, when, applied, applier.site_status(applied))
                 report.applied += 1
     return report
 

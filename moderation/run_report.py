@@ -32,7 +32,9 @@ def summary_markdown(summary: RunSummary) -> str:
     for name, counts in summary.sources.items():
         lines.append(
             f"| comments in from `{_md(name)}` | {counts.new} new, {counts.updated} edited, "
-            f"{counts.unchanged} unchanged, {counts.rejected} rejected, {counts.repaired} fields repaired |"
+            f"{counts.unchanged} unchanged, {counts.rejected} rejected, {counts.repaired} fields repaired"
+            + (f", {counts.closed_by_site} queue items closed on the site" if counts.closed_by_site else "")
+            + " |"
         )
     lines += [
         f"| scored | {summary.scored} |",

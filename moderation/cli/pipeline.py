@@ -51,6 +51,7 @@ def _print_summary(summary: RunSummary) -> None:
         echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
             f"{counts.rejected} rejected{repaired}"
+            + (f", {counts.closed_by_site} queue items closed on the site" if counts.closed_by_site else "")
         )
     for name, why in summary.skipped.items():
         echo(f"source {name}: skipped, {why}")

@@ -58,6 +58,8 @@ def queue_list(
             f"#{entry.id} p={entry.priority:.2f} [{entry.source}/{entry.comment_id}] {visible_name(entry.author)}: "
             f"{describe_reasons(reasons)}"
         )
+        if entry.post_title:
+            echo(f"      on {shorten(entry.post_title, 80)}")
         echo(f"      {shorten(entry.text)}")
 
 
@@ -73,7 +75,7 @@ def queue_show(config_path: str | None, output_format: str, item_id: int) -> Non
     db, _ = _open(config_path)
     entry = guard(lambda: get_item(db, item_id))
     thread = thread_for(db, entry)
-    history = author_history(db, entry.source, entry.author, exclude=entry.comment_id)
+    history = author_history(db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id)
     trail = audit_for(db, entry)
     if output_format == "json":
         data = {"item": entry.to_json(), "thread": asdict(thread), "history": asdict(history), "audit": trail}
@@ -199,7 +201,10 @@ def _print_card(entry: Any, thread: Any, history: Any, trail: Any) -> None:
     from moderation.review.present import highlight, label_name, score_chips
 
     echo(f"#{entry.id} {entry.status} (version {entry.version}) p={entry.priority:.2f}")
-    echo(f"[{entry.source}/{entry.comment_id}] {visible_name(entry.author)} on {entry.post_id or 'no post'}")
+    post = entry.post_title or entry.post_id or "no post"
+    echo(f"[{entry.source}/{entry.comment_id}] {visible_name(entry.author)} on {post}")
+    if entry.site_link:
+        echo(f"view on site: {entry.site_link}")
     if entry.attack_target:
         echo(f"attack on {visible_name(entry.attack_target)}")
     chips = score_chips(entry.labels or entry.reasons, entry.reasons)

@@ -10,8 +10,16 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from moderation.models import Comment, Post, RejectedRecord
-from moderation.sources.storable import ID_LENGTH, check_date, check_length, clip, make_storable, storable_text
+from moderation.models import Comment, Post, RejectedRecord, email_hash
+from moderation.sources.storable import (
+    ID_LENGTH,
+    STATUS_LENGTH,
+    check_date,
+    check_length,
+    clip,
+    make_storable,
+    storable_text,
+)
 
 
 @dataclass
@@ -58,7 +66,19 @@ def collect(pages: Iterable[Batch], source: str) -> Batch:
     return merged
 
 
-TEXT_FIELDS = ("id", "text", "author", "post_id", "parent_id", "post_title", "post_body")
+TEXT_FIELDS = (
+    "id",
+    "text",
+    "author",
+    "post_id",
+    "parent_id",
+    "post_title",
+    "post_body",
+    "author_id",
+    "author_email",
+    "site_status",
+    "url",
+)
 """Record fields that may hold text a database cannot store (NUL, lone surrogates)."""
 
 
@@ -79,8 +99,14 @@ class CommentRecord(BaseModel):
     created_at: datetime | None = None
     post_title: str | None = None
     post_body: str | None = None
+    author_id: str | None = None
+    """The site's user id; empty, 0 or missing for a guest."""
+    author_email: str | None = None
+    """Hashed on the way in (Comment.author_email_hash); the address itself is never kept."""
+    site_status: str | None = None
+    url: str | None = None
 
-    @field_validator("id", "post_id", "parent_id", mode="before")
+    @field_validator("id", "post_id", "parent_id", "author_id", mode="before")
     @classmethod
     def _ids_as_strings(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -88,6 +114,11 @@ class CommentRecord(BaseModel):
         if value == "":
             return None
         return value
+
+    @field_validator("author_id")
+    @classmethod
+    def _guest_has_no_id(cls, value: str | None) -> str | None:
+        return None if value is None or value.strip() in ("", "0") else value
 
     @field_validator("author", mode="before")
     @classmethod
@@ -99,10 +130,15 @@ class CommentRecord(BaseModel):
     def _empty_date_is_missing(cls, value: Any) -> Any:
         return None if value == "" else value  # an empty CSV cell
 
-    @field_validator("id", "post_id", "parent_id", "author")
+    @field_validator("id", "post_id", "parent_id", "author", "author_id")
     @classmethod
     def _fits_column(cls, value: str | None) -> str | None:
         return None if value is None else check_length(value)
+
+    @field_validator("site_status")
+    @classmethod
+    def _status_fits_column(cls, value: str | None) -> str | None:
+        return None if value is None else check_length(value, STATUS_LENGTH)
 
     @field_validator("created_at")
     @classmethod
@@ -124,6 +160,10 @@ class CommentRecord(BaseModel):
             post_id=self.post_id,
             parent_id=self.parent_id,
             created_at=self.created_at,
+            author_id=self.author_id,
+            author_email_hash=email_hash(self.author_email) if self.author_email else None,
+            site_status=self.site_status,
+            url=self.url,
         )
 
     def to_post(self) -> Post | None:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from moderation.config import SqlColumns, SqlSourceSettings, secret_from_env
 from moderation.errors import SourceError
+from moderation.models import SITE_APPROVED, SITE_HELD
 from moderation.redact import driver_message, masked_url, without_url_secrets
 from moderation.sources.base import Batch, add_record
 
@@ -30,6 +31,9 @@ FIELDS = {
     "parent_id": "parent",
     "created_at": "time",
     "text": "text",
+    "author_id": "author_id",
+    "author_email": "author_email",
+    "site_status": "status",
 }
 
 
@@ -121,7 +125,20 @@ class SqlTableSource:
         record = {field: row.get(field) for field in FIELDS}
         if record["parent_id"] in (0, "0"):
             record["parent_id"] = None  # WordPress-style schemas use 0 for "no parent"
+        if self.settings.columns.status is not None:
+            record["site_status"] = site_status_of(self.settings, record["site_status"])
+        if self.settings.url_template is not None:
+            record["url"] = self.settings.url_template.format(id=row["id"], post_id=row.get("post_id") or "")
         add_record(page, record, location=f"{self.settings.table}:{row['id']}")
+
+
+def site_status_of(settings: SqlSourceSettings, value: Any) -> str:
+    """The status column's value as the stored site status: approved, removed, or held (anything else)."""
+    if value is not None and str(value) in settings.approved_values:
+        return SITE_APPROVED
+    if value is not None and str(value) in settings.removed_values:
+        return "removed"
+    return SITE_HELD
 
 
 def _mapping(columns: SqlColumns) -> dict[str, str]:

@@ -15,6 +15,8 @@ ID_LENGTH = 255
 """comments.external_id, post_external_id, parent_external_id, author; posts.external_id and author."""
 LOCATION_LENGTH = 1000
 """rejected_inputs.location."""
+STATUS_LENGTH = 20
+"""comments.site_status."""
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

@@ -17,7 +17,18 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
-from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, SitePlan, Thread
+from moderation.models import (
+    SITE_APPROVED,
+    SITE_HELD,
+    SITE_REMOVED,
+    Comment,
+    CommentScore,
+    Decision,
+    Post,
+    RejectedRecord,
+    SitePlan,
+    Thread,
+)
 from moderation.sources.base import Batch
 from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import outbox, site_actions
@@ -37,6 +48,8 @@ from moderation.storage.tables import (
 CHUNK = 500
 KEYS = ["source", "external_id"]
 SYSTEM_ACTOR = "system"
+SITE_ACTOR = "site"
+"""The actor of queue decisions taken on the site itself (a comment approved, trashed or spammed there)."""
 OPEN_STATUSES = ("pending", "escalated")
 LOCK_NAMESPACE = 7_000_001
 """First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
@@ -50,6 +63,8 @@ class IngestCounts:
     rejected: int = 0
     repaired: int = 0
     """Fields of records in which characters no database can hold were replaced (sources/storable.py)."""
+    closed_by_site: int = 0
+    """Open queue items closed because the comment was approved, spammed, trashed or removed on the site."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +220,12 @@ def _save_comments(
 ) -> None:
     latest = {c.id: c for c in comments}  # a repeated id in one batch: the last one wins
     # Insert first: new comments (the usual case) cost one statement; only the rest are compared.
-    rows = [_comment_values(source, comment, post_ids, now) for comment in latest.values()]
+    # A comment first seen already spammed or trashed on the site is not stored: nobody sees it there.
+    rows = [
+        _comment_values(source, comment, post_ids, now)
+        for comment in latest.values()
+        if comment.site_status not in SITE_REMOVED
+    ]
     inserted = {row[0] for row in _insert_ignore_returning(session, CommentRow, rows, KEYS, "external_id")}
     counts.new += len(inserted)
     known = [external_id for external_id in latest if external_id not in inserted]
@@ -214,12 +234,70 @@ def _save_comments(
     stored = select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(known))
     for row in session.scalars(stored):
         comment = latest[row.external_id]
+        row.author_id = comment.author_id
+        row.author_email_hash = comment.author_email_hash or row.author_email_hash  # e.g. read without a password
+        row.url = comment.url or row.url
+        if comment.site_status is not None and comment.site_status != row.site_status:
+            counts.closed_by_site += _close_for_site_status(session, row, row.site_status, comment.site_status, now)
+            row.site_status = comment.site_status
         if row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
             row.text_purged_at = None
             counts.updated += 1
         else:
             counts.unchanged += 1
+
+
+def _close_for_site_status(
+    session: Session, row: CommentRow, before: str | None, site_status: str, now: datetime
+) -> int:
+    """Close the comment's open queue items after a change made on the site, with an audit row by `site`.
+
+    A held comment approved there: approved here; spammed, trashed or removed there: rejected here; put
+    back on hold, or restored from spam or trash (as undoing a rejection does on the site): left open.
+    Each item moves only from the status it was read with, so a moderator deciding at the same moment wins.
+    """
+    if site_status == SITE_APPROVED and before == SITE_HELD:
+        to_status = "approved"
+    elif site_status in SITE_REMOVED:
+        to_status = "rejected"
+    else:
+        return 0
+    reason = f"{site_status} on the site"
+    open_items = select(QueueItemRow).where(QueueItemRow.comment_id == row.id, QueueItemRow.status.in_(OPEN_STATUSES))
+    closed = 0
+    for item in list(session.scalars(open_items)):
+        moved = session.execute(
+            update(QueueItemRow)
+            .where(QueueItemRow.id == item.id, QueueItemRow.status == item.status)
+            .values(
+                status=to_status,
+                decided_by=SITE_ACTOR,
+                decided_at=now,
+                decision_code=None,
+                decision_reason=reason,
+                claimed_by=None,
+                claimed_at=None,
+                version=item.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not _rowcount(moved):
+            continue
+        session.add(
+            ModerationActionRow(
+                comment_id=row.id,
+                queue_item_id=item.id,
+                content_hash=item.content_hash,
+                from_status=item.status,
+                to_status=to_status,
+                reason=reason,
+                actor=SITE_ACTOR,
+                created_at=now,
+            )
+        )
+        closed += 1
+    return closed
 
 
 def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -235,6 +313,10 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
         "content_hash": comment.content_hash,
         "ingested_at": now,
         "updated_at": now,
+        "author_id": comment.author_id,
+        "author_email_hash": comment.author_email_hash,
+        "site_status": comment.site_status,
+        "url": comment.url,
     }
 
 
@@ -746,6 +828,9 @@ COMMENT_COLUMNS = (
     CommentRow.parent_external_id,
     CommentRow.created_at,
     CommentRow.content_hash,
+    CommentRow.author_id,
+    CommentRow.site_status,
+    CommentRow.url,
 )
 """What a StoredComment needs, selected as plain rows (no ORM objects to build on the scoring path)."""
 
@@ -758,6 +843,9 @@ def _stored(row: Any) -> StoredComment:
         post_id=row.post_external_id,
         parent_id=row.parent_external_id,
         created_at=row.created_at,
+        author_id=row.author_id,
+        site_status=row.site_status,
+        url=row.url,
     )
     return StoredComment(row.id, row.source, comment, row.content_hash)
 

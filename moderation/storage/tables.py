@@ -36,6 +36,7 @@ class CommentRow(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_comments_source_external_id"),
         Index("ix_comments_post", "source", "post_external_id"),
+        Index("ix_comments_author_id", "source", "author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,14 @@ class CommentRow(Base):
     updated_at: Mapped[datetime]
     text_purged_at: Mapped[datetime | None]
     """When retention blanked the text (content_hash, scores, queue and audit rows are kept)."""
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    """The source's id of a registered user (None: a guest, or a source without user ids)."""
+    author_email_hash: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of the lower-cased e-mail address, where the source gives it; never the address."""
+    site_status: Mapped[str | None] = mapped_column(String(20))
+    """The comment's status on the site when last read: approved, hold, spam, trash, removed."""
+    url: Mapped[str | None] = mapped_column(Text)
+    """The comment's address on the site."""
 
 
 class ScoreRow(Base):

@@ -169,3 +169,19 @@ def _empty(tmp_path: Path) -> Path:
     path = tmp_path / "empty.toml"
     path.write_text("")
     return path
+
+
+def test_a_display_name_in_trusted_authors_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[policy]\ntrusted_authors = ["admin"]\n')
+    with pytest.raises(ConfigError, match=r"c.toml: policy.trusted_authors: .*'admin' is not a registered user"):
+        load_settings(path, environ={})
+
+
+def test_the_old_wordpress_status_key_says_what_replaced_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nname = "blog"\nkind = "wordpress"\nurl = "https://b.org"\nstatus = "hold"\n')
+    with pytest.raises(
+        ConfigError, match=r'c.toml: sources.0.wordpress: .*status was replaced by statuses.*\["hold"\]'
+    ):
+        load_settings(path, environ={})

@@ -128,7 +128,7 @@ retries = 0
 name = "blog"
 kind = "wordpress"
 url = "{wordpress.url}"
-status = "hold"
+statuses = ["hold"]
 user = "bot"
 password_env = "WP_APP_PASSWORD"
 """

@@ -225,6 +225,24 @@ class Tracked:
         return int(self.starts[start]), int(self.ends[end - 1])
 
 
+def whole_word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """An input span [start, end) widened to whole words where rule 1 cut a word in two (the head's last
+    word, the tail's first): the model saw part of the word, the commenter wrote all of it."""
+    if len(text) <= MAX_HEAD + MAX_TAIL:
+        return start, end
+    if end == MAX_HEAD:
+        while end < len(text) and _is_word_char(text[end]):
+            end += 1
+    if start == len(text) - MAX_TAIL:
+        while start > 0 and _is_word_char(text[start - 1]):
+            start -= 1
+    return start, end
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 def normalise_tracked(text: str) -> Tracked:
     """`normalise(text)` with the input span of every output character."""
     tracked = _truncate_tracked(text)

@@ -4,7 +4,8 @@
 each output character, the span of input characters it came from, so evidence found in the normalised
 text points at the words the commenter actually wrote. Both apply the same ordered rules:
 
-1. very long text keeps its head and tail (MAX_HEAD + MAX_TAIL characters);
+1. very long text keeps its head and tail (MAX_HEAD + MAX_TAIL characters); evidence on a word this
+   cuts in two covers the whole word the commenter wrote (`whole_word_span`);
 2. HTML entities are decoded ("&amp;" -> "&");
 3. each character is folded: Unicode compatibility decomposition (NFKD: full-width, ligatures, styled
    letters), combining accents dropped, lower case, look-alike Cyrillic/Greek letters and typographic

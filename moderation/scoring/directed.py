@@ -55,6 +55,7 @@ STANDALONE = ("unknown", "you")  # a comment with no parent and nobody else know
 SECOND_PERSON = {"you", "your", "you're", "youre", "you’re", "yours", "yourself", "u", "ur", "ya", "yall", "y'all"}
 FIRST_PERSON = {"i", "i'm", "im", "i’m", "me", "my", "myself", "i've", "i’d", "i'd"}
 THIRD_PERSON = {"he", "she", "they", "him", "her", "them", "his", "their", "he's", "she's", "they're", "whoever"}
+PRONOUNS = (("you", SECOND_PERSON), ("self", FIRST_PERSON), ("third", THIRD_PERSON))
 GROUP_PHRASES = re.compile(
     r"\b(every(one|body|\s+single\s+one\s+of\s+you)|all\s+of\s+you|you\s+(people|guys|all|lot)|y'?all"
     r"|(this|the)\s+comments?(\s+section)?|commenters|people\s+(in|on)\s+here|bunch\s+of\s+\w+(\s+\w+)?\s+(in|on)\s+here)\b",
@@ -268,25 +269,55 @@ def _mentions(text: str, tokens: list[re.Match[str]], names: _NameIndex) -> Iter
     for match in REPORTING.finditer(text):
         yield Mention("reported", match.span())
     for index, match in enumerate(tokens):
-        word = match.group().lower().strip("'’")
-        if word in SECOND_PERSON:
-            yield Mention("you", match.span())
-        elif word in FIRST_PERSON or (word == "i" and match.group() == "I"):
-            yield Mention("self", match.span())
-        elif word in THIRD_PERSON:
-            yield Mention("third", match.span())
-        else:
-            name = names.find(tokens, index)
-            if name is not None:
-                yield Mention("named", name[1], name[0])
-            elif match.group().startswith("@") and len(match.group()) > 2:
-                yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
-            elif _looks_like_a_name(match.group()) and index > 0 and not _starts_sentence(text, match.start()):
-                yield Mention("third", match.span())  # a capitalised name that is not a participant
+        token = _token(match.group())
+        if token.pronoun is not None:
+            yield Mention(token.pronoun, match.span())
+            continue
+        name = names.find(tokens, index, token)
+        if name is not None:
+            yield Mention("named", name[1], name[0])
+        elif token.handle:
+            yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
+        elif token.name_like and index > 0 and not _starts_sentence(text, match.start()):
+            yield Mention("third", match.span())  # a capitalised name that is not a participant
+
+
+@dataclass(frozen=True)
+class _Token:
+    """What a token's spelling says, whatever the thread."""
+
+    pronoun: str | None
+    """"you", "self" or "third" for a personal pronoun."""
+    key: str
+    """Lower case without a possessive "'s" or a leading "@": how participants' names are looked up."""
+    capitalised: bool
+    handle: bool
+    """An "@name" handle."""
+    name_like: bool
+    """Capitalised like a name (see _looks_like_a_name)."""
+
+
+@lru_cache(maxsize=65536)
+def _token(spelling: str) -> _Token:
+    """Cached: natural comments reuse their words, so most tokens cost a dict lookup here."""
+    word = spelling.lower().strip("'’")
+    pronoun = (
+        "you"
+        if word in SECOND_PERSON
+        else "self"
+        if word in FIRST_PERSON
+        else "third"
+        if word in THIRD_PERSON
+        else None
+    )
+    key = spelling.lower()
+    key = (key[:-2] if key.endswith(("'s", "’s")) else key).lstrip("@")
+    handle = spelling.startswith("@") and len(spelling) > 2
+    return _Token(pronoun, key, spelling[:1].isupper(), handle, _looks_like_a_name(spelling))
 
 
 def _looks_like_a_name(token: str) -> bool:
-    return len(token) >= 3 and token.istitle() and collapse(token) not in INSULT_WORDS
+    return len(token) >= 3 and token.istitle() and not _is_insult_word(token)
 
 
 def _starts_sentence(text: str, position: int) -> bool:
@@ -349,8 +380,14 @@ def _insult_words(text: str, tokens: list[re.Match[str]]) -> Iterable[Span]:
     for match in THREAT.finditer(text):
         yield match.span("verb")
     for match in tokens:
-        if collapse(match.group().strip("'’")) in INSULT_WORDS:
+        if _is_insult_word(match.group().strip("'’")):
             yield match.span()
+
+
+@lru_cache(maxsize=65536)
+def _is_insult_word(token: str) -> bool:
+    """Whether a token is one of INSULT_WORDS, spelling games undone; cached, as comments reuse their words."""
+    return collapse(token) in INSULT_WORDS
 
 
 def _spans(addressee: _Addressee) -> tuple[Span, ...]:
@@ -395,15 +432,15 @@ class _NameIndex:
     def of(cls, names: frozenset[str]) -> _NameIndex:
         return _cached_index(names)  # a thread's frozenset caches its hash: this is a dict lookup
 
-    def find(self, tokens: list[re.Match[str]], index: int) -> tuple[str, Span] | None:
+    def find(self, tokens: list[re.Match[str]], index: int, spelling: _Token) -> tuple[str, Span] | None:
         """The participant named at tokens[index]: "Slaven", "@slaven", "Slaven's", "Lee Lindberg", "Lee"."""
         token = tokens[index]
-        word = re.sub(r"('|’)s$", "", token.group().lower()).lstrip("@")
+        word = spelling.key
         for words, name in self.exact.get(word, []):
             following = [t.group().lower() for t in tokens[index + 1 : index + len(words)]]
             end = tokens[index + len(words) - 1].end() if following == words[1:] else token.end()
             return name, (token.start(), end)
-        if token.group()[:1].isupper() and len(word) >= 5:
+        if spelling.capitalised and len(word) >= 5 and self.fuzzy:
             for length in (len(word) - 1, len(word), len(word) + 1):
                 for name in self.fuzzy.get((word[0], length), []):
                     if _one_edit_apart(word, name.lower().split()[0]):

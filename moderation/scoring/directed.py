@@ -270,6 +270,8 @@ def _mentions(text: str, tokens: list[re.Match[str]], names: _NameIndex) -> Iter
         yield Mention("reported", match.span())
     for index, match in enumerate(tokens):
         token = _token(match.group())
+        if token.plain and token.key not in names.exact:
+            continue  # most words: no pronoun, no handle, not capitalised, nobody's name
         if token.pronoun is not None:
             yield Mention(token.pronoun, match.span())
             continue
@@ -295,6 +297,13 @@ class _Token:
     """An "@name" handle."""
     name_like: bool
     """Capitalised like a name (see _looks_like_a_name)."""
+    insult: bool
+    """One of INSULT_WORDS, spelling games undone."""
+
+    @property
+    def plain(self) -> bool:
+        """Says nothing about who is addressed unless it is a participant's name."""
+        return self.pronoun is None and not (self.handle or self.capitalised or self.name_like)
 
 
 @lru_cache(maxsize=65536)
@@ -313,7 +322,8 @@ def _token(spelling: str) -> _Token:
     key = spelling.lower()
     key = (key[:-2] if key.endswith(("'s", "’s")) else key).lstrip("@")
     handle = spelling.startswith("@") and len(spelling) > 2
-    return _Token(pronoun, key, spelling[:1].isupper(), handle, _looks_like_a_name(spelling))
+    insult = _is_insult_word(spelling.strip("'’"))
+    return _Token(pronoun, key, spelling[:1].isupper(), handle, _looks_like_a_name(spelling), insult)
 
 
 def _looks_like_a_name(token: str) -> bool:
@@ -379,9 +389,7 @@ def _quoted_spans(text: str) -> list[Span]:
 def _insult_words(text: str, tokens: list[re.Match[str]]) -> Iterable[Span]:
     for match in THREAT.finditer(text):
         yield match.span("verb")
-    for match in tokens:
-        if _is_insult_word(match.group().strip("'’")):
-            yield match.span()
+    yield from (match.span() for match in tokens if _token(match.group()).insult)
 
 
 @lru_cache(maxsize=65536)

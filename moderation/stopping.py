@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from types import FrameType
 from typing import TypeVar
@@ -33,6 +33,10 @@ def stop_requested() -> bool:
 @contextmanager
 def stop_on_sigterm() -> Iterator[threading.Event]:
     """While active (in the main thread), the first SIGTERM sets STOP; the second ends the process."""
+    STOP.clear()  # a new run (tests run several in one process)
+    if threading.current_thread() is not threading.main_thread():
+        yield STOP  # only the main thread may take signals; whoever runs us there decides on stopping
+        return
     previous = signal.signal(signal.SIGTERM, _request_stop)
     try:
         yield STOP
@@ -41,9 +45,23 @@ def stop_on_sigterm() -> Iterator[threading.Event]:
 
 
 def run_stoppable(work: Callable[[], T]) -> T:
-    """`work()` in a worker thread, the main thread free to take SIGTERM (see the module's docstring)."""
-    with stop_on_sigterm(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="stoppable") as pool:
-        return pool.submit(work).result()
+    """`work()` in a worker thread, the main thread free to take SIGTERM (see the module's docstring).
+
+    The thread is a daemon, so Ctrl-C still ends the process at once, as it did before.
+    """
+    outcome: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(work())
+        except BaseException as exc:  # handed to the caller as it is
+            outcome.set_exception(exc)
+
+    worker = threading.Thread(target=run, name="stoppable run", daemon=True)
+    with stop_on_sigterm():
+        worker.start()
+        worker.join()
+    return outcome.result()
 
 
 def _request_stop(signum: int, frame: FrameType | None) -> None:

@@ -15,6 +15,9 @@ from prefect.tasks import exponential_backoff
 from moderation import pipeline
 from moderation.alerts.outbox import DeliveryReport
 from moderation.config import load_settings
+from moderation.failure_logging import one_line_for_expected_failures
+
+one_line_for_expected_failures()
 
 # Channel failures never fail these tasks (the outbox records them and retries with backoff); the task
 # retries are for the database.

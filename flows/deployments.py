@@ -50,5 +50,9 @@ def scheduled_deployment(config_path: str | None) -> RunnerDeployment:
 
 
 def serve_scheduled(config_path: str | None) -> None:
-    """Register the deployment and run its scheduled runs until interrupted (schedules pause on exit)."""
-    serve(scheduled_deployment(config_path), print_starting_message=False)
+    """Register the deployment and run its scheduled runs until interrupted.
+
+    The schedule stays active on exit (Prefect would pause it): a restart by systemd or a deploy must not
+    silently stop moderation until someone resumes the deployment by hand.
+    """
+    serve(scheduled_deployment(config_path), pause_on_shutdown=False, print_starting_message=False)

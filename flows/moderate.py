@@ -11,8 +11,11 @@ from prefect.cache_policies import NO_CACHE
 from flows.alerts import check_backlog, deliver_alerts_task
 from flows.runners import task_runner_for
 from moderation import pipeline, run_report
-from moderation.config import AlertsSettings, PolicySettings, ScoringSettings, SourceSettings, load_settings
+from moderation.config import load_settings
+from moderation.failure_logging import one_line_for_expected_failures
 from moderation.pipeline import BatchOutcome, RunSummary
+
+one_line_for_expected_failures()  # a source that is down is one line in the logs, not a traceback
 
 # Inputs are large and results are cheap to recompute, so nothing is cached. Retries sit on reading
 # sources (config: runner.retries); a failed scoring batch is simply picked up by the next run.
@@ -53,7 +56,7 @@ def moderate(config_path: str | None = None) -> RunSummary:
 
     # Everything without a score from this scorer, in batches spread over the configured task runner.
     scoring = score_new_comments.with_options(task_runner=task_runner_for(settings.runner))
-    summary.add_batches(scoring(db_url, settings.scoring, settings.policy, now, settings.alerts, settings.sources))
+    summary.add_batches(scoring(config_path, now))
 
     # Act on the sites: pre-moderation holds from this run, moderators' decisions since the last one.
     summary.site_actions = deliver_site_actions(db_url, settings.sources, settings.alerts.delivery)
@@ -76,15 +79,12 @@ def moderate(config_path: str | None = None) -> RunSummary:
     return summary
 
 
+# Prefect stores a flow run's parameters for anyone with its UI to read: this flow gets the config file,
+# not the database URL (which may hold a password), and reads the settings itself.
 @flow(name="score new comments", log_prints=False)
-def score_new_comments(
-    db_url: str,
-    scoring: ScoringSettings,
-    policy: PolicySettings,
-    now: datetime,
-    alerts: AlertsSettings,
-    sources: list[SourceSettings],
-) -> list[BatchOutcome]:
+def score_new_comments(config_path: str | None, now: datetime) -> list[BatchOutcome]:
+    settings = load_settings(config_path)
+    db_url, scoring, policy, alerts = settings.database.url, settings.scoring, settings.policy, settings.alerts
     batches = plan_batches(db_url, scoring)
     outcomes = score_batch.map(
         unmapped(db_url),
@@ -93,7 +93,7 @@ def score_new_comments(
         unmapped(policy),
         unmapped(now),
         unmapped(alerts),
-        unmapped(sources),
+        unmapped(settings.sources),
     )
     outcomes.wait()  # every batch gets its chance before a failed one fails the run
     return outcomes.result()

@@ -11,6 +11,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -131,9 +132,22 @@ class PolicySettings(StrictModel):
     """An item flagged for any of these labels ranks above every item that is not, whatever the other scores, and
     causes a `severe` alert."""
     trusted_authors: list[str] = Field(default_factory=list)
-    """Authors whose comments are never queued (staff accounts)."""
+    """Registered users whose comments are never queued (staff accounts), as `<source name>:<user id>`,
+    e.g. "blog:1" for WordPress user 1 of source "blog". Display names are refused: a guest can type any name."""
     blocked_words: list[str] = Field(default_factory=list)
     """Words or phrases that always send a comment to the queue."""
+
+    @field_validator("trusted_authors")
+    @classmethod
+    def _identities_not_names(cls, authors: list[str]) -> list[str]:
+        for author in authors:
+            source, _, user_id = author.partition(":")
+            if not source.strip() or not user_id.strip() or user_id.strip() in ("0", ""):
+                raise ValueError(
+                    f"{author!r} is not a registered user: write <source name>:<user id>, e.g. 'blog:1' "
+                    "(display names are never trusted: a guest can type any name)"
+                )
+        return authors
 
 
 class SiteActionSettings(StrictModel):
@@ -214,6 +228,12 @@ class SqlColumns(StrictModel):
     text: str = "text"
     updated: str | None = None
     """Set on insert and on every edit (NOT NULL); when given, it is the keyset column, so edits are re-read."""
+    author_id: str | None = None
+    """The commenter's user id on the site (empty, 0 or NULL: a guest); `policy.trusted_authors` matches it."""
+    author_email: str | None = None
+    """The commenter's e-mail address; only its sha256 (lower-cased) is stored."""
+    status: str | None = None
+    """The comment's status on the site; `approved_values` and `removed_values` say what its values mean."""
 
 
 class SqlSourceSettings(StrictModel):
@@ -229,6 +249,26 @@ class SqlSourceSettings(StrictModel):
     page_size: int = Field(default=1000, ge=1)
     lookback_seconds: int = Field(default=0, ge=0)
     """Re-read this many seconds before the watermark on each run, to catch rows committed late."""
+    approved_values: list[str] = Field(default_factory=list)
+    """Values of columns.status that mean public (e.g. ["1"] for WordPress's comment_approved); a queued
+    comment that turns approved on the site has its queue item approved by actor `site`."""
+    removed_values: list[str] = Field(default_factory=list)
+    """Values of columns.status that mean removed (e.g. ["spam", "trash"]): the queue item is rejected by
+    `site`. Other values count as held (waiting on the site)."""
+    url_template: str | None = None
+    """The comment's address on the site, from its {id} and {post_id}, e.g.
+    "https://forum.example.org/t/{post_id}#comment-{id}" (shown as "view on site")."""
+
+    @field_validator("url_template")
+    @classmethod
+    def _known_placeholders(cls, template: str | None) -> str | None:
+        if template is not None:
+            try:
+                template.format(id="1", post_id="1")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"{template!r}: use only the placeholders {{id}} and {{post_id}} ({exc})") from exc
+        return template
+
     actions: SiteActionSettings | None = None
     """What decisions do on the site (see SiteActionSettings)."""
 
@@ -242,15 +282,27 @@ class WordPressSourceSettings(StrictModel):
     """WordPress user for an application password (needed to read held comments)."""
     password_env: str | None = None
     """Environment variable holding that user's application password."""
-    status: str = "approve"
-    """Comment status to read: approve (public), hold (pending moderation; needs user and password)."""
+    statuses: list[Literal["approve", "hold", "spam", "trash"]] | None = None
+    """Comment statuses to read. Default: all four with user and password_env, approve (public) without;
+    hold, spam and trash need them (and HTTPS). Approving, spamming or trashing a queued comment on the
+    site closes its queue item."""
     lookback_seconds: int = Field(default=86400, ge=0)
-    """Re-read comments this recent on each run: WordPress has no modified date for comments, so edits
-    within this window are caught by comparing texts."""
+    """Re-read comments written this long before the run: WordPress has no modified date for comments,
+    so edits, late approvals and status changes in this window are caught; older ones are not."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     """HTTP timeout per request."""
     actions: SiteActionSettings | None = None
     """What decisions do on the site (see SiteActionSettings)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_became_statuses(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "status" in data:
+            raise ValueError(
+                f"status was replaced by statuses, a list: statuses = [{json.dumps(str(data['status']))}] "
+                "(leave it out to read every status the credentials allow)"
+            )
+        return data
 
 
 SourceSettings = Annotated[
@@ -571,12 +623,23 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
+SECRET_LOOKING_KEYS = ("url", "password", "secret", "token", "key")
+"""Values under keys containing these are never echoed in an error (a URL may hold a password)."""
+
+
 def _describe(path: Path, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
-        message = error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(f"{path}: {key}: {message} (got {error.get('input')!r})")
+            problems.append(f"{path}: {key}: unknown key")  # its value may be anything, a password included
+        else:
+            problems.append(f"{path}: {key}: {error['msg']}{_shown_input(key, error.get('input'))}")
     return "\n".join(problems)
+
+
+def _shown_input(key: str, value: Any) -> str:
+    """` (got 1.5)` for a plain value; nothing for a table or list (it may hold secrets) or a secret-like key."""
+    if isinstance(value, dict | list) or any(word in key.lower() for word in SECRET_LOOKING_KEYS):
+        return ""
+    return f" (got {value!r})"

@@ -1,5 +1,7 @@
 """The project's exceptions: one base class, one subclass per boundary."""
 
+from datetime import datetime
+
 
 class ModerationError(Exception):
     """Base class for every error this package raises on purpose."""
@@ -53,27 +55,40 @@ class AccountError(ModerationError):
     """A user account could not be created or changed (duplicate name, unknown role, short password)."""
 
 
-class AlertDeliveryError(ModerationError):
-    """An alert could not be delivered to its channel.
+class DeliveryError(ModerationError):
+    """Something could not be delivered to another system (an alert to its channel, a decision to its site).
 
     `permanent` means trying again cannot help (HTTP 4xx other than 408/429, a refused address, bad
-    credentials): the outbox marks the alert failed instead of retrying. `retry_after` is the delay in
-    seconds that the channel asked for (HTTP 429 Retry-After), if any.
+    credentials): the alert or action is marked failed instead of retried. The other side may ask for a
+    wait with Retry-After: `retry_after` in seconds, or `retry_at` for an HTTP-date.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.retry_at = retry_at
+
+    def delay_asked(self, now: datetime) -> float | None:
+        """Seconds the other side asked us to wait from `now`, if it asked."""
+        if self.retry_at is not None:
+            return max(0.0, (self.retry_at - now).total_seconds())
+        return self.retry_after
 
 
-class SiteActionError(ModerationError):
-    """A decision could not be applied on the comment's site; `permanent` and `retry_after` as for alerts."""
+class AlertDeliveryError(DeliveryError):
+    """An alert could not be delivered to its channel."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
+
+class SiteActionError(DeliveryError):
+    """A decision could not be applied on the comment's site."""
 
 
 class OutboxError(ModerationError):

@@ -28,14 +28,29 @@ class Post:
     published_at: datetime | None = None
 
 
+SITE_APPROVED = "approved"
+SITE_HELD = "hold"
+SITE_REMOVED = frozenset({"spam", "trash", "removed"})
+"""Statuses a comment can have on its site (`Comment.site_status`); these three mean it is gone from view."""
+
+
 @dataclass(frozen=True)
 class Comment:
     id: str
     text: str
     author: str
+    """The display name, as the commenter typed it (not an identity: anyone can type any name)."""
     post_id: str | None = None
     parent_id: str | None = None
     created_at: datetime | None = None
+    author_id: str | None = None
+    """The site's id of a registered user; None for a guest (WordPress user id 0) or a source without one."""
+    author_email_hash: str | None = None
+    """sha256 of the lower-cased e-mail address, where the source gives one (never the address)."""
+    site_status: str | None = None
+    """approved, hold, spam, trash or removed on the site; None where the source does not say."""
+    url: str | None = None
+    """Where the comment is on the site."""
 
     @property
     def content_hash(self) -> str:
@@ -44,6 +59,16 @@ class Comment:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def email_hash(address: str) -> str:
+    """What is stored of an e-mail address: enough to recognise the same address again, not to read it."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()
+
+
+def identity(source: str, author_id: str | None) -> str | None:
+    """The verified identity of a registered user, as `policy.trusted_authors` names it: `<source>:<user id>`."""
+    return f"{source}:{author_id}" if author_id else None
 
 
 @dataclass(frozen=True)

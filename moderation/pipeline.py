@@ -28,6 +28,7 @@ from moderation.models import CommentScore, Decision, InThread, SiteAction
 from moderation.policy import decide
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
+from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.stopping import stop_requested
@@ -59,16 +60,19 @@ class IngestReport:
     counts: IngestCounts = field(default_factory=IngestCounts)
     pages: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
     skipped: str | None = None
     """Why nothing was read (another run was reading this source)."""
     seconds: float = 0.0
 
     def add_page(self, counts: IngestCounts, page: Batch) -> None:
         self.pages += 1
-        for name in ("new", "updated", "unchanged", "rejected"):
+        for name in ("new", "updated", "unchanged", "rejected", "closed_by_site"):
             setattr(self.counts, name, getattr(self.counts, name) + getattr(counts, name))
+        self.counts.repaired += len(page.repaired)
         room = LISTED - len(self.rejected)
         self.rejected.extend(f"{r.location}: {r.error}" for r in page.rejected[: max(room, 0)])
+        self.repaired.extend(page.repaired[: max(LISTED - len(self.repaired), 0)])
 
 
 def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
@@ -84,7 +88,7 @@ def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
         if not mine:
             report.skipped = "another run is reading it"
             return report
-        for page in open_source(source).pages(store.get_watermark(db, source.name)):
+        for page in open_source(source, now).pages(store.get_watermark(db, source.name)):
             report.add_page(store.save_batch(db, page, now), page)
             if page.watermark:
                 store.set_watermark(db, source.name, page.watermark, now)
@@ -105,6 +109,9 @@ class BatchOutcome:
     """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
     site_actions: int = 0
     """Site actions written for the batch's own decisions (pre-moderation holds)."""
+    failed: int = 0
+    """Comments the scorer raised on alone (recorded in scoring_failures; the others were scored)."""
+    failed_items: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
     left_for_next_run: bool = False
     """Skipped because the run was asked to stop (SIGTERM) before the batch started."""
@@ -141,13 +148,23 @@ def score_batch(
         if not claim.comments:
             return outcome
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
-        scores = scorer.score([InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
+        scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         results = [
-            (item, score, decide(item.comment, score, policy))
+            (item, score, decide(item.comment, score, policy, item.source))
             for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, CommentScore)
         ]
-        counts = claim.save(results, scorer.name, scorer.version, now, rule, site_plan(sources))
+        failures = [
+            (item, score.error)
+            for item, score in zip(claim.comments, scores, strict=True)
+            if isinstance(score, ScoringFailed)
+        ]
+        counts = claim.save(
+            results, scorer.name, scorer.version, now, rule, site_plan=site_plan(sources), failures=failures
+        )
+    outcome.failed = len(failures)
+    outcome.failed_items = [failure_summary(item, error) for item, error in failures[:LISTED]]
     outcome.seconds["write"] = time.perf_counter() - clock
     outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
     outcome.site_actions = counts.site_actions
@@ -217,19 +234,19 @@ def deliver_site_actions(
             applier = _applier(appliers, by_name.get(action.source), action, environ)
             applied = applier.apply(action) if applier is not None else None
         except SiteActionError as exc:
-            _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.retry_after)
+            _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.delay_asked(when))
         except ConfigError as exc:
             _action_failed(db, action, token, when, delivery, report, str(exc), True, None)
         except Exception as exc:  # one malformed action must not stop the others; it stays visible as failed
             reason = f"could not apply: {type(exc).__name__}: {exc}"
             _action_failed(db, action, token, when, delivery, report, reason, True, None)
         else:
-            if applied is None:
+            if applied is None or applier is None:
                 why = _nothing_to_do(by_name.get(action.source), action)
                 site_actions.mark_skipped(db, action.id, token, when, why)
                 report.skipped += 1
             else:
-                site_actions.mark_applied(db, action.id, token, when, applied)
+                site_actions.mark_applied(db, action.id, token, when, applied, applier.site_status(applied))
                 report.applied += 1
     return report
 
@@ -277,6 +294,10 @@ def _action_failed(
         report.retrying += 1
 
 
+def failure_summary(stored: StoredComment, error: str) -> dict[str, Any]:
+    return {"id": stored.comment.id, "source": stored.source, "error": error}
+
+
 def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
     return [
         {
@@ -303,6 +324,8 @@ class RunSummary:
     scored: int = 0
     flagged: int = 0
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """What was replaced in stored records, with where each was read (the first LISTED)."""
     flagged_items: list[dict[str, Any]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Sources that could not be read, with the error; the others were processed."""
@@ -313,6 +336,9 @@ class RunSummary:
     """Flagged comments per label that flagged them (a comment counts once under each of its labels)."""
     alerts_written: int = 0
     """Alert-outbox rows this run wrote (one per alert per channel)."""
+    scoring_failed: int = 0
+    """Comments the scorer raised on alone; recorded, listed by `moderation failures list`."""
+    scoring_failures: list[dict[str, Any]] = field(default_factory=list)
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     site_actions: ActionReport = field(default_factory=lambda: ActionReport())
     """Decisions applied on the sites this run (moderators' since the last run, and pre-moderation holds)."""
@@ -322,6 +348,7 @@ class RunSummary:
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts
         self.rejected.extend(report.rejected[: max(LISTED - len(self.rejected), 0)])
+        self.repaired.extend(report.repaired[: max(LISTED - len(self.repaired), 0)])
         if report.skipped:
             self.skipped[report.source] = report.skipped
         self.seconds["ingest"] += report.seconds
@@ -337,6 +364,8 @@ class RunSummary:
             self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])
             self.by_label.update(outcome.by_label)
             self.alerts_written += outcome.alerts
+            self.scoring_failed += outcome.failed
+            self.scoring_failures.extend(outcome.failed_items[: max(LISTED - len(self.scoring_failures), 0)])
             for stage, seconds in outcome.seconds.items():
                 self.seconds[stage] += seconds
 

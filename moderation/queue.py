@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from moderation.errors import QueueError, UnknownItem
 from moderation.storage.engine import Database
-from moderation.storage.tables import QUEUE_STATUSES, CommentRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import QUEUE_STATUSES, CommentRow, PostRow, QueueItemRow, ScoreRow
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,16 @@ class QueueEntry:
     decision_code: str | None
     decision_note: str | None
     comment_created_at: datetime | None
+    author_id: str | None = None
+    """The source's user id of a registered author (None: a guest)."""
+    url: str | None = None
+    """The comment on its site ("view on site")."""
+    post_title: str | None = None
+
+    @property
+    def site_link(self) -> str | None:
+        """`url` when it is a web address (a source's URL could say javascript:), for "view on site"."""
+        return self.url if self.url and self.url.startswith(("https://", "http://")) else None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,7 +101,7 @@ def list_items(
         .offset(offset)
     )
     with db.session() as session:
-        return [entry(item, comment, score) for item, comment, score in session.execute(query)]
+        return [entry(*row) for row in session.execute(query)]
 
 
 def get_item(db: Database, item_id: int) -> QueueEntry:
@@ -138,15 +148,16 @@ def check_status(status: str) -> None:
         raise QueueError(f"unknown status {status!r}: use one of {', '.join(QUEUE_STATUSES)}")
 
 
-def _entries_query() -> Select[QueueItemRow, CommentRow, ScoreRow]:
+def _entries_query() -> Select[QueueItemRow, CommentRow, ScoreRow, str | None]:
     return (
-        select(QueueItemRow, CommentRow, ScoreRow)
+        select(QueueItemRow, CommentRow, ScoreRow, PostRow.title)
         .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)
         .outerjoin(ScoreRow, QueueItemRow.score_id == ScoreRow.id)
+        .outerjoin(PostRow, CommentRow.post_id == PostRow.id)
     )
 
 
-def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None) -> QueueEntry:
+def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_title: str | None = None) -> QueueEntry:
     labels: dict[str, float] = dict(score.labels) if score else {}
     if score is not None and score.attack_on_commenter is not None:
         labels["attack_on_commenter"] = score.attack_on_commenter
@@ -174,6 +185,9 @@ def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None) -> Qu
         decision_code=item.decision_code,
         decision_note=item.decision_reason,
         comment_created_at=as_utc(comment.created_at) if comment.created_at else None,
+        author_id=comment.author_id,
+        url=comment.url,
+        post_title=post_title,
     )
 
 

@@ -32,11 +32,14 @@ def summary_markdown(summary: RunSummary) -> str:
     for name, counts in summary.sources.items():
         lines.append(
             f"| comments in from `{_md(name)}` | {counts.new} new, {counts.updated} edited, "
-            f"{counts.unchanged} unchanged, {counts.rejected} rejected |"
+            f"{counts.unchanged} unchanged, {counts.rejected} rejected, {counts.repaired} fields repaired"
+            + (f", {counts.closed_by_site} queue items closed on the site" if counts.closed_by_site else "")
+            + " |"
         )
     lines += [
         f"| scored | {summary.scored} |",
         f"| flagged for review | {summary.flagged} |",
+        f"| scoring failed (moderation failures list) | {summary.scoring_failed} |",
         f"| alerts written | {summary.alerts_written} |",
         f"| alerts sent | {summary.alerts.delivered} |",
         f"| alerts to retry | {summary.alerts.retrying} |",

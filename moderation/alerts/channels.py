@@ -25,6 +25,7 @@ from moderation.alerts import messages
 from moderation.alerts.messages import Alert
 from moderation.config import AlertsSettings, EmailChannelSettings, WebhookChannelSettings
 from moderation.errors import AlertDeliveryError
+from moderation.retry_after import retry_after
 from moderation.webhooks import signed_headers
 
 log = logging.getLogger(__name__)
@@ -174,16 +175,9 @@ def _check_response(name: str, response: httpx.Response) -> None:
     body = " ".join(response.text.split())[:200]
     message = f"{name}: HTTP {status} {response.reason_phrase}" + (f": {body}" if body else "")
     if status in RETRYABLE_HTTP or status >= 500:
-        raise AlertDeliveryError(message, retry_after=_retry_after(response))
+        seconds, date = retry_after(response)
+        raise AlertDeliveryError(message, retry_after=seconds, retry_at=date)
     raise AlertDeliveryError(message, permanent=True)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 # ---- email ----------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def deliver_due(
                 outbox.mark_failed(db, entry.id, token, str(exc))
                 report.failed += 1
             else:
-                next_at = now + backoff(entry.attempts + 1, settings, exc.retry_after)
+                next_at = now + backoff(entry.attempts + 1, settings, exc.delay_asked(now))
                 outbox.schedule_retry(db, entry.id, token, next_at, str(exc))
                 down[entry.channel] = next_at
                 report.retrying += 1

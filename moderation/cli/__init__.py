@@ -7,8 +7,15 @@ command runs: `moderation score` never loads the database, Prefect or alert code
 from __future__ import annotations
 
 import importlib
+import os
+import traceback
+from typing import Any
 
 import click
+
+from moderation.cli.terminal import for_terminal
+from moderation.errors import ModerationError
+from moderation.failure_logging import DEBUG_VARIABLE, debugging
 
 # Command name -> "module:attribute" of its click command.
 COMMANDS = {
@@ -19,6 +26,7 @@ COMMANDS = {
     "purge": "moderation.cli.purge:purge",
     "alerts": "moderation.cli.alerts:alerts",
     "actions": "moderation.cli.actions:actions",
+    "failures": "moderation.cli.failures:failures",
     "user": "moderation.cli.users:user",
     "web": "moderation.cli.web:web",
     "export-labels": "moderation.cli.labels:export_labels",
@@ -42,10 +50,30 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup)
+class ModerationCommands(LazyGroup):
+    """An expected failure is one `Error:` line (never a traceback, never raw control characters);
+    with --debug its traceback comes first."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError:
+            raise  # click shows the usage; the message is the user's own input
+        except (ModerationError, click.ClickException) as exc:
+            cause = exc if isinstance(exc, ModerationError) else exc.__cause__
+            if debugging() and cause is not None:
+                traceback.print_exception(cause)
+            message = exc.message if isinstance(exc, click.ClickException) else str(exc)
+            raise click.ClickException(for_terminal(message)) from cause
+
+
+@click.group(cls=ModerationCommands)
 @click.version_option(package_name="comment-moderation")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error, here and in Prefect's logs.")
+def cli(debug: bool) -> None:
     """Self-hosted comment moderation: score comments, queue attacks and toxicity for moderators."""
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"  # flow runs started from here (and their subprocesses) see it too
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from moderation.cli.options import config_option, format_option, guard, shorten
+from moderation.cli.terminal import echo
 from moderation.storage.tables import SITE_ACTION_STATUSES
 
 
@@ -32,15 +33,15 @@ def actions_list(config_path: str | None, output_format: str, status: str | None
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:
-        click.echo(f"no {status} actions" if status else "no actions")
+        echo(f"no {status} actions" if status else "no actions")
     for entry in entries:
         done = f", applied {entry.applied}" if entry.applied else ""
-        click.echo(
+        echo(
             f"#{entry.id} {entry.status} {entry.decision} by {entry.actor} on {entry.source} comment "
             f"{entry.comment_id} (attempts {entry.attempts}{done}, {entry.created_at:%Y-%m-%d %H:%M}Z)"
         )
         if entry.last_error:
-            click.echo(f"      {shorten(entry.last_error, 200)}")
+            echo(f"      {shorten(entry.last_error, 200)}")
 
 
 @actions.command("retry")
@@ -53,7 +54,7 @@ def actions_retry(config_path: str | None, action_id: int) -> None:
     from moderation.storage.site_actions import retry_failed
 
     entry = guard(lambda: retry_failed(database(load_settings(config_path).database.url), action_id, datetime.now(UTC)))
-    click.echo(f"action {entry.id} ({entry.decision} on {entry.source}) will be applied by the next delivery run")
+    echo(f"action {entry.id} ({entry.decision} on {entry.source}) will be applied by the next delivery run")
 
 
 @actions.command("deliver")
@@ -65,9 +66,9 @@ def actions_deliver(config_path: str | None) -> None:
 
     settings = guard(lambda: load_settings(config_path))
     report = guard(lambda: deliver_site_actions(settings.database.url, settings.sources, settings.alerts.delivery))
-    click.echo(
+    echo(
         f"actions: {report.applied} applied, {report.skipped} with nothing to do, "
         f"{report.retrying} to retry, {report.failed} failed"
     )
     for error in report.errors:
-        click.echo(f"  {error}")
+        echo(f"  {error}")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from moderation.cli.options import config_option, format_option, guard, shorten
+from moderation.cli.terminal import echo
 from moderation.storage.tables import ALERT_STATUSES
 
 
@@ -33,16 +34,16 @@ def alerts_list(config_path: str | None, output_format: str, status: str | None,
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:
-        click.echo(f"no {status} alerts" if status else "no alerts")
+        echo(f"no {status} alerts" if status else "no alerts")
     for entry in entries:
         when = entry.delivered_at or entry.next_attempt_at
         label = "delivered" if entry.delivered_at else "next try" if entry.status == "pending" else "since"
-        click.echo(
+        echo(
             f"#{entry.id} {entry.status} {entry.kind} via {entry.channel}: {entry.dedupe_key} "
             f"(attempts {entry.attempts}, {label} {when:%Y-%m-%d %H:%M}Z)"
         )
         if entry.last_error:
-            click.echo(f"      {shorten(entry.last_error, 200)}")
+            echo(f"      {shorten(entry.last_error, 200)}")
 
 
 @alerts.command("retry")
@@ -55,7 +56,7 @@ def alerts_retry(config_path: str | None, alert_id: int) -> None:
     from moderation.storage.outbox import retry_failed
 
     entry = guard(lambda: retry_failed(database(load_settings(config_path).database.url), alert_id, datetime.now(UTC)))
-    click.echo(f"alert {entry.id} ({entry.kind} via {entry.channel}) will be sent by the next delivery run")
+    echo(f"alert {entry.id} ({entry.kind} via {entry.channel}) will be sent by the next delivery run")
 
 
 @alerts.command("deliver")
@@ -63,12 +64,14 @@ def alerts_retry(config_path: str | None, alert_id: int) -> None:
 def alerts_deliver(config_path: str | None) -> None:
     """Run the deliver-alerts flow once: check the backlog, send every alert that is due."""
     from moderation.cli.pipeline import PREFECT_DEFAULTS
+    from moderation.config import load_settings
 
+    guard(lambda: load_settings(config_path))  # a bad config is reported now, before Prefect starts a server
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from flows.alerts import deliver_alerts
 
     report = guard(lambda: deliver_alerts(config_path))
-    click.echo(f"alerts: {report.delivered} sent, {report.retrying} to retry, {report.failed} failed")
+    echo(f"alerts: {report.delivered} sent, {report.retrying} to retry, {report.failed} failed")
     for error in report.errors:
-        click.echo(f"  {error}")
+        echo(f"  {error}")

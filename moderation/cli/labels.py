@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from moderation.cli.options import config_option, guard
+from moderation.cli.terminal import echo
 
 
 @click.command("export-labels")
@@ -39,4 +40,4 @@ def export_labels(config_path: str | None, output_path: str | None, since: datet
         for record in records(db, start):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
-    click.echo(f"exported {count} decisions", err=True)
+    echo(f"exported {count} decisions", err=True)

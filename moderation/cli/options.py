@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from moderation.cli.terminal import echo, visible_name
 from moderation.errors import ModerationError
 
 T = TypeVar("T")
@@ -78,13 +79,13 @@ def warn_about_unused_label_settings(config_path: str | None, scorer_name: str |
     path = chosen_config_path(config_path)
     location = str(path) if path.exists() else "built-in defaults"
     for warning in unused_label_settings(settings, name, labels, location):
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
 
 
 def describe_reasons(item: dict[str, Any]) -> str:
     parts = [f"{label} {value:.2f}" for label, value in sorted(item["reasons"].items(), key=lambda kv: -kv[1])]
     if item.get("attack_target"):
-        parts.append(f"attack on {item['attack_target']}")
+        parts.append(f"attack on {visible_name(item['attack_target'])}")
     return ", ".join(parts)
 
 

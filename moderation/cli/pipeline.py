@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from moderation.cli.options import config_option, describe_reasons, guard, shorten, warn_about_unused_label_settings
-from moderation.errors import ModerationError, SourcesFailedError
+from moderation.cli.terminal import echo, visible_name
+from moderation.errors import SourcesFailedError
 
 if TYPE_CHECKING:
     from moderation.pipeline import RunSummary
@@ -27,6 +28,9 @@ PREFECT_DEFAULTS = {
 @config_option
 def run(config_path: str | None) -> None:
     """Run the moderate flow once on the configured sources and print a summary."""
+    from moderation.config import load_settings
+
+    guard(lambda: load_settings(config_path))  # a bad config is reported now, before Prefect starts a server
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     warn_about_unused_label_settings(config_path)
@@ -39,8 +43,6 @@ def run(config_path: str | None) -> None:
         if exc.summary is not None:
             _print_summary(exc.summary)  # type: ignore[arg-type]
         raise click.ClickException(f"{exc}; the other sources were processed") from exc
-    except ModerationError as exc:
-        raise click.ClickException(str(exc)) from exc
     if stop_requested():
         click.echo(
             f"stopped on SIGTERM: {summary.scored} comments scored and saved, "
@@ -53,28 +55,39 @@ def run(config_path: str | None) -> None:
 
 def _print_summary(summary: RunSummary) -> None:
     for name, counts in summary.sources.items():
-        click.echo(
+        repaired = f", {counts.repaired} fields repaired" if counts.repaired else ""
+        echo(
             f"source {name}: {counts.new} new, {counts.updated} edited, {counts.unchanged} unchanged, "
-            f"{counts.rejected} rejected"
+            f"{counts.rejected} rejected{repaired}"
+            + (f", {counts.closed_by_site} queue items closed on the site" if counts.closed_by_site else "")
         )
     for name, why in summary.skipped.items():
-        click.echo(f"source {name}: skipped, {why}")
+        echo(f"source {name}: skipped, {why}")
     for problem in summary.rejected:
-        click.echo(f"  rejected {problem}")
-    click.echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
+        echo(f"  rejected {problem}")
+    for repair in summary.repaired:
+        echo(f"  repaired {repair}")
+    echo(f"scored {summary.scored} comments, flagged {summary.flagged} for review")
+    if summary.scoring_failed:
+        echo(
+            f"could not score {summary.scoring_failed} comments (skipped until edited or retried): "
+            "moderation failures list"
+        )
+    for failure in summary.scoring_failures:
+        echo(f"  [{failure['id']}] ({failure['source']}) {shorten(failure['error'])}")
     for item in summary.flagged_items:
-        click.echo(f"  [{item['id']}] {item['author']}: {describe_reasons(item)}")
-        click.echo(f"      {shorten(item['text'])}")
+        echo(f"  [{item['id']}] {visible_name(item['author'])}: {describe_reasons(item)}")
+        echo(f"      {shorten(item['text'])}")
     if summary.flagged > len(summary.flagged_items):
-        click.echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
+        echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
     sent = summary.alerts
     if summary.alerts_written or sent.delivered or sent.retrying or sent.failed:
-        click.echo(
+        echo(
             f"alerts: {summary.alerts_written} written, {sent.delivered} sent, {sent.retrying} to retry, "
             f"{sent.failed} failed"
         )
     for error in sent.errors:
-        click.echo(f"  {error}")
+        echo(f"  {error}")
 
 
 @click.command()
@@ -95,15 +108,24 @@ def _print_summary(summary: RunSummary) -> None:
 )
 @click.option("--scorer", "scorer_name", default=None, help="Scorer name (default: scoring.scorer in the config).")
 def score(config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None) -> None:
-    """Score a JSONL file of comments, each with its thread; no database, no Prefect server."""
+    """Score a JSONL file of comments, each with its thread; no database, no Prefect server.
+
+    A line that is not a valid comment, or that the scorer fails on, is reported on standard error with
+    its line number; every other line is written. Exit status 1 when anything was skipped, else 0.
+    """
     from moderation.scoring.jsonl import score_file
 
     warn_about_unused_label_settings(config_path, scorer_name)
     with _output(output_path) as out:
         report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
     for rejected in report.rejected:
-        click.echo(f"skipped {rejected.location}: {rejected.error}", err=True)
-    click.echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {len(report.rejected)}", err=True)
+        echo(f"skipped {rejected.location}: {rejected.error}", err=True)
+    for location, error in report.failed:
+        echo(f"could not score {location}: {error}", err=True)
+    skipped = len(report.rejected) + len(report.failed)
+    echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {skipped}", err=True)
+    if skipped:
+        sys.exit(1)
 
 
 def _output(path: str | None) -> Any:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from moderation.cli.options import config_option, guard
+from moderation.cli.terminal import echo
 
 AGE = re.compile(r"^\s*(\d+)\s*([dwh])\s*$")
 UNITS = {"d": "days", "w": "weeks", "h": "hours"}
@@ -39,9 +40,9 @@ def purge(config_path: str | None, age: timedelta) -> None:
 
     now = datetime.now(UTC)
     counts = guard(lambda: purge_text(load_settings(config_path).database.url, now - age, now))
-    click.echo(
+    echo(
         f"purged the text of {counts.comments} comments and {counts.rejected_inputs} rejected inputs "
         f"older than {(now - age).date().isoformat()}"
     )
     if counts.kept_for_review:
-        click.echo(f"kept {counts.kept_for_review} old comments still waiting for a moderator")
+        echo(f"kept {counts.kept_for_review} old comments still waiting for a moderator")

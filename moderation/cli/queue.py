@@ -18,6 +18,7 @@ from moderation.cli.options import (
     guard,
     shorten,
 )
+from moderation.cli.terminal import echo, visible_name
 from moderation.errors import QueueError
 
 
@@ -50,14 +51,16 @@ def queue_list(
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
     if not entries:
-        click.echo(f"no {status} items")
+        echo(f"no {status} items")
     for entry in entries:
         reasons = {"reasons": entry.reasons, "attack_target": entry.attack_target}
-        click.echo(
-            f"#{entry.id} p={entry.priority:.2f} [{entry.source}/{entry.comment_id}] {entry.author}: "
+        echo(
+            f"#{entry.id} p={entry.priority:.2f} [{entry.source}/{entry.comment_id}] {visible_name(entry.author)}: "
             f"{describe_reasons(reasons)}"
         )
-        click.echo(f"      {shorten(entry.text)}")
+        if entry.post_title:
+            echo(f"      on {shorten(entry.post_title, 80)}")
+        echo(f"      {shorten(entry.text)}")
 
 
 @queue.command("show")
@@ -72,7 +75,7 @@ def queue_show(config_path: str | None, output_format: str, item_id: int) -> Non
     db, _ = _open(config_path)
     entry = guard(lambda: get_item(db, item_id))
     thread = thread_for(db, entry)
-    history = author_history(db, entry.source, entry.author, exclude=entry.comment_id)
+    history = author_history(db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id)
     trail = audit_for(db, entry)
     if output_format == "json":
         data = {"item": entry.to_json(), "thread": asdict(thread), "history": asdict(history), "audit": trail}
@@ -127,9 +130,9 @@ def _decision_command(status: str, summary: str) -> click.Command:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         else:
             for decided in outcome.decided:
-                click.echo(f"{decided.status} #{decided.item_id} ({decided.comment_id}), now version {decided.version}")
+                echo(f"{decided.status} #{decided.item_id} ({decided.comment_id}), now version {decided.version}")
             for item_id, why in outcome.refused:
-                click.echo(f"not decided #{item_id}: {why}", err=True)
+                echo(f"not decided #{item_id}: {why}", err=True)
         if outcome.refused:
             raise click.ClickException(f"{len(outcome.refused)} of {len(items)} items were not decided")
 
@@ -159,7 +162,7 @@ def queue_undo(config_path: str | None, output_format: str, actor: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(asdict(undone), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"undid {undone.was} on #{undone.item_id} ({undone.comment_id}): {undone.status} again")
+        echo(f"undid {undone.was} on #{undone.item_id} ({undone.comment_id}): {undone.status} again")
 
 
 def _open(config_path: str | None) -> tuple[Any, Any]:
@@ -197,37 +200,43 @@ def _json_value(value: Any) -> Any:
 def _print_card(entry: Any, thread: Any, history: Any, trail: Any) -> None:
     from moderation.review.present import highlight, label_name, score_chips
 
-    click.echo(f"#{entry.id} {entry.status} (version {entry.version}) p={entry.priority:.2f}")
-    click.echo(f"[{entry.source}/{entry.comment_id}] {entry.author} on {entry.post_id or 'no post'}")
+    echo(f"#{entry.id} {entry.status} (version {entry.version}) p={entry.priority:.2f}")
+    post = entry.post_title or entry.post_id or "no post"
+    echo(f"[{entry.source}/{entry.comment_id}] {visible_name(entry.author)} on {post}")
+    if entry.site_link:
+        echo(f"view on site: {entry.site_link}")
     if entry.attack_target:
-        click.echo(f"attack on {entry.attack_target}")
+        echo(f"attack on {visible_name(entry.attack_target)}")
     chips = score_chips(entry.labels or entry.reasons, entry.reasons)
-    click.echo(", ".join(f"{c.name} {c.percent}%{' (flagged)' if c.flagged else ''}" for c in chips))
+    echo(", ".join(f"{c.name} {c.percent}%{' (flagged)' if c.flagged else ''}" for c in chips))
     if entry.claimed_by:
-        click.echo(f"claimed by {entry.claimed_by} at {entry.claimed_at:%Y-%m-%d %H:%M} UTC")
+        echo(f"claimed by {visible_name(entry.claimed_by)} at {entry.claimed_at:%Y-%m-%d %H:%M} UTC")
     marked = "".join(f"[[{s.text}]]" if s.labels else s.text for s in highlight(entry.text, entry.evidence))
-    click.echo("")
-    click.echo(marked)
+    echo("")
+    echo(marked)
     evidence = sorted({label for s in highlight(entry.text, entry.evidence) for label in s.labels})
     if evidence:
-        click.echo(f"  [[...]]: evidence for {', '.join(label_name(label) for label in evidence)}")
-    click.echo("")
-    click.echo(f"thread{': ' + thread.post_title if thread.post_title else ''}")
+        echo(f"  [[...]]: evidence for {', '.join(label_name(label) for label in evidence)}")
+    echo("")
+    echo(f"thread{': ' + thread.post_title if thread.post_title else ''}")
     for comment in [*thread.ancestors, *thread.before, thread.comment, *thread.replies, *thread.after]:
         here = ">" if comment is thread.comment else " "
-        to = f" -> {comment.parent_author}" if comment.parent_author else ""
+        to = f" -> {visible_name(comment.parent_author)}" if comment.parent_author else ""
         state = f" [{comment.queue.status}]" if comment.queue else ""
-        click.echo(f" {here} {comment.comment_id} {comment.author}{to}{state}: {shorten(comment.text, 80)}")
-    click.echo("")
-    click.echo(f"{history.author}: {history.comments} comments, {history.flagged} flagged, {history.rejected} rejected")
+        echo(f" {here} {comment.comment_id} {visible_name(comment.author)}{to}{state}: {shorten(comment.text, 80)}")
+    echo("")
+    echo(
+        f"{visible_name(history.author)}: {history.comments} comments, {history.flagged} flagged, "
+        f"{history.rejected} rejected"
+    )
     for comment in history.recent:
         state = f" [{comment.queue.status}]" if comment.queue else ""
-        click.echo(f"   {comment.comment_id}{state}: {shorten(comment.text, 80)}")
-    click.echo("")
-    click.echo("audit")
+        echo(f"   {comment.comment_id}{state}: {shorten(comment.text, 80)}")
+    echo("")
+    echo("audit")
     for action in trail:
         reason = " ".join(p for p in (action.reason_code, action.reason) if p)
-        click.echo(
-            f"   {action.created_at:%Y-%m-%d %H:%M} {action.actor}: {action.from_status or 'new'} -> "
+        echo(
+            f"   {action.created_at:%Y-%m-%d %H:%M} {visible_name(action.actor)}: {action.from_status or 'new'} -> "
             f"{action.to_status}{' (' + reason + ')' if reason else ''}"
         )

@@ -9,6 +9,7 @@ import click
 
 from moderation.cli.options import config_option, guard, warn_about_unused_label_settings
 from moderation.cli.pipeline import PREFECT_DEFAULTS
+from moderation.cli.terminal import echo
 from moderation.config import DEFAULT_CONFIG_PATH, load_settings
 
 
@@ -29,9 +30,9 @@ def serve(config_path: str | None) -> None:
         if settings.schedule.interval_seconds
         else f"cron {', '.join(settings.schedule.cron)} ({settings.schedule.timezone})"
     )
-    click.echo(f"serving moderate/{settings.schedule.name}: {when}; Ctrl-C stops (and pauses the schedule)")
+    echo(f"serving moderate/{settings.schedule.name}: {when}; Ctrl-C stops (the schedule stays active)")
     if not os.environ.get("PREFECT_API_URL"):
-        click.echo(
+        echo(
             "PREFECT_API_URL is not set: runs go to a temporary Prefect server that lives as long as this "
             "command (see README, Production setup)",
             err=True,

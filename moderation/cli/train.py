@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moderation.cli.options import data_dir_option, guard, report_options
+from moderation.cli.terminal import echo
 from moderation.cli.train_accurate import accurate
 
 
@@ -33,17 +34,17 @@ def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report:
 
     data = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
     out = Path(out_dir) if out_dir else DEFAULT_MODEL_DIR
-    _, thresholds = guard(lambda: train_fast(data, out, progress=click.echo))
+    _, thresholds = guard(lambda: train_fast(data, out, progress=echo))
     for threshold in thresholds:
-        click.echo(
+        echo(
             f"threshold {threshold.label} = {threshold.value:.2f}: dev precision {threshold.precision:.3f}, "
             f"recall {threshold.recall:.3f}"
         )
     if not no_report:
         from moderation.training.report import write_report
 
-        guard(lambda: write_report(data, out, Path(report_path), progress=click.echo))
-        click.echo(f"wrote {report_path}")
+        guard(lambda: write_report(data, out, Path(report_path), progress=echo))
+        echo(f"wrote {report_path}")
 
 
 train.add_command(accurate)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moderation.cli.options import data_dir_option, guard, report_options
+from moderation.cli.terminal import echo
 
 
 @click.command("accurate")
@@ -65,13 +66,9 @@ def accurate(
             seed=seed,
             threads=threads,
         )
-        guard(lambda: train_accurate(data, out, options, dev_scores_path=Path(dev_scores_path), progress=click.echo))
+        guard(lambda: train_accurate(data, out, options, dev_scores_path=Path(dev_scores_path), progress=echo))
     if not no_report:
         from moderation.training.accurate_report import write_report
 
-        guard(
-            lambda: write_report(
-                data, out, Path(dev_scores_path), Path(report_path), threads=threads, progress=click.echo
-            )
-        )
-        click.echo(f"wrote {report_path}")
+        guard(lambda: write_report(data, out, Path(dev_scores_path), Path(report_path), threads=threads, progress=echo))
+        echo(f"wrote {report_path}")

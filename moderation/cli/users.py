@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.terminal import echo
 
 
 @click.group()
@@ -37,7 +38,7 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
     password = _read_password(password_stdin)
     db = _database(config_path)
     guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator()))
-    click.echo(f"added {role} {name}")
+    echo(f"added {role} {name}")
 
 
 @user.command("list")
@@ -56,10 +57,10 @@ def user_list(config_path: str | None, output_format: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not accounts:
-        click.echo("no users yet: add one with `moderation user add NAME --role admin`")
+        echo("no users yet: add one with `moderation user add NAME --role admin`")
     for account in accounts:
         state = "" if account.active else "  (disabled)"
-        click.echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}{state}")
+        echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}{state}")
 
 
 @user.command("disable")
@@ -70,7 +71,7 @@ def user_disable(config_path: str | None, name: str) -> None:
     from moderation.review.accounts import disable_user
 
     _change(config_path, lambda db, now: disable_user(db, name, now, by=_operator()))
-    click.echo(f"disabled {name}; their sessions are ended")
+    echo(f"disabled {name}; their sessions are ended")
 
 
 @user.command("enable")
@@ -81,7 +82,7 @@ def user_enable(config_path: str | None, name: str) -> None:
     from moderation.review.accounts import enable_user
 
     _change(config_path, lambda db, now: enable_user(db, name, now, by=_operator()))
-    click.echo(f"enabled {name}")
+    echo(f"enabled {name}")
 
 
 @user.command("delete")
@@ -92,7 +93,7 @@ def user_delete(config_path: str | None, name: str) -> None:
     from moderation.review.accounts import delete_user
 
     _change(config_path, lambda db, now: delete_user(db, name, now, by=_operator()))
-    click.echo(f"deleted {name}")
+    echo(f"deleted {name}")
 
 
 @user.command("set-password")
@@ -105,7 +106,7 @@ def user_set_password(config_path: str | None, name: str, password_stdin: bool) 
 
     password = _read_password(password_stdin)
     _change(config_path, lambda db, now: set_password(db, name, password, now, by=_operator()))
-    click.echo(f"new password set for {name}; their sessions are ended")
+    echo(f"new password set for {name}; their sessions are ended")
 
 
 def _change(config_path: str | None, change: Callable[[Any, datetime], None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from moderation.cli.options import config_option, guard
+from moderation.cli.terminal import echo
 
 
 @click.command()
@@ -26,6 +27,6 @@ def web(config_path: str | None, host: str | None, port: int | None) -> None:
     db = guard(lambda: database(settings.database.url))
     app = guard(lambda: create_app(settings, db=db))
     if not list_users(db):
-        click.echo("no accounts yet: create one with `moderation user add NAME --role admin`", err=True)
-    click.echo(f"review UI on {settings.web.public_url()} (Ctrl+C stops it)", err=True)
+        echo("no accounts yet: create one with `moderation user add NAME --role admin`", err=True)
+    echo(f"review UI on {settings.web.public_url()} (Ctrl+C stops it)", err=True)
     uvicorn.run(app, host=settings.web.host, port=settings.web.port, proxy_headers=True, log_level="info")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from moderation.config import PolicySettings
-from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD, Comment, CommentScore, Decision
+from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD, Comment, CommentScore, Decision, identity
 
 FLAGGED = "pending"  # a flagged comment enters the review queue as pending
 PASSED = "passed"
@@ -22,6 +22,8 @@ class PolicyContext:
     comment: Comment
     score: CommentScore
     settings: PolicySettings
+    source: str | None = None
+    """The source the comment came from (its user ids are only meaningful there)."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,11 @@ def empty(ctx: PolicyContext) -> PhaseResult | None:
 
 
 def trusted_author(ctx: PolicyContext) -> PhaseResult | None:
-    if ctx.comment.author and ctx.comment.author in ctx.settings.trusted_authors:
-        return PhaseResult(status=PASSED, explanation=f"trusted author {ctx.comment.author}")
+    """Registered users named in `trusted_authors` as `<source>:<user id>`; a display name is never trusted,
+    since a guest can type any name."""
+    who = identity(ctx.source, ctx.comment.author_id) if ctx.source else None
+    if who is not None and who in ctx.settings.trusted_authors:
+        return PhaseResult(status=PASSED, explanation=f"trusted author {ctx.comment.author} ({who})")
     return None
 
 
@@ -92,8 +97,8 @@ def run_phases(ctx: PolicyContext, phases: Sequence[Phase]) -> tuple[str | None,
     return None, reasons, explanations
 
 
-def decide(comment: Comment, score: CommentScore, settings: PolicySettings) -> Decision:
-    status, reasons, explanations = run_phases(PolicyContext(comment, score, settings), PHASES)
+def decide(comment: Comment, score: CommentScore, settings: PolicySettings, source: str | None = None) -> Decision:
+    status, reasons, explanations = run_phases(PolicyContext(comment, score, settings, source), PHASES)
     if status is None:
         status = FLAGGED if reasons else PASSED
     flagged = status == FLAGGED

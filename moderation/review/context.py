@@ -137,11 +137,24 @@ def thread_for(db: Database, item: QueueEntry) -> ThreadContext:
 
 
 def author_history(
-    db: Database, source: str, author: str, *, exclude: str | None = None, limit: int = 10
+    db: Database,
+    source: str,
+    author: str,
+    *,
+    author_id: str | None = None,
+    exclude: str | None = None,
+    limit: int = 10,
 ) -> AuthorHistory:
-    """How `author` behaved before: comment count, how many were flagged or rejected, their latest comments."""
+    """How `author` behaved before: comment count, how many were flagged or rejected, their latest comments.
+
+    A registered user (`author_id`) is their comments under that id, whatever name they used; a guest is
+    the guest comments under that display name (a registered user of the same name is someone else).
+    """
     history = AuthorHistory(source=source, author=author)
-    mine = (CommentRow.source == source, CommentRow.author == author)
+    if author_id is not None:
+        mine: tuple[Any, ...] = (CommentRow.source == source, CommentRow.author_id == author_id)
+    else:
+        mine = (CommentRow.source == source, CommentRow.author == author, CommentRow.author_id.is_(None))
     with db.session() as session:
         history.comments = int(session.scalar(select(func.count()).select_from(CommentRow).where(*mine)) or 0)
         flagged = (

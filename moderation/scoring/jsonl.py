@@ -16,6 +16,7 @@ from moderation.config import load_settings
 from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
 from moderation.policy import decide
 from moderation.scoring.base import load_scorer
+from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources.files import JsonlFileSource
 
 
@@ -24,6 +25,9 @@ class ScoreFileReport:
     scored: int = 0
     flagged: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
+    """Lines that are not a valid comment (invalid JSON, wrong types, ...), with file and line."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(where, error) of comments the scorer raised on alone; every other comment was written."""
 
 
 def score_file(
@@ -38,8 +42,11 @@ def score_file(
     size = settings.scoring.batch_size
     for start in range(0, len(items), size):
         chunk = items[start : start + size]
-        for item, score in zip(chunk, scorer.score(chunk), strict=True):
-            decision = decide(item.comment, score, settings.policy)
+        for item, score in zip(chunk, score_isolated(scorer, chunk), strict=True):
+            if isinstance(score, ScoringFailed):
+                report.failed.append((batch.locations.get(item.comment.id, item.comment.id), score.error))
+                continue
+            decision = decide(item.comment, score, settings.policy, "input")
             out.write(
                 json.dumps(
                     output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False

@@ -1,5 +1,7 @@
 """Where comments come from. Each source reads what is new since its watermark, one page at a time."""
 
+from datetime import datetime
+
 from moderation.config import (
     FileSourceSettings,
     FolderSourceSettings,
@@ -13,8 +15,8 @@ from moderation.sources.files import CsvFileSource, JsonlFileSource
 __all__ = ["Batch", "Source", "collect", "open_source"]
 
 
-def open_source(settings: SourceSettings) -> Source:
-    """The source object for one `[[sources]]` entry of the config."""
+def open_source(settings: SourceSettings, now: datetime | None = None) -> Source:
+    """The source object for one `[[sources]]` entry of the config; `now` is the run's time (lookback windows)."""
     if isinstance(settings, FileSourceSettings):
         reader = JsonlFileSource if settings.kind == "jsonl" else CsvFileSource
         return reader(settings.name, settings.path, settings.posts, settings.page_size)
@@ -29,5 +31,5 @@ def open_source(settings: SourceSettings) -> Source:
     if isinstance(settings, WordPressSourceSettings):
         from moderation.sources.wordpress import WordPressSource
 
-        return WordPressSource(settings)
+        return WordPressSource(settings, now=now)
     raise ValueError(f"unknown source kind {settings.kind!r}")

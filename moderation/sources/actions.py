@@ -13,13 +13,11 @@ SiteActionError: `permanent` when trying again cannot help (refused credentials,
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, MetaData, Table, create_engine, select, text, update
@@ -35,18 +33,23 @@ from moderation.config import (
 )
 from moderation.errors import ConfigError, SiteActionError
 from moderation.models import SiteAction
+from moderation.redact import driver_message
+from moderation.retry_after import retry_after
+from moderation.sources.sql import site_status_of
+from moderation.sources.wordpress import HTTPS_NEEDED, STATUS_NAMES, secure_or_loopback
 from moderation.webhooks import signed_headers
 
 API = "/wp-json/wp/v2"
 RETRYABLE_HTTP = (408, 425, 429)
-HTTPS_REQUIRED = (
-    "WordPress accepts application passwords only over HTTPS: use an https:// url for source {name} "
-    "(plain http works only on loopback, with WP_ENVIRONMENT_TYPE set to 'local' in wp-config.php)"
-)
 
 
 class Applier(Protocol):
     def apply(self, action: SiteAction) -> str | None: ...
+
+    def site_status(self, applied: str) -> str | None:
+        """The comment's status on the site after `applied`, as its source stores it (None: not tracked),
+        so the next read does not take our own change for a change made on the site."""
+        ...
 
 
 def build_applier(source: SourceSettings, environ: Mapping[str, str]) -> Applier | None:
@@ -96,8 +99,8 @@ class WordPressApplier:
                 f"sources.{source.name}.actions: changing comments on WordPress needs user and password_env "
                 "(an application password of a user who can moderate comments)"
             )
-        if not _secure_or_loopback(source.url):
-            raise ConfigError(HTTPS_REQUIRED.format(name=source.name))
+        if not secure_or_loopback(source.url):
+            raise ConfigError(f"source {source.name}: {HTTPS_NEEDED}")
         self.auth = httpx.BasicAuth(source.user, password.get_secret_value())
         self.timeout = settings.timeout_seconds
         self.transport = transport
@@ -112,6 +115,9 @@ class WordPressApplier:
         if action.decision == "undo":
             return previous_status(action)
         return None
+
+    def site_status(self, applied: str) -> str | None:
+        return STATUS_NAMES.get(applied.rsplit("->", 1)[-1])
 
     def apply(self, action: SiteAction) -> str | None:
         status = self.target(action)
@@ -134,35 +140,22 @@ class WordPressApplier:
         except httpx.HTTPError as exc:
             raise SiteActionError(f"{where} failed: {exc or type(exc).__name__}") from None
         if response.status_code >= 400:
-            raise _http_error(where, response, https_hint=self.base_url.startswith("http:"), name=self.name)
+            raise _http_error(where, response, https_hint=self.base_url.startswith("http:"))
         body = response.json()
         if not isinstance(body, dict):
             raise SiteActionError(f"{where}: expected a JSON object, got {type(body).__name__}", permanent=True)
         return body
 
 
-def _secure_or_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _http_error(where: str, response: httpx.Response, *, https_hint: bool = False, name: str = "") -> SiteActionError:
+def _http_error(where: str, response: httpx.Response, *, https_hint: bool = False) -> SiteActionError:
     status = response.status_code
     message = f"{where} answered {status}: {_message(response)}"
-    if status in (401, 403) and https_hint:
-        message += "; " + HTTPS_REQUIRED.format(name=name)
-    elif status in (401, 403):
-        message += "; check user and password_env (an application password of a user who can moderate comments)"
+    if status in (401, 403):
+        https = f"{HTTPS_NEEDED}; and " if https_hint else ""
+        message += f"; {https}check user and password_env (an application password of a user who may moderate comments)"
     if status in RETRYABLE_HTTP or status >= 500:
-        return SiteActionError(message, retry_after=_retry_after(response))
+        seconds, date = retry_after(response)
+        return SiteActionError(message, retry_after=seconds, retry_at=date)
     return SiteActionError(message, permanent=True)
 
 
@@ -174,13 +167,6 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])[:200]
     return response.reason_phrase
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
 
 
 # ---- sql ----------------------------------------------------------------------------------------
@@ -209,6 +195,11 @@ class SqlApplier:
             return self.settings.statuses.get(action.decision)  # type: ignore[call-overload]
         return None
 
+    def site_status(self, applied: str) -> str | None:
+        if self.source.columns.status is None:
+            return None
+        return site_status_of(self.source, applied.rsplit("->", 1)[-1])
+
     def apply(self, action: SiteAction) -> str | None:
         status = self.target(action)
         if status is None:
@@ -225,8 +216,9 @@ class SqlApplier:
                 was = connection.execute(select(column).where(key == comment_id)).scalar()
                 changed = connection.execute(update(table).where(key == comment_id).values({column.name: status}))
         except SQLAlchemyError as exc:
-            reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
-            raise SiteActionError(f"source {self.name}: cannot update {self.display_url}: {reason}") from None
+            raise SiteActionError(
+                f"source {self.name}: cannot update {self.display_url}: {driver_message(exc)}"
+            ) from None
         if not changed.rowcount:
             raise SiteActionError(
                 f"source {self.name}: no row with {self.source.columns.id} = {action.comment_id} in "
@@ -237,7 +229,7 @@ class SqlApplier:
 
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_engine(self.url)
+            self._engine = create_engine(self.url, hide_parameters=True)  # rows never go into errors or logs
         return self._engine
 
     def _table(self, connection: Any) -> Table:
@@ -289,7 +281,7 @@ class WebhookApplier:
     ) -> None:
         self.name = name
         self.url = settings.url or ""
-        if not _secure_or_loopback(self.url):
+        if not secure_or_loopback(self.url):
             raise ConfigError(f"sources.{name}.actions.url: use https:// (plain http only on loopback)")
         secret = secret_from_env(settings.secret_env, f"sources.{name}.actions.secret_env", dict(environ))
         if secret is None:
@@ -315,6 +307,9 @@ class WebhookApplier:
             raise _http_error(where, response)
         return "webhook"
 
+    def site_status(self, applied: str) -> str | None:
+        return None
+
 
 class FileApplier:
     def __init__(self, name: str, settings: SiteActionSettings) -> None:
@@ -329,3 +324,6 @@ class FileApplier:
         except OSError as exc:
             raise SiteActionError(f"source {self.name}: cannot append to {self.path}: {exc.strerror}") from None
         return "file"
+
+    def site_status(self, applied: str) -> str | None:
+        return None

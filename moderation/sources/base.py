@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +10,16 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from moderation.models import Comment, Post, RejectedRecord
+from moderation.models import Comment, Post, RejectedRecord, email_hash
+from moderation.sources.storable import (
+    ID_LENGTH,
+    STATUS_LENGTH,
+    check_date,
+    check_length,
+    clip,
+    make_storable,
+    storable_text,
+)
 
 
 @dataclass
@@ -24,6 +34,10 @@ class Batch:
     posts: list[Post] = field(default_factory=list)
     rejected: list[RejectedRecord] = field(default_factory=list)
     watermark: dict[str, Any] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    """Comment id -> where it was read (file and line, SQL key, WordPress id), for errors about it."""
+    repaired: list[str] = field(default_factory=list)
+    """What was replaced to make a record storable, one note per field, with where the record was read."""
 
 
 class Source(Protocol):
@@ -45,13 +59,35 @@ def collect(pages: Iterable[Batch], source: str) -> Batch:
         merged.comments.extend(page.comments)
         merged.posts.extend(page.posts)
         merged.rejected.extend(page.rejected)
+        merged.locations.update(page.locations)
+        merged.repaired.extend(page.repaired)
         merged.watermark = page.watermark
     merged.posts = list({post.id: post for post in merged.posts}.values())
     return merged
 
 
+TEXT_FIELDS = (
+    "id",
+    "text",
+    "author",
+    "post_id",
+    "parent_id",
+    "post_title",
+    "post_body",
+    "author_id",
+    "author_email",
+    "site_status",
+    "url",
+)
+"""Record fields that may hold text a database cannot store (NUL, lone surrogates)."""
+
+
 class CommentRecord(BaseModel):
-    """One comment as it appears in a file or API: the fields every source maps to."""
+    """One comment as it appears in a file or API: the fields every source maps to.
+
+    Validation makes it storable: ids and names fit their columns and dates have a UTC equivalent
+    (sources/storable.py); `add_record` has already replaced NUL and lone surrogates in its text fields.
+    """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
@@ -63,8 +99,14 @@ class CommentRecord(BaseModel):
     created_at: datetime | None = None
     post_title: str | None = None
     post_body: str | None = None
+    author_id: str | None = None
+    """The site's user id; empty, 0 or missing for a guest."""
+    author_email: str | None = None
+    """Hashed on the way in (Comment.author_email_hash); the address itself is never kept."""
+    site_status: str | None = None
+    url: str | None = None
 
-    @field_validator("id", "post_id", "parent_id", mode="before")
+    @field_validator("id", "post_id", "parent_id", "author_id", mode="before")
     @classmethod
     def _ids_as_strings(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -73,15 +115,39 @@ class CommentRecord(BaseModel):
             return None
         return value
 
+    @field_validator("author_id")
+    @classmethod
+    def _guest_has_no_id(cls, value: str | None) -> str | None:
+        return None if value is None or value.strip() in ("", "0") else value
+
     @field_validator("author", mode="before")
     @classmethod
     def _missing_author(cls, value: Any) -> Any:
         return "" if value is None else value
 
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _empty_date_is_missing(cls, value: Any) -> Any:
+        return None if value == "" else value  # an empty CSV cell
+
+    @field_validator("id", "post_id", "parent_id", "author", "author_id")
+    @classmethod
+    def _fits_column(cls, value: str | None) -> str | None:
+        return None if value is None else check_length(value)
+
+    @field_validator("site_status")
+    @classmethod
+    def _status_fits_column(cls, value: str | None) -> str | None:
+        return None if value is None else check_length(value, STATUS_LENGTH)
+
+    @field_validator("created_at")
+    @classmethod
+    def _date_in_range(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_date(value)
+
     @field_validator("text")
     @classmethod
     def _text_not_blank(cls, value: str) -> str:
-        value = value.replace("\x00", "")  # PostgreSQL text cannot hold NUL characters
         if not value.strip():
             raise ValueError("text is empty")
         return value
@@ -94,6 +160,10 @@ class CommentRecord(BaseModel):
             post_id=self.post_id,
             parent_id=self.parent_id,
             created_at=self.created_at,
+            author_id=self.author_id,
+            author_email_hash=email_hash(self.author_email) if self.author_email else None,
+            site_status=self.site_status,
+            url=self.url,
         )
 
     def to_post(self) -> Post | None:
@@ -102,21 +172,60 @@ class CommentRecord(BaseModel):
         return Post(id=self.post_id, title=self.post_title, body=self.post_body)
 
 
-def parse_record(data: Any, *, source: str, location: str, raw: str) -> Comment | RejectedRecord:
-    """A valid comment, or a rejected record that says what was wrong (never raises)."""
+def add_record(page: Batch, data: Any, *, location: str, raw: str | None = None) -> None:
+    """Add one source record to `page`: as a comment (and its post, if it names one), or as a rejected
+    record that says what was wrong and where. Never raises. Replaced characters are noted in
+    `page.repaired`. `raw` (default: the record as JSON) is kept for rejected records only.
+    """
     if not isinstance(data, dict):
-        return RejectedRecord(source, location, f"expected an object, got {type(data).__name__}", raw)
+        error = f"expected an object, got {type(data).__name__}"
+        page.rejected.append(_reject(page.source, location, error, raw, data))
+        return
+    storable, repairs = _storable_fields(data)
     try:
-        return CommentRecord.model_validate(data).to_comment()
+        record = CommentRecord.model_validate(storable)
     except ValidationError as exc:
-        return RejectedRecord(source, location, _first_error(exc), raw, _maybe_id(data))
+        page.rejected.append(_reject(page.source, location, _first_error(exc), raw, storable, _maybe_id(storable)))
+        return
+    comment = record.to_comment()
+    page.comments.append(comment)
+    page.locations[comment.id] = location
+    post = record.to_post()
+    if post is not None:
+        page.posts.append(post)
+    page.repaired.extend(f"{location}: {repair}" for repair in repairs)
+
+
+def _storable_fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`data` with NUL and lone surrogates replaced in its text fields, and a note per field changed."""
+    fixed, repairs = dict(data), []
+    for name in TEXT_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            fixed[name], replaced = storable_text(value)
+            if replaced:
+                repairs.append(f"{name}: {replaced} NUL or lone surrogate character(s) replaced with U+FFFD")
+    return fixed, repairs
+
+
+def _reject(
+    source: str, location: str, error: str, raw: str | None, data: Any, external_id: str | None = None
+) -> RejectedRecord:
+    text = raw if raw is not None else json.dumps(data, default=str, ensure_ascii=False)
+    return RejectedRecord(source, location, error, text, external_id)
 
 
 def parse_post(data: Any) -> Post:
-    record = PostRecord.model_validate(data)
+    record = PostRecord.model_validate(_storable_fields_of_post(data))
     return Post(
         id=record.id, title=record.title, body=record.body, author=record.author, published_at=record.published_at
     )
+
+
+def _storable_fields_of_post(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    return {name: make_storable(value) if isinstance(value, str) else value for name, value in data.items()}
 
 
 class PostRecord(BaseModel):
@@ -133,6 +242,21 @@ class PostRecord(BaseModel):
     def _id_as_string(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @field_validator("id")
+    @classmethod
+    def _id_fits_column(cls, value: str) -> str:
+        return check_length(value)
+
+    @field_validator("author")
+    @classmethod
+    def _author_fits_column(cls, value: str | None) -> str | None:
+        return None if value is None else clip(value, ID_LENGTH)
+
+    @field_validator("published_at")
+    @classmethod
+    def _date_in_range(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_date(value)
+
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
@@ -143,4 +267,4 @@ def _first_error(exc: ValidationError) -> str:
 
 def _maybe_id(data: dict[str, Any]) -> str | None:
     value = data.get("id")
-    return None if value is None else str(value)
+    return None if value is None else clip(str(value), ID_LENGTH)

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from moderation.errors import SourceError
-from moderation.models import Comment, Post, RejectedRecord
-from moderation.sources.base import Batch, collect, parse_post, parse_record
+from moderation.models import Post, RejectedRecord
+from moderation.sources.base import Batch, add_record, collect, parse_post
 
 DEFAULT_PAGE_SIZE = 1000
 
@@ -58,7 +58,8 @@ class JsonlFileSource(_FileSource):
         yield _finish(page, {"offset": offset, "line": line_number, "size": offset})
 
     def _add_line(self, batch: Batch, raw_line: bytes, line_number: int) -> int:
-        text = raw_line.decode("utf-8", errors="replace").strip()
+        # A byte-order mark (some editors write one at the start of a file) is not part of the record.
+        text = raw_line.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
         if not text:
             return 0
         location = f"{self.path}:{line_number}"
@@ -67,7 +68,7 @@ class JsonlFileSource(_FileSource):
         except json.JSONDecodeError as exc:
             batch.rejected.append(_rejected(self.name, location, f"invalid JSON: {exc.msg}", text))
             return 1
-        _add_parsed(batch, data, location, text)
+        add_record(batch, data, location=location, raw=text)
         return 1
 
 
@@ -86,21 +87,32 @@ class CsvFileSource(_FileSource):
             if rows_seen <= rows_done:
                 continue
             location = f"{self.path}:{line_number}"
-            raw = json.dumps(row, ensure_ascii=False)
-            if None in row:
+            if isinstance(row, csv.Error):
+                page.rejected.append(_rejected(self.name, location, f"invalid CSV: {row}", ""))
+            elif None in row:
+                raw = json.dumps(row, ensure_ascii=False)
                 page.rejected.append(_rejected(self.name, location, "row has more fields than the header", raw))
             else:
-                _add_parsed(page, dict(row), location, raw)
+                add_record(page, dict(row), location=location, raw=json.dumps(row, ensure_ascii=False))
             records += 1
             if records >= self.page_size:
                 yield _finish(page, {"rows": rows_seen, "size": size})
                 page, records = Batch(source=self.name), 0
         yield _finish(page, {"rows": rows_seen, "size": size})
 
-    def _rows(self) -> Iterator[tuple[int, dict[str | None, Any]]]:
-        with _open(self.path, "r", newline="") as handle:
+    def _rows(self) -> Iterator[tuple[int, dict[str | None, Any] | csv.Error]]:
+        """Each data row with its line number; a row the csv module cannot read (e.g. a field over its size
+        limit) comes as its error, and reading carries on with the next line."""
+        with _open(self.path, "r", newline="", encoding="utf-8-sig", errors="replace") as handle:
             reader = csv.DictReader(handle)
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield reader.line_num + 1, exc  # line_num does not count the line that failed yet
+                    continue
                 yield reader.line_num, row
 
 
@@ -136,24 +148,6 @@ def _json_items(text: str) -> list[Any]:
     return data if isinstance(data, list) else [data]
 
 
-def _add_parsed(batch: Batch, data: Any, location: str, raw: str) -> None:
-    parsed = parse_record(data, source=batch.source, location=location, raw=raw)
-    if isinstance(parsed, Comment):
-        batch.comments.append(parsed)
-        post = _post_in_record(data)
-        if post is not None:
-            batch.posts.append(post)
-    else:
-        batch.rejected.append(parsed)
-
-
-def _post_in_record(data: dict[str, Any]) -> Post | None:
-    title, body = data.get("post_title"), data.get("post_body")
-    if data.get("post_id") in (None, "") or (title is None and body is None):
-        return None
-    return Post(id=str(data["post_id"]), title=title, body=body)
-
-
 def _add_posts_from_records(batch: Batch) -> None:
     """Later records win over the posts file for the same post id; one Post per id."""
     unique: dict[str, Post] = {}
@@ -184,7 +178,7 @@ def _open(path: Path, mode: str, **kwargs: Any) -> Any:
     try:
         if "b" in mode:
             return path.open(mode)
-        return path.open(mode, encoding="utf-8", **kwargs)
+        return path.open(mode, **{"encoding": "utf-8", **kwargs})
     except OSError as exc:
         raise SourceError(f"cannot read comments file {path}: {exc.strerror}") from exc
 

@@ -9,9 +9,7 @@ cost a comparison and are not scored again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,8 +19,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchTableError, SQLAlchemyError
 
 from moderation.config import SqlColumns, SqlSourceSettings, secret_from_env
 from moderation.errors import SourceError
-from moderation.models import Comment
-from moderation.sources.base import Batch, parse_record
+from moderation.models import SITE_APPROVED, SITE_HELD
+from moderation.redact import driver_message, masked_url, without_url_secrets
+from moderation.sources.base import Batch, add_record
 
 # Record field <- mapping key
 FIELDS = {
@@ -32,6 +31,9 @@ FIELDS = {
     "parent_id": "parent",
     "created_at": "time",
     "text": "text",
+    "author_id": "author_id",
+    "author_email": "author_email",
+    "site_status": "status",
 }
 
 
@@ -42,8 +44,9 @@ class SqlTableSource:
         password = secret_from_env(settings.password_env, f"source {settings.name}: password_env", environ)
         try:
             url = make_url(settings.url)
-        except ArgumentError as exc:
-            raise SourceError(f"source {self.name}: invalid url {settings.url!r}: {exc}") from exc
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+            reason = without_url_secrets(str(exc), settings.url)
+            raise SourceError(f"source {self.name}: invalid url {masked_url(settings.url)}: {reason}") from None
         self.url = url.set(password=password.get_secret_value()) if password else url
         self.display_url = url.render_as_string(hide_password=True)
 
@@ -79,7 +82,7 @@ class SqlTableSource:
 
     def _engine(self) -> Engine:
         try:
-            return create_engine(self.url)
+            return create_engine(self.url, hide_parameters=True)
         except (SQLAlchemyError, ImportError) as exc:
             raise SourceError(f"source {self.name}: cannot use {self.display_url}: {exc}") from exc
 
@@ -90,7 +93,7 @@ class SqlTableSource:
         except NoSuchTableError as exc:
             raise SourceError(f"source {self.name}: no table {self.settings.table!r} in {self.display_url}") from exc
         except SQLAlchemyError as exc:
-            raise SourceError(f"source {self.name}: cannot read {self.display_url}: {_reason(exc)}") from exc
+            raise SourceError(f"source {self.name}: cannot read {self.display_url}: {driver_message(exc)}") from exc
         missing = [
             f"{name!r} (columns.{key})" for key, name in _mapping(self.settings.columns).items() if name not in table.c
         ]
@@ -115,18 +118,27 @@ class SqlTableSource:
             with engine.connect() as connection:
                 return [dict(row._mapping) for row in connection.execute(query)]
         except SQLAlchemyError as exc:
-            raise SourceError(f"source {self.name}: reading {self.settings.table} failed: {_reason(exc)}") from exc
+            reason = driver_message(exc)
+            raise SourceError(f"source {self.name}: reading {self.settings.table} failed: {reason}") from exc
 
     def _add_row(self, page: Batch, row: dict[str, Any]) -> None:
         record = {field: row.get(field) for field in FIELDS}
         if record["parent_id"] in (0, "0"):
             record["parent_id"] = None  # WordPress-style schemas use 0 for "no parent"
-        location = f"{self.settings.table}:{row['id']}"
-        parsed = parse_record(record, source=self.name, location=location, raw="")
-        if isinstance(parsed, Comment):
-            page.comments.append(parsed)
-        else:  # the raw record is only written out for the rejected few
-            page.rejected.append(replace(parsed, raw=json.dumps(record, default=str)))
+        if self.settings.columns.status is not None:
+            record["site_status"] = site_status_of(self.settings, record["site_status"])
+        if self.settings.url_template is not None:
+            record["url"] = self.settings.url_template.format(id=row["id"], post_id=row.get("post_id") or "")
+        add_record(page, record, location=f"{self.settings.table}:{row['id']}")
+
+
+def site_status_of(settings: SqlSourceSettings, value: Any) -> str:
+    """The status column's value as the stored site status: approved, removed, or held (anything else)."""
+    if value is not None and str(value) in settings.approved_values:
+        return SITE_APPROVED
+    if value is not None and str(value) in settings.removed_values:
+        return "removed"
+    return SITE_HELD
 
 
 def _mapping(columns: SqlColumns) -> dict[str, str]:
@@ -162,7 +174,3 @@ def _lookback_start(after: tuple[Any, Any] | None, seconds: int) -> Any:
     if isinstance(value, int | float):
         return value - seconds  # a Unix time column
     return None
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

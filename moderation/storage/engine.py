@@ -9,11 +9,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from moderation.errors import StorageError
+from moderation.redact import driver_message, masked_url, without_url_secrets
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 7_000_000
@@ -30,8 +31,30 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on error."""
-        with self._sessions() as session, session.begin():
+        with self.failures_named(), self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A plain connection (for session-level advisory locks); failures named as in `session`."""
+        with self.failures_named(), self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def failures_named(self) -> Iterator[None]:
+        """A database that fails (gone, unreachable, dropped mid-run) raises StorageError naming it without
+        its password, in one line without SQL or parameters; an IntegrityError stays as it is for callers
+        that expect one."""
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise StorageError(f"database {self.display_url} failed: {driver_message(exc)}") from exc
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -68,7 +91,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             return
         except SQLAlchemyError as exc:
             if attempt == attempts:
-                raise StorageError(f"could not migrate database {engine.url!r}: {exc}") from exc
+                shown = engine.url.render_as_string(hide_password=True)
+                raise StorageError(f"could not migrate database {shown}: {driver_message(exc)}") from exc
 
 
 def _alembic_config() -> Config:
@@ -78,13 +102,16 @@ def _alembic_config() -> Config:
 
 
 def _create_engine(url: str) -> Engine:
-    options: dict[str, Any] = {}
+    # Parameters hold comment text and names; they never belong in an error message or a log.
+    options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
     try:
         engine = create_engine(url, **options)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StorageError(f"invalid database url {url!r}: {exc}") from exc
+        reason = without_url_secrets(str(exc), url)
+        # not chained: the original error may quote the url with its password
+        raise StorageError(f"invalid database url {masked_url(url)}: {reason}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

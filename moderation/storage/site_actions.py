@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from moderation.errors import OutboxError
@@ -116,18 +116,37 @@ def blocking_action(db: Database, action: SiteAction) -> int | None:
         )
 
 
-def mark_applied(db: Database, action_id: int, token: str, now: datetime, applied: str) -> bool:
-    return outbox.finish(
-        db,
-        SiteActionRow,
-        action_id,
-        token,
-        status="delivered",
-        attempts=SiteActionRow.attempts + 1,
-        delivered_at=now,
-        applied=applied,
-        last_error=None,
-    )
+def mark_applied(
+    db: Database, action_id: int, token: str, now: datetime, applied: str, site_status: str | None = None
+) -> bool:
+    """Delivered; with `site_status`, the comment's stored site status follows, in the same transaction, so
+    the source's next read does not take this change for one made on the site."""
+    with db.session() as session:
+        result = session.execute(
+            update(SiteActionRow)
+            .where(SiteActionRow.id == action_id, SiteActionRow.status == "sending", SiteActionRow.claimed_by == token)
+            .values(
+                status="delivered",
+                attempts=SiteActionRow.attempts + 1,
+                delivered_at=_utc(now),
+                applied=applied,
+                last_error=None,
+                claimed_by=None,
+                claimed_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(result, "rowcount", 0)) != 1:
+            return False
+        if site_status is not None:
+            comment = select(SiteActionRow.comment_id).where(SiteActionRow.id == action_id).scalar_subquery()
+            session.execute(
+                update(CommentRow)
+                .where(CommentRow.id == comment)
+                .values(site_status=site_status)
+                .execution_options(synchronize_session=False)
+            )
+        return True
 
 
 def mark_skipped(db: Database, action_id: int, token: str, now: datetime, why: str) -> bool:

@@ -5,19 +5,32 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
-from moderation.models import Comment, CommentScore, Decision, Post, RejectedRecord, SitePlan, Thread
+from moderation.models import (
+    SITE_APPROVED,
+    SITE_HELD,
+    SITE_REMOVED,
+    Comment,
+    CommentScore,
+    Decision,
+    Post,
+    RejectedRecord,
+    SitePlan,
+    Thread,
+)
 from moderation.sources.base import Batch
+from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import outbox, site_actions
 from moderation.storage.engine import Database
 from moderation.storage.outbox import AlertRule
@@ -28,12 +41,15 @@ from moderation.storage.tables import (
     QueueItemRow,
     RejectedInputRow,
     ScoreRow,
+    ScoringFailureRow,
     WatermarkRow,
 )
 
 CHUNK = 500
 KEYS = ["source", "external_id"]
 SYSTEM_ACTOR = "system"
+SITE_ACTOR = "site"
+"""The actor of queue decisions taken on the site itself (a comment approved, trashed or spammed there)."""
 OPEN_STATUSES = ("pending", "escalated")
 LOCK_NAMESPACE = 7_000_001
 """First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
@@ -45,6 +61,10 @@ class IngestCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    repaired: int = 0
+    """Fields of records in which characters no database can hold were replaced (sources/storable.py)."""
+    closed_by_site: int = 0
+    """Open queue items closed because the comment was approved, spammed, trashed or removed on the site."""
 
 
 @dataclass(frozen=True)
@@ -72,14 +92,93 @@ class ResultCounts:
 
 
 def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
-    """Store a source batch: posts, new or edited comments, rejected records. One transaction."""
+    """Store a source batch: posts, new or edited comments, rejected records. One transaction.
+
+    When a record cannot be stored (a value the database refuses), the records are stored in halves,
+    and halves of those, until each one that fails is alone; it is stored as a rejected input with the
+    database's reason, and every other record of the page is stored.
+    """
+    try:
+        with db.session() as session:
+            counts = _save_page(session, batch.source, batch.posts, batch.comments, now)
+            counts.rejected = _save_rejected(session, batch.rejected, now)
+        return counts
+    except Exception as exc:
+        if not _is_bad_record(exc):
+            raise
     counts = IngestCounts()
+    bad_posts = _isolate(db, batch.posts, lambda session, part: _save_posts_only(session, batch.source, part), counts)
+    bad_comments = _isolate(
+        db, batch.comments, lambda session, part: _save_page(session, batch.source, [], part, now), counts
+    )
+    rejected = [
+        *batch.rejected,
+        *(_unstorable(batch.source, f"post {post.id}", post.id, post, error) for post, error in bad_posts),
+        *(
+            _unstorable(batch.source, batch.locations.get(c.id, f"comment {c.id}"), c.id, c, error)
+            for c, error in bad_comments
+        ),
+    ]
     with db.session() as session:
-        post_ids = _save_posts(session, batch.source, batch.posts, batch.comments)
-        for chunk in _chunks(batch.comments, CHUNK):
-            _save_comments(session, batch.source, chunk, post_ids, now, counts)
-        counts.rejected = _save_rejected(session, batch.rejected, now)
+        counts.rejected = _save_rejected(session, rejected, now)
     return counts
+
+
+def _save_page(
+    session: Session, source: str, posts: list[Post], comments: list[Comment], now: datetime
+) -> IngestCounts:
+    counts = IngestCounts()
+    post_ids = _save_posts(session, source, posts, comments)
+    for chunk in _chunks(comments, CHUNK):
+        _save_comments(session, source, chunk, post_ids, now, counts)
+    return counts
+
+
+def _save_posts_only(session: Session, source: str, posts: list[Post]) -> IngestCounts:
+    _save_posts(session, source, posts, [])
+    return IngestCounts()
+
+
+def _isolate(
+    db: Database,
+    items: list[Any],
+    save: Callable[[Session, list[Any]], IngestCounts],
+    counts: IngestCounts,
+) -> list[tuple[Any, str]]:
+    """Save `items` in one transaction, or, when one of them cannot be stored, each half in its own
+    (recursively); returns the items that failed alone, with the reason. Adds what was saved to `counts`."""
+    if not items:
+        return []
+    try:
+        with db.session() as session:
+            saved = save(session, items)
+    except Exception as exc:
+        if not _is_bad_record(exc):
+            raise
+        if len(items) == 1:
+            return [(items[0], _storage_reason(exc))]
+        middle = len(items) // 2
+        return _isolate(db, items[:middle], save, counts) + _isolate(db, items[middle:], save, counts)
+    for name in ("new", "updated", "unchanged"):
+        setattr(counts, name, getattr(counts, name) + getattr(saved, name))
+    return []
+
+
+def _is_bad_record(exc: BaseException) -> bool:
+    """Whether the database refused a value (so the record is at fault), not the connection or the schema."""
+    if isinstance(exc, DataError | IntegrityError | ValueError | OverflowError):
+        return True
+    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+
+
+def _storage_reason(exc: BaseException) -> str:
+    """The database's one-line reason, without the SQL or its parameters."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"could not be stored: {reason[0] if reason else type(exc).__name__}"
+
+
+def _unstorable(source: str, location: str, external_id: str, record: Comment | Post, error: str) -> RejectedRecord:
+    return RejectedRecord(source, location, error, json.dumps(asdict(record), default=str), external_id)
 
 
 def _save_posts(session: Session, source: str, posts: list[Post], comments: list[Comment]) -> dict[str, int]:
@@ -121,7 +220,12 @@ def _save_comments(
 ) -> None:
     latest = {c.id: c for c in comments}  # a repeated id in one batch: the last one wins
     # Insert first: new comments (the usual case) cost one statement; only the rest are compared.
-    rows = [_comment_values(source, comment, post_ids, now) for comment in latest.values()]
+    # A comment first seen already spammed or trashed on the site is not stored: nobody sees it there.
+    rows = [
+        _comment_values(source, comment, post_ids, now)
+        for comment in latest.values()
+        if comment.site_status not in SITE_REMOVED
+    ]
     inserted = {row[0] for row in _insert_ignore_returning(session, CommentRow, rows, KEYS, "external_id")}
     counts.new += len(inserted)
     known = [external_id for external_id in latest if external_id not in inserted]
@@ -130,12 +234,70 @@ def _save_comments(
     stored = select(CommentRow).where(CommentRow.source == source, CommentRow.external_id.in_(known))
     for row in session.scalars(stored):
         comment = latest[row.external_id]
+        row.author_id = comment.author_id
+        row.author_email_hash = comment.author_email_hash or row.author_email_hash  # e.g. read without a password
+        row.url = comment.url or row.url
+        if comment.site_status is not None and comment.site_status != row.site_status:
+            counts.closed_by_site += _close_for_site_status(session, row, row.site_status, comment.site_status, now)
+            row.site_status = comment.site_status
         if row.content_hash != comment.content_hash:
             row.text, row.content_hash, row.updated_at = comment.text, comment.content_hash, now
             row.text_purged_at = None
             counts.updated += 1
         else:
             counts.unchanged += 1
+
+
+def _close_for_site_status(
+    session: Session, row: CommentRow, before: str | None, site_status: str, now: datetime
+) -> int:
+    """Close the comment's open queue items after a change made on the site, with an audit row by `site`.
+
+    A held comment approved there: approved here; spammed, trashed or removed there: rejected here; put
+    back on hold, or restored from spam or trash (as undoing a rejection does on the site): left open.
+    Each item moves only from the status it was read with, so a moderator deciding at the same moment wins.
+    """
+    if site_status == SITE_APPROVED and before == SITE_HELD:
+        to_status = "approved"
+    elif site_status in SITE_REMOVED:
+        to_status = "rejected"
+    else:
+        return 0
+    reason = f"{site_status} on the site"
+    open_items = select(QueueItemRow).where(QueueItemRow.comment_id == row.id, QueueItemRow.status.in_(OPEN_STATUSES))
+    closed = 0
+    for item in list(session.scalars(open_items)):
+        moved = session.execute(
+            update(QueueItemRow)
+            .where(QueueItemRow.id == item.id, QueueItemRow.status == item.status)
+            .values(
+                status=to_status,
+                decided_by=SITE_ACTOR,
+                decided_at=now,
+                decision_code=None,
+                decision_reason=reason,
+                claimed_by=None,
+                claimed_at=None,
+                version=item.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not _rowcount(moved):
+            continue
+        session.add(
+            ModerationActionRow(
+                comment_id=row.id,
+                queue_item_id=item.id,
+                content_hash=item.content_hash,
+                from_status=item.status,
+                to_status=to_status,
+                reason=reason,
+                actor=SITE_ACTOR,
+                created_at=now,
+            )
+        )
+        closed += 1
+    return closed
 
 
 def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -151,17 +313,22 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
         "content_hash": comment.content_hash,
         "ingested_at": now,
         "updated_at": now,
+        "author_id": comment.author_id,
+        "author_email_hash": comment.author_email_hash,
+        "site_status": comment.site_status,
+        "url": comment.url,
     }
 
 
 def _save_rejected(session: Session, rejected: list[RejectedRecord], now: datetime) -> int:
+    """Rejected records as they are, made to fit their row (a rejected line may hold anything)."""
     rows = [
         {
             "source": r.source,
-            "location": r.location,
-            "external_id": r.external_id,
-            "error": r.error,
-            "raw": r.raw[:10_000],
+            "location": clip(make_storable(r.location), LOCATION_LENGTH),
+            "external_id": None if r.external_id is None else clip(make_storable(r.external_id), ID_LENGTH),
+            "error": make_storable(r.error),
+            "raw": make_storable(r.raw[:10_000]),
             "created_at": now,
         }
         for r in rejected
@@ -195,7 +362,7 @@ def source_lock(db: Database, source: str) -> Iterator[bool]:
         yield True
         return
     key = _lock_key(source)
-    with db.engine.connect() as connection:
+    with db.connection() as connection:
         acquired = bool(
             connection.scalar(text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
         )
@@ -217,13 +384,18 @@ def _lock_key(source: str) -> int:
 
 
 def _unscored(scorer_version: str) -> Any:
-    """Comments whose current text has no score from this scorer version."""
+    """Comments whose current text has no score from this scorer version, and did not make it fail."""
     scored = select(ScoreRow.id).where(
         ScoreRow.comment_id == CommentRow.id,
         ScoreRow.content_hash == CommentRow.content_hash,
         ScoreRow.scorer_version == scorer_version,
     )
-    return ~scored.exists()
+    failed = select(ScoringFailureRow.id).where(
+        ScoringFailureRow.comment_id == CommentRow.id,
+        ScoringFailureRow.content_hash == CommentRow.content_hash,
+        ScoringFailureRow.scorer_version == scorer_version,
+    )
+    return ~scored.exists() & ~failed.exists()
 
 
 def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
@@ -283,10 +455,15 @@ class Claim:
         now: datetime,
         alert_rule: AlertRule | None = None,
         site_plan: SitePlan | None = None,
+        failures: Sequence[tuple[StoredComment, str]] = (),
     ) -> ResultCounts:
+        """The results, and the comments the scorer failed on alone (with the error), in one transaction."""
         if self._session is not None:
+            _save_failures(self._session, failures, scorer, scorer_version, now)
             return _save_results(self._session, results, scorer, scorer_version, now, alert_rule, site_plan)
-        return save_results(self._db, results, scorer, scorer_version, now, alert_rule, site_plan)
+        with self._db.session() as session:
+            _save_failures(session, failures, scorer, scorer_version, now)
+            return _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
 
 
 @contextmanager
@@ -453,6 +630,24 @@ def _add_site_actions(
         if stored.row_id in audit_ids and (planned := site_plan(stored.source, decision)) is not None
     ]
     return site_actions.add_for_pipeline(session, actions, SYSTEM_ACTOR, now)
+
+
+def _save_failures(
+    session: Session, failures: Sequence[tuple[StoredComment, str]], scorer: str, scorer_version: str, now: datetime
+) -> None:
+    """One row per failed comment revision (a concurrent run's row for the same one is kept)."""
+    rows = [
+        {
+            "comment_id": stored.row_id,
+            "content_hash": stored.content_hash,
+            "scorer": scorer,
+            "scorer_version": scorer_version,
+            "error": make_storable(error),
+            "failed_at": now,
+        }
+        for stored, error in failures
+    ]
+    _insert_ignore(session, ScoringFailureRow, rows, ["comment_id", "content_hash", "scorer_version"])
 
 
 def _insert_scores(
@@ -633,6 +828,9 @@ COMMENT_COLUMNS = (
     CommentRow.parent_external_id,
     CommentRow.created_at,
     CommentRow.content_hash,
+    CommentRow.author_id,
+    CommentRow.site_status,
+    CommentRow.url,
 )
 """What a StoredComment needs, selected as plain rows (no ORM objects to build on the scoring path)."""
 
@@ -645,6 +843,9 @@ def _stored(row: Any) -> StoredComment:
         post_id=row.post_external_id,
         parent_id=row.parent_external_id,
         created_at=row.created_at,
+        author_id=row.author_id,
+        site_status=row.site_status,
+        url=row.url,
     )
     return StoredComment(row.id, row.source, comment, row.content_hash)
 

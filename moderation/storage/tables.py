@@ -36,6 +36,7 @@ class CommentRow(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_comments_source_external_id"),
         Index("ix_comments_post", "source", "post_external_id"),
+        Index("ix_comments_author_id", "source", "author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,14 @@ class CommentRow(Base):
     updated_at: Mapped[datetime]
     text_purged_at: Mapped[datetime | None]
     """When retention blanked the text (content_hash, scores, queue and audit rows are kept)."""
+    author_id: Mapped[str | None] = mapped_column(String(255))
+    """The source's id of a registered user (None: a guest, or a source without user ids)."""
+    author_email_hash: Mapped[str | None] = mapped_column(String(64))
+    """sha256 of the lower-cased e-mail address, where the source gives it; never the address."""
+    site_status: Mapped[str | None] = mapped_column(String(20))
+    """The comment's status on the site when last read: approved, hold, spam, trash, removed."""
+    url: Mapped[str | None] = mapped_column(Text)
+    """The comment's address on the site."""
 
 
 class ScoreRow(Base):
@@ -242,6 +251,26 @@ class AppSecretRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
+
+
+class ScoringFailureRow(Base):
+    """A comment revision the scorer raised on, alone; it is skipped by that scorer version until its
+    text changes or `moderation failures retry` removes this row."""
+
+    __tablename__ = "scoring_failures"
+    __table_args__ = (
+        UniqueConstraint(
+            "comment_id", "content_hash", "scorer_version", name="uq_scoring_failures_comment_revision_scorer"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    scorer: Mapped[str] = mapped_column(String(100))
+    scorer_version: Mapped[str] = mapped_column(String(100))
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime]
 
 
 class SiteActionRow(Base):

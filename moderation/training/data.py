@@ -98,8 +98,12 @@ def read_table(data_dir: Path, family: str, split: str) -> Table:
     if not path.is_file():
         raise TrainingDataError(f"{path}: not found; pass --data with the folder of the labelled CSV files")
     raw = path.read_bytes()
-    csv.field_size_limit(sys.maxsize)
-    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    # The limit is process-wide: put it back, so the comment sources' CSV reader keeps its own.
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+    finally:
+        csv.field_size_limit(previous)
     if not rows or "id" not in rows[0] or "text" not in rows[0]:
         raise TrainingDataError(f"{path}: expected columns id,text,<labels>")
     numeric, other = {}, {}

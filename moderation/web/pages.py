@@ -77,7 +77,9 @@ def item_page(
         "item.html",
         card=make_card(entry, moderator, now, rules),
         thread=thread_for(context.db, entry),
-        history=author_history(context.db, entry.source, entry.author, exclude=entry.comment_id),
+        history=author_history(
+            context.db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id
+        ),
         trail=audit_for(context.db, entry),
         reason_codes=rules.reason_codes,
         filters=filters,

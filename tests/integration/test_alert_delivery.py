@@ -294,6 +294,32 @@ def test_429_waits_as_long_as_the_server_asks(webhook: WebhookServer, sqlite_url
     db.dispose()
 
 
+@pytest.mark.parametrize(
+    "asked",
+    ["Thu, 01 Jan 2026 12:10:00 GMT", "Thursday, 01-Jan-26 12:10:00 GMT", "Thu Jan  1 12:10:00 2026"],
+)
+def test_a_retry_after_http_date_waits_until_that_time(webhook: WebhookServer, sqlite_url: str, asked: str) -> None:
+    db = open_database(sqlite_url)
+    outbox.record_alerts(db, [_draft()], NOW)
+    webhook.answer(503, headers={"Retry-After": asked})  # NOW is 12:00:00 that day
+    channels = {"hook": WebhookChannel("hook", "webhook", _secret(webhook.url))}
+    assert deliver_due(db, channels, BASE_URL, DELIVERY, NOW).retrying == 1
+    assert outbox.list_alerts(db)[0].next_attempt_at == NOW + timedelta(minutes=10)
+    db.dispose()
+
+
+def test_a_retry_after_date_in_the_past_retries_after_the_usual_backoff(
+    webhook: WebhookServer, sqlite_url: str
+) -> None:
+    db = open_database(sqlite_url)
+    outbox.record_alerts(db, [_draft()], NOW)
+    webhook.answer(429, headers={"Retry-After": "Wed, 31 Dec 2025 12:00:00 GMT"})
+    channels = {"hook": WebhookChannel("hook", "webhook", _secret(webhook.url))}
+    assert deliver_due(db, channels, BASE_URL, DELIVERY, NOW).retrying == 1
+    assert outbox.list_alerts(db)[0].next_attempt_at == NOW + timedelta(seconds=DELIVERY.first_retry_seconds)
+    db.dispose()
+
+
 def test_a_crash_between_commit_and_delivery_delivers_on_the_next_run(webhook: WebhookServer, db_url: str) -> None:
     db = open_database(db_url)
     settings = _settings([{"name": "hook", "kind": "webhook", "url_env": "HOOK"}])

@@ -12,6 +12,7 @@ import pytest
 
 from flows.alerts import deliver_alerts
 from flows.moderate import moderate
+from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.pipeline import database
 from moderation.scoring.base import register_text_scorer
@@ -79,13 +80,17 @@ def test_the_flow_emits_an_event_for_each_flagged_post(seed_project: Path, sqlit
 
 
 class CrashingScorer(LexiconScorer):
-    """The lexicon scorer (same name and version) that dies on its third batch."""
+    """The lexicon scorer (same name and version) that dies on its third batch, however it is split
+    (so the batch fails as a whole instead of its comments being isolated one by one)."""
 
     calls = 0
+    dying: frozenset[str] = frozenset()
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         type(self).calls += 1
         if type(self).calls == 3:
+            type(self).dying = frozenset(texts)
+        if type(self).dying & set(texts):
             raise RuntimeError("killed before delivery")
         return super().score_texts(texts)
 
@@ -93,14 +98,14 @@ class CrashingScorer(LexiconScorer):
 def test_alerts_committed_before_a_crash_are_delivered_by_the_next_run(
     seed_project: Path, sqlite_url: str, webhook: WebhookServer
 ) -> None:
-    CrashingScorer.calls = 0
+    CrashingScorer.calls, CrashingScorer.dying = 0, frozenset()
     register_text_scorer("crash-before-delivery", lambda settings, variant: CrashingScorer())
     crashing = write_config(
         seed_project / "crash.toml",
         sqlite_url,
         ALERTS + '\n[scoring]\nscorer = "crash-before-delivery"\nbatch_size = 4\n[runner]\nn_workers = 1',
     )
-    with pytest.raises(RuntimeError, match="killed before delivery"):
+    with pytest.raises(ScoringError, match="killed before delivery"):
         moderate(str(crashing))
     (pending,) = outbox.list_alerts(database(sqlite_url))
     assert (pending.kind, pending.status) == ("severe", "pending")  # c6 was in batch 2, committed

@@ -95,11 +95,11 @@ def test_score_writes_one_json_object_per_comment(seed_project: Path, tmp_path: 
     assert c6["scorer"].startswith("lexicon/")
 
 
-def test_score_skips_bad_lines_and_reports_them(tmp_path: Path) -> None:
+def test_score_skips_bad_lines_reports_them_and_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text('{"id": "1", "author": "a", "text": "hello"}\n{oops\n')
     result = CliRunner().invoke(cli, ["score", "--input", str(path), "--scorer", "lexicon"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert f"skipped {path}:2: invalid JSON" in result.output
     assert json.loads(result.stdout.splitlines()[0])["id"] == "1"
 

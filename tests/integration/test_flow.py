@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.moderate import moderate
+from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.pipeline import database
 from moderation.queue import list_items
@@ -78,25 +79,29 @@ def test_bad_lines_are_recorded_and_the_rest_of_the_batch_goes_on(seed_project: 
 
 
 class CrashingScorer(LexiconScorer):
-    """The lexicon scorer (same name and version) that dies once, on its second batch."""
+    """The lexicon scorer (same name and version) that dies on its second batch, however it is split
+    (so the batch fails as a whole instead of its comments being isolated one by one)."""
 
     calls = 0
+    dying: frozenset[str] = frozenset()
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         type(self).calls += 1
         if type(self).calls == 2:
+            type(self).dying = frozenset(texts)
+        if type(self).dying & set(texts):
             raise RuntimeError("scorer process killed")
         return super().score_texts(texts)
 
 
 def test_a_crash_mid_run_loses_nothing_and_the_next_run_completes(seed_project: Path, db_url: str) -> None:
-    CrashingScorer.calls = 0
+    CrashingScorer.calls, CrashingScorer.dying = 0, frozenset()
     register_text_scorer("crashing", lambda settings, variant: CrashingScorer())
     one_at_a_time = "[runner]\nn_workers = 1\n"
     crashing = write_config(
         seed_project / "crash.toml", db_url, f'[scoring]\nscorer = "crashing"\nbatch_size = 4\n{one_at_a_time}'
     )
-    with pytest.raises(RuntimeError, match="scorer process killed"):
+    with pytest.raises(ScoringError, match="scorer process killed"):
         moderate(str(crashing))
     assert _counts(db_url)["scores"] == 4 + 3  # the batches before and after the crashed one were committed
     db = database(db_url)

@@ -120,3 +120,39 @@ def test_scheduled_runs_fire_and_process_new_comments(
     finally:
         _stop(serving, signal.SIGINT)
     assert "serving moderate/scheduled: every 3 s" in log.read_text()
+
+
+def _deployment(api: str) -> dict[str, object] | None:
+    try:
+        response = httpx.get(f"{api}/deployments/name/moderate/scheduled", timeout=5)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+
+
+def test_stopping_serve_leaves_the_schedule_active_for_the_next_start(
+    prefect_env: dict[str, str], seed_project: Path, tmp_path: Path
+) -> None:
+    never_soon = '[schedule]\ncron = ["0 0 1 1 *"]\n'
+    config = write_config(seed_project / "c.toml", f"sqlite:///{tmp_path / 'm.db'}", never_soon)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "moderation", "serve", "--config", str(config)],
+            cwd=seed_project,
+            env=prefect_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    api = prefect_env["PREFECT_API_URL"]
+    logs = [log, tmp_path / "prefect-server.log"]
+    try:
+        # READY: the runner has started and polled for runs, so stopping it now runs its shutdown.
+        _wait(lambda: (_deployment(api) or {}).get("status") == "READY", RUN_SECONDS, "serve did not start", logs)
+    finally:
+        _stop(serving, signal.SIGINT)
+    assert serving.returncode is not None
+    deployment = _deployment(api)
+    assert deployment is not None
+    assert deployment["paused"] is False
+    assert "the schedule stays active" in log.read_text()

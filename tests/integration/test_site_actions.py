@@ -283,3 +283,15 @@ def test_a_source_without_actions_keeps_its_decisions_here_and_says_so(sqlite_ur
     (action,) = list_actions(database(sqlite_url))
     assert action.status == "skipped"
     assert action.last_error == "source examples has no [sources.actions]: decisions stay here"
+
+
+def test_a_site_asking_to_retry_at_an_http_date_is_retried_then(sqlite_url: str) -> None:
+    seed_review_queue(sqlite_url)
+    _reject(sqlite_url, "c6")
+    retry_at = NOW + timedelta(minutes=10)
+    with WebhookServer() as receiver:
+        receiver.answer(503, headers={"Retry-After": retry_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+        source = _examples(_webhook_actions(receiver.url))
+        report = deliver_site_actions(sqlite_url, [source], DELIVERY, NOW, {"SITE_SECRET": SECRET})
+    assert (report.applied, report.retrying) == (0, 1)
+    assert list_actions(database(sqlite_url))[0].next_attempt_at == retry_at

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
-from moderation.config import SqlColumns, SqlSourceSettings
+from moderation.config import PolicySettings, ScoringSettings, SqlColumns, SqlSourceSettings
 from moderation.errors import SourceError
+from moderation.pipeline import database, ingest, plan_batches, score_batch
+from moderation.queue import list_items
 from moderation.sources.base import collect
 from moderation.sources.sql import SqlTableSource
 
@@ -112,3 +114,91 @@ def test_an_unreachable_database_is_a_source_error_without_the_password() -> Non
         list(source.pages(None))
     assert "source forum: cannot read postgresql+psycopg://reader:***@127.0.0.1:1/forum" in str(error.value)
     assert "hunter2" not in str(error.value)
+
+
+def test_an_overlong_author_rejects_its_row_by_key_and_the_page_goes_on(forum: Engine, postgres_url: str) -> None:
+    with forum.begin() as connection:
+        connection.execute(text("UPDATE forum_comments SET who = repeat('a', 300) WHERE comment_id = 3"))
+    batch = collect(_source(postgres_url).pages(None), "forum")
+    assert len(batch.comments) == 10
+    assert [(r.location, r.external_id, r.error) for r in batch.rejected] == [
+        ("forum_comments:3", "3", "author: longer than 255 characters (300)")
+    ]
+
+
+def test_status_column_changes_close_queue_items_and_only_user_ids_are_trusted(
+    postgres_url: str, sqlite_url: str
+) -> None:
+    site = create_engine(postgres_url)
+    written = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    with site.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE site_comments (id integer PRIMARY KEY, post text, author text, user_id integer, "
+                "email text, approved text, body text, created_at timestamptz, updated_at timestamptz)"
+            )
+        )
+        rows = [
+            (1, None, "1", "You are a stupid moron idiot."),  # a guest who typed the staff name
+            (2, 1, "1", "You are a stupid moron idiot!"),  # the staff account itself
+            (3, None, "0", "Held: you are a stupid moron idiot."),
+        ]
+        for number, user_id, approved, body in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO site_comments VALUES (:id, 'p1', 'admin', :user_id, 'Admin@Example.org', "
+                    ":approved, :body, :at, :at)"
+                ),
+                {"id": number, "user_id": user_id, "approved": approved, "body": body, "at": written},
+            )
+    settings = SqlSourceSettings.model_validate(
+        {
+            "name": "site",
+            "kind": "sql",
+            "url": postgres_url,
+            "table": "site_comments",
+            "columns": SqlColumns(
+                id="id",
+                post="post",
+                author="author",
+                parent=None,
+                time="created_at",
+                text="body",
+                updated="updated_at",
+                author_id="user_id",
+                author_email="email",
+                status="approved",
+            ),
+            "approved_values": ["1"],
+            "removed_values": ["spam", "trash"],
+            "url_template": "https://forum.example.org/t/{post_id}#comment-{id}",
+        }
+    )
+    policy = PolicySettings(trusted_authors=["site:1"])
+
+    def run(now: datetime) -> None:
+        ingest(sqlite_url, settings, now)
+        for rows_range in plan_batches(sqlite_url, ScoringSettings()):
+            score_batch(sqlite_url, rows_range, ScoringSettings(), policy, now)
+
+    run(written + timedelta(minutes=1))
+    pending = {e.comment_id: e for e in list_items(database(sqlite_url))}
+    assert sorted(pending) == ["1", "3"]
+    assert pending["1"].url == "https://forum.example.org/t/p1#comment-1"
+
+    edited = written + timedelta(minutes=5)
+    with site.begin() as connection:
+        connection.execute(
+            text("UPDATE site_comments SET approved = 'trash', updated_at = :at WHERE id = 1"), {"at": edited}
+        )
+        connection.execute(
+            text("UPDATE site_comments SET approved = '1', updated_at = :at WHERE id = 3"), {"at": edited}
+        )
+    run(edited + timedelta(minutes=1))
+    site.dispose()
+
+    assert list_items(database(sqlite_url)) == []
+    rejected = list_items(database(sqlite_url), "rejected")
+    approved = list_items(database(sqlite_url), "approved")
+    assert [(e.comment_id, e.decided_by) for e in rejected] == [("1", "site")]
+    assert [(e.comment_id, e.decided_by) for e in approved] == [("3", "site")]

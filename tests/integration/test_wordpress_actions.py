@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from moderation import pipeline
 from moderation.config import (
@@ -28,6 +29,7 @@ from moderation.pipeline import database, deliver_site_actions
 from moderation.review.accounts import add_user
 from moderation.sources.actions import build_applier
 from moderation.storage.site_actions import list_actions
+from moderation.storage.tables import CommentRow
 from moderation.web import create_app
 from tests.conftest import SEED_TIME
 from tests.integration.conftest import PASSWORD, Clock, csrf_of, item_id_of, login, version_of
@@ -76,6 +78,11 @@ def _decide(client: TestClient, comment_id: int, decision: str, status: str = "p
     assert client.post(f"/items/{item_id}/decide", data=data).status_code == 303
 
 
+def _stored_site_status(url: str, comment_id: int) -> str | None:
+    with database(url).session() as session:
+        return session.scalar(select(CommentRow.site_status).where(CommentRow.external_id == str(comment_id)))
+
+
 def _undo(client: TestClient) -> None:
     assert client.post("/undo", data={"csrf_token": csrf_of(client.get("/queue/pending").text)}).status_code == 303
 
@@ -90,10 +97,14 @@ def test_a_reject_in_the_review_ui_trashes_the_comment_and_undo_restores_it(
     _decide(ui, comment["id"], "rejected", reason_code="personal_attack")
     assert deliver_site_actions(sqlite_url, [blog], DELIVERY, NOW).applied == 1
     assert wordpress_site.comment(comment["id"])["status"] == "trash"
+    assert _stored_site_status(sqlite_url, comment["id"]) == "trash"  # the next read sees no change of the site's
 
     _undo(ui)
     assert deliver_site_actions(sqlite_url, [blog], DELIVERY, NOW).applied == 1
     assert wordpress_site.comment(comment["id"])["status"] == "approved"
+    assert _stored_site_status(sqlite_url, comment["id"]) == "approved"
+    _moderate(sqlite_url, blog)  # reading our own changes back closes nothing: the item waits for a decision
+    assert item_id_of(ui, str(comment["id"]))
     undo, reject = list_actions(database(sqlite_url))[:2]
     assert (reject.applied, undo.applied) == ("approved->trash", "trash->approved")
 

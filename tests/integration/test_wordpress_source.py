@@ -8,7 +8,7 @@ import json
 import math
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -138,9 +138,15 @@ def wordpress() -> Iterator[FakeWordPress]:
     thread.join(timeout=5)
 
 
-def _source(site: FakeWordPress, page_size: int = 100, environ: dict[str, str] | None = None, **options: Any):  # type: ignore[no-untyped-def]
+def _source(  # type: ignore[no-untyped-def]
+    site: FakeWordPress,
+    page_size: int = 100,
+    environ: dict[str, str] | None = None,
+    now: datetime | None = None,
+    **options: Any,
+):
     settings = WordPressSourceSettings.model_validate({"name": "blog", "kind": "wordpress", "url": site.url, **options})
-    return WordPressSource(settings, environ=environ, page_size=page_size)
+    return WordPressSource(settings, environ=environ, page_size=page_size, now=now)
 
 
 def test_comments_come_in_pages_with_their_post_and_html_as_text(wordpress: FakeWordPress) -> None:
@@ -160,22 +166,30 @@ def test_comments_come_in_pages_with_their_post_and_html_as_text(wordpress: Fake
     assert pages[1].posts == []  # each post is asked for once per run
 
 
-def test_the_next_run_asks_only_for_recent_comments(wordpress: FakeWordPress) -> None:
-    source = _source(wordpress, lookback_seconds=600)
+def test_the_next_run_asks_for_comments_written_within_the_lookback_before_the_run(wordpress: FakeWordPress) -> None:
+    run = datetime(2017, 8, 11, 9, 55, tzinfo=UTC)  # comment 11's time in UTC: 11:55 on the site
+    source = _source(wordpress, lookback_seconds=600, now=run)
     watermark = collect(source.pages(None), "blog").watermark
-    assert watermark == {"date": "2017-08-11T11:55:00"}  # comment 11, in the site's time zone
+    assert watermark == {"date": "2017-08-11T11:55:00", "offset_seconds": 7200}  # comment 11, site time
     wordpress.add(12, "Mike, you are a moron.", "Slaven", parent=11)
     again = collect(source.pages(watermark), "blog")
-    assert wordpress.comment_queries()[-1]["after"] == "2017-08-11T11:44:59"  # 600 s + 1 s before comment 11
+    assert wordpress.comment_queries()[-1]["after"] == "2017-08-11T11:44:59"  # 600 s + 1 s before the run
     assert [c.id for c in again.comments] == ["9", "10", "11", "12"]  # comments are 5 minutes apart
+
+
+def test_a_run_a_day_later_still_reads_from_the_newest_comment(wordpress: FakeWordPress) -> None:
+    watermark = {"date": "2017-08-11T11:55:00", "offset_seconds": 7200}
+    later = _source(wordpress, lookback_seconds=600, now=datetime(2017, 8, 12, 12, 0, tzinfo=UTC))
+    collect(later.pages(watermark), "blog")
+    assert wordpress.comment_queries()[-1]["after"] == "2017-08-11T11:54:59"  # nothing after the newest is missed
 
 
 def test_held_comments_need_an_application_password(wordpress: FakeWordPress) -> None:
     wordpress.add(12, "waiting for approval", "Ann", status="hold")
-    with pytest.raises(SourceError, match=r"source blog: GET .*/comments answered 401: .*check user and password_env"):
-        list(_source(wordpress, status="hold").pages(None))
+    with pytest.raises(SourceError, match=r"source blog: reading hold comments needs user and password_env"):
+        _source(wordpress, statuses=["hold"])
     env = {"WP_APP_PASSWORD": wordpress.password}
-    held = _source(wordpress, environ=env, status="hold", user="bot", password_env="WP_APP_PASSWORD")
+    held = _source(wordpress, environ=env, statuses=["hold"], user="bot", password_env="WP_APP_PASSWORD")
     assert [c.id for c in collect(held.pages(None), "blog").comments] == ["12"]
 
 
@@ -195,7 +209,18 @@ def test_the_flow_queues_the_attack_and_rescores_an_edited_comment(
     assert (first.sources["blog"].new, first.scored) == (11, 11)
     queued = {entry.comment_id: entry for entry in list_items(database(sqlite_url))}
     assert queued["6"].attack_target == "Slaven"
-    wordpress.edit(9, "Douglas, you are an idiot.")
+    wordpress.edit(11, "Douglas, you are an idiot.")  # the newest: the run re-reads from it (2017 is past the lookback)
     second = moderate(config)
     assert (second.sources["blog"].new, second.sources["blog"].updated, second.scored) == (0, 1, 1)
     assert queued.keys() < {entry.comment_id for entry in list_items(database(sqlite_url))}
+
+
+def test_a_nul_in_a_name_is_replaced_and_an_overlong_name_rejects_only_that_comment(wordpress: FakeWordPress) -> None:
+    wordpress.add(12, "a reply", "evil\u0000name")
+    wordpress.add(13, "another reply", "a" * 300)
+    batch = collect(_source(wordpress).pages(None), "blog")
+    assert {c.id: c.author for c in batch.comments}["12"] == "evil\ufffdname"
+    assert batch.repaired == ["comment 12: author: 1 NUL or lone surrogate character(s) replaced with U+FFFD"]
+    assert [(r.location, r.error) for r in batch.rejected] == [
+        ("comment 13", "author: longer than 255 characters (300)")
+    ]

@@ -32,7 +32,24 @@ def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
     path.write_text("[scoring]\nscorrer = 'lexicon'\n")
     with pytest.raises(ConfigError) as error:
         load_settings(path, environ={})
-    assert str(error.value) == f"{path}: scoring.scorrer: unknown key (got 'lexicon')"
+    assert str(error.value) == f"{path}: scoring.scorrer: unknown key"
+
+
+def test_unknown_section_is_named_without_echoing_its_values(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[databse]\nurl = 'postgresql://mod:hunter2-pw@db.example.org/moderation'\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, environ={})
+    assert str(error.value) == f"{path}: databse: unknown key"
+
+
+def test_invalid_value_under_a_url_key_is_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[sources]]\nname = 'blog'\nkind = 'wordpress'\nurl = ['https://u:hunter2-pw@blog.example.org']\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, environ={})
+    assert "sources.0.wordpress.url" in str(error.value)
+    assert "hunter2-pw" not in str(error.value)
 
 
 def test_threshold_above_one_is_an_error_naming_the_label(tmp_path: Path) -> None:
@@ -152,3 +169,19 @@ def _empty(tmp_path: Path) -> Path:
     path = tmp_path / "empty.toml"
     path.write_text("")
     return path
+
+
+def test_a_display_name_in_trusted_authors_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[policy]\ntrusted_authors = ["admin"]\n')
+    with pytest.raises(ConfigError, match=r"c.toml: policy.trusted_authors: .*'admin' is not a registered user"):
+        load_settings(path, environ={})
+
+
+def test_the_old_wordpress_status_key_says_what_replaced_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nname = "blog"\nkind = "wordpress"\nurl = "https://b.org"\nstatus = "hold"\n')
+    with pytest.raises(
+        ConfigError, match=r'c.toml: sources.0.wordpress: .*status was replaced by statuses.*\["hold"\]'
+    ):
+        load_settings(path, environ={})

@@ -1,3 +1,6 @@
+import pytest
+from pydantic import ValidationError
+
 from moderation.config import PolicySettings
 from moderation.models import BLOCKED_WORD, Comment, CommentScore
 from moderation.policy import PhaseResult, PolicyContext, decide, run_phases
@@ -6,15 +9,17 @@ from moderation.policy.phases import attack_on_commenter, blocked_words, empty, 
 SETTINGS = PolicySettings(
     thresholds={"insult": 0.8, "threat": 0.5, "attack_on_commenter": 0.5},
     severity={"threat": 3.0, "insult": 1.5, "attack_on_commenter": 2.5},
-    trusted_authors=["staff"],
+    trusted_authors=["blog:7"],
     blocked_words=["buy pills"],
 )
 
 
-def _ctx(text: str = "hello", author: str = "ann", **scores: float) -> PolicyContext:
+def _ctx(
+    text: str = "hello", author: str = "ann", author_id: str | None = None, source: str = "blog", **scores: float
+) -> PolicyContext:
     attack = scores.pop("attack_on_commenter", None)
     score = CommentScore(scores=scores, attack_on_commenter=attack, attack_target="Bob" if attack else None)
-    return PolicyContext(Comment(id="1", text=text, author=author), score, SETTINGS)
+    return PolicyContext(Comment(id="1", text=text, author=author, author_id=author_id), score, SETTINGS, source)
 
 
 def test_empty_comment_passes() -> None:
@@ -22,12 +27,29 @@ def test_empty_comment_passes() -> None:
     assert empty(_ctx(text="x")) is None
 
 
-def test_trusted_author_passes_even_with_high_scores() -> None:
-    decision = decide(_ctx().comment, CommentScore({"insult": 0.99}), SETTINGS.model_copy(update={}))
+def test_trusted_registered_user_passes_even_with_high_scores() -> None:
+    decision = decide(_ctx().comment, CommentScore({"insult": 0.99}), SETTINGS, "blog")
     assert decision.flagged
-    ctx = _ctx(author="staff", insult=0.99)
+    ctx = _ctx(author="Staff", author_id="7", insult=0.99)
     assert trusted_author(ctx) is not None
-    assert decide(ctx.comment, ctx.score, SETTINGS).status == "passed"
+    assert decide(ctx.comment, ctx.score, SETTINGS, "blog").status == "passed"
+
+
+def test_guest_named_like_a_trusted_user_is_not_trusted() -> None:
+    staff = _ctx(author="Staff", author_id="7")
+    guest = _ctx(author="Staff", author_id=None, insult=0.99)
+    assert trusted_author(staff) is not None
+    assert trusted_author(guest) is None
+    assert decide(guest.comment, guest.score, SETTINGS, "blog").flagged
+
+
+def test_the_same_user_id_on_another_source_is_not_trusted() -> None:
+    assert trusted_author(_ctx(author_id="7", source="forum")) is None
+
+
+def test_a_display_name_in_trusted_authors_is_refused_with_the_form_to_use() -> None:
+    with pytest.raises(ValidationError, match=r"'admin' is not a registered user: write <source name>:<user id>"):
+        PolicySettings(trusted_authors=["admin"])
 
 
 def test_blocked_word_flags_as_a_whole_word() -> None:

@@ -1,3 +1,4 @@
+import hashlib
 import json
 from pathlib import Path
 
@@ -120,3 +121,16 @@ def test_csv_pages_resume_after_the_stored_page(tmp_path: Path) -> None:
     pages = list(CsvFileSource("s", path, page_size=3).pages(None))
     assert [[c.id for c in page.comments] for page in pages] == [["0", "1", "2"], ["3", "4"]]
     assert [c.id for c in CsvFileSource("s", path).fetch(pages[0].watermark).comments] == ["3", "4"]
+
+
+def test_a_file_records_author_id_and_only_a_hash_of_the_email(tmp_path: Path) -> None:
+    comments = tmp_path / "c.jsonl"
+    comments.write_text(
+        '{"id": "1", "text": "hi", "author": "Mike", "author_id": 7, "author_email": "Mike@Example.org"}\n'
+        '{"id": "2", "text": "hi", "author": "Mike", "author_id": 0}\n',
+        encoding="utf-8",
+    )
+    member, guest = JsonlFileSource("f", comments).fetch(None).comments
+    assert (member.author_id, guest.author_id) == ("7", None)
+    assert member.author_email_hash == hashlib.sha256(b"mike@example.org").hexdigest()
+    assert "Mike@Example.org" not in repr(member)

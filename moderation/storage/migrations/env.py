@@ -16,7 +16,7 @@ def run_migrations() -> None:
         url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
         if not url:
             raise SystemExit("give the database: alembic -x url=sqlite:///moderation.db ...")
-        with create_engine(url).begin() as conn:
+        with create_engine(url, hide_parameters=True).begin() as conn:
             context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
             context.run_migrations()
         return

@@ -31,6 +31,7 @@ from moderation.scoring import load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
+from moderation.stopping import stop_requested
 from moderation.storage import outbox, site_actions, store
 from moderation.storage.engine import Database, open_database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
@@ -112,6 +113,8 @@ class BatchOutcome:
     """Comments the scorer raised on alone (recorded in scoring_failures; the others were scored)."""
     failed_items: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "score": 0.0, "write": 0.0})
+    left_for_next_run: bool = False
+    """Skipped because the run was asked to stop (SIGTERM) before the batch started."""
 
 
 def plan_batches(db_url: str, scoring: ScoringSettings) -> list[RowRange]:
@@ -134,9 +137,12 @@ def score_batch(
     Saving is idempotent and, on PostgreSQL, the comments are locked while they are scored, so runs
     that overlap never score or queue a comment twice.
     """
+    outcome = BatchOutcome()
+    if stop_requested():
+        outcome.left_for_next_run = True  # not claimed: the next run's plan includes these comments
+        return outcome
     scorer = load_scorer(scoring.scorer, scoring)
     rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
-    outcome = BatchOutcome()
     clock = time.perf_counter()
     with store.claim_unscored(database(db_url), scorer.version, rows) as claim:
         if not claim.comments:
@@ -336,6 +342,8 @@ class RunSummary:
     alerts: DeliveryReport = field(default_factory=DeliveryReport)
     site_actions: ActionReport = field(default_factory=lambda: ActionReport())
     """Decisions applied on the sites this run (moderators' since the last run, and pre-moderation holds)."""
+    batches_left: int = 0
+    """Scoring batches skipped because the run was asked to stop; the next run scores them."""
 
     def add_ingest(self, report: IngestReport) -> None:
         self.sources[report.source] = report.counts
@@ -350,6 +358,7 @@ class RunSummary:
 
     def add_batches(self, outcomes: Sequence[BatchOutcome]) -> None:
         for outcome in outcomes:
+            self.batches_left += outcome.left_for_next_run
             self.scored += outcome.scored
             self.flagged += outcome.flagged
             self.flagged_items.extend(outcome.flagged_items[: max(LISTED - len(self.flagged_items), 0)])

@@ -1,23 +1,56 @@
 """The `moderation` command: a thin click layer over the same functions the flows and web UI use.
 
-Each group of commands lives in its own module and is registered here.
+Each group of commands lives in its own module, registered here by name and imported only when that
+command runs: `moderation score` never loads the database, Prefect or alert code it does not use.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import traceback
 from typing import Any
 
 import click
 
-from moderation.cli import actions, alerts, failures, labels, pipeline, purge, queue, serve, train, users, web
 from moderation.cli.terminal import for_terminal
 from moderation.errors import ModerationError
 from moderation.failure_logging import DEBUG_VARIABLE, debugging
 
+# Command name -> "module:attribute" of its click command.
+COMMANDS = {
+    "run": "moderation.cli.pipeline:run",
+    "score": "moderation.cli.pipeline:score",
+    "queue": "moderation.cli.queue:queue",
+    "serve": "moderation.cli.serve:serve",
+    "purge": "moderation.cli.purge:purge",
+    "alerts": "moderation.cli.alerts:alerts",
+    "actions": "moderation.cli.actions:actions",
+    "failures": "moderation.cli.failures:failures",
+    "user": "moderation.cli.users:user",
+    "web": "moderation.cli.web:web",
+    "export-labels": "moderation.cli.labels:export_labels",
+    "train": "moderation.cli.train:train",
+}
 
-class ModerationCommands(click.Group):
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+        return command
+
+
+class ModerationCommands(LazyGroup):
     """An expected failure is one `Error:` line (never a traceback, never raw control characters);
     with --debug its traceback comes first."""
 
@@ -41,20 +74,6 @@ def cli(debug: bool) -> None:
     """Self-hosted comment moderation: score comments, queue attacks and toxicity for moderators."""
     if debug:
         os.environ[DEBUG_VARIABLE] = "1"  # flow runs started from here (and their subprocesses) see it too
-
-
-cli.add_command(pipeline.run)
-cli.add_command(pipeline.score)
-cli.add_command(queue.queue)
-cli.add_command(serve.serve)
-cli.add_command(purge.purge)
-cli.add_command(alerts.alerts)
-cli.add_command(actions.actions)
-cli.add_command(failures.failures)
-cli.add_command(users.user)
-cli.add_command(web.web)
-cli.add_command(labels.export_labels)
-cli.add_command(train.train)
 
 
 def main() -> None:

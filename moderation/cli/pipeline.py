@@ -35,13 +35,21 @@ def run(config_path: str | None) -> None:
         os.environ.setdefault(key, value)
     warn_about_unused_label_settings(config_path)
     from flows.moderate import moderate
+    from moderation.stopping import STOPPED_EXIT_CODE, run_stoppable, stop_requested
 
     try:
-        summary = moderate(config_path)
+        summary = run_stoppable(lambda: moderate(config_path))
     except SourcesFailedError as exc:
         if exc.summary is not None:
             _print_summary(exc.summary)  # type: ignore[arg-type]
         raise click.ClickException(f"{exc}; the other sources were processed") from exc
+    if stop_requested():
+        click.echo(
+            f"stopped on SIGTERM: {summary.scored} comments scored and saved, "
+            f"{summary.batches_left} batches left for the next run",
+            err=True,
+        )
+        raise click.exceptions.Exit(STOPPED_EXIT_CODE)
     _print_summary(summary)
 
 

@@ -1,23 +1,32 @@
 """Whom a comment's insulting words are aimed at, from its wording and its thread.
 
 A pure function of one comment, its parent and the thread's author list: the cost per comment does not
-grow with the thread (names are looked up in a dict by token, not scanned one by one).
+grow with the thread (names are looked up in a dict by token, not scanned one by one), and it is bounded
+however long the comment is: only its first READ_LIMIT characters are read, each scan of them (tokens,
+mentions, quotes, insulting words) is done once, and each insult looks only at the mentions and quotes
+around it.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from moderation.models import Comment, Span, Thread
 from moderation.scoring.lexicon import collapse
+from moderation.scoring.normalise import MAX_HEAD, MAX_TAIL
 
 GROUP = "*"
 TOKEN = re.compile(r"[@\w'’*$]+", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?;\n]+(\s|$)")
 LINK_DISTANCE = 60  # characters between an insulting word and who it is said of, within one sentence
+# The thread layer reads a comment's first READ_LIMIT characters: every comment the fast model reads whole
+# (up to MAX_HEAD + MAX_TAIL characters, scoring/normalise.py) is read whole here too, and a longer one is
+# read as far as the model's head and then some. Insults the model finds further on count as untied.
+READ_LIMIT = MAX_HEAD + MAX_TAIL
 
 # How surely an insult is aimed at someone in the thread, by what it is tied to.
 AT_ADDRESSEE = 1.0
@@ -46,6 +55,7 @@ STANDALONE = ("unknown", "you")  # a comment with no parent and nobody else know
 SECOND_PERSON = {"you", "your", "you're", "youre", "you’re", "yours", "yourself", "u", "ur", "ya", "yall", "y'all"}
 FIRST_PERSON = {"i", "i'm", "im", "i’m", "me", "my", "myself", "i've", "i’d", "i'd"}
 THIRD_PERSON = {"he", "she", "they", "him", "her", "them", "his", "their", "he's", "she's", "they're", "whoever"}
+PRONOUNS = (("you", SECOND_PERSON), ("self", FIRST_PERSON), ("third", THIRD_PERSON))
 GROUP_PHRASES = re.compile(
     r"\b(every(one|body|\s+single\s+one\s+of\s+you)|all\s+of\s+you|you\s+(people|guys|all|lot)|y'?all"
     r"|(this|the)\s+comments?(\s+section)?|commenters|people\s+(in|on)\s+here|bunch\s+of\s+\w+(\s+\w+)?\s+(in|on)\s+here)\b",
@@ -156,15 +166,13 @@ class Directedness:
 
 
 def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] = ()) -> Directedness:
-    text = comment.text
-    names = _NameIndex.of(thread.participant_names)
-    mentions = [m for m in _mentions(text, names) if m.name != comment.author]
-    addressee = _addressee(comment, thread, mentions)
-    listed = set(_insult_words(text))
+    scan = _Scan.of(comment.text[:READ_LIMIT], _NameIndex.of(thread.participant_names), comment.author)
+    addressee = _addressee(comment, thread, scan.mentions)
+    listed = set(scan.insult_words)
     insults = sorted(set(insult_spans) | listed)
     if not insults:
         return Directedness(UNTIED[addressee.kind], addressee.name, addressee.kind, _spans(addressee))
-    aims = [_aim(text, span, mentions, addressee, listed=span in listed) for span in insults]
+    aims = [_aim(scan, span, addressee, listed=span in listed) for span in insults]
     best = max(aims, key=lambda d: (d.value, d.tied_word))
     if addressee.kind in STANDALONE and best.value < UNTIED["unknown"]:
         # Without a thread, wording alone says little about whom an insult is for: on kaggle_insults.train
@@ -172,6 +180,53 @@ def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] 
         # as the rest. Those cues only lower the score when the thread gives someone else to aim at.
         return Directedness(UNTIED["unknown"], None, best.kind, best.spans, best.tied_word)
     return best
+
+
+# ---- one pass over the text ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What is read from a comment's text, each scan done once; lookups around a span by bisection."""
+
+    text: str
+    mentions: list[Mention]
+    """Participants, groups, pronouns and reporting phrases, in the order `_mentions` finds them."""
+    insult_words: list[Span]
+    quoted: list[Span]
+    """Quoted phrases, in text order and not overlapping."""
+    by_start: list[tuple[int, int]]
+    """(start, index in mentions) for every mention, in text order."""
+    longest: int
+
+    @classmethod
+    def of(cls, text: str, names: _NameIndex, author: str) -> _Scan:
+        tokens = list(TOKEN.finditer(text))
+        mentions = [m for m in _mentions(text, tokens, names) if m.name != author]
+        return cls(
+            text,
+            mentions,
+            list(_insult_words(text, tokens)),
+            _quoted_spans(text),
+            sorted((m.span[0], i) for i, m in enumerate(mentions)),
+            max((m.span[1] - m.span[0] for m in mentions), default=0),
+        )
+
+    def nearby(self, insult: Span) -> list[Mention]:
+        """Mentions within LINK_DISTANCE of `insult` and in its sentence, in the order of `mentions`."""
+        low = bisect_left(self.by_start, (insult[0] - LINK_DISTANCE - self.longest, -1))
+        high = bisect_right(self.by_start, (insult[1] + LINK_DISTANCE, len(self.mentions)))
+        near = sorted(index for _, index in self.by_start[low:high])
+        return [
+            m
+            for m in (self.mentions[i] for i in near)
+            if _distance(insult, m.span) <= LINK_DISTANCE and _same_sentence(self.text, insult, m.span)
+        ]
+
+    def is_quoted(self, insult: Span) -> bool:
+        # Quotes do not overlap, so only the last one starting at or before the insult can hold it.
+        index = bisect_right(self.quoted, insult[0], key=_start) - 1
+        return index >= 0 and _inside(insult, self.quoted[index])
 
 
 # ---- who is addressed ---------------------------------------------------------------------------
@@ -204,52 +259,98 @@ def _addressee(comment: Comment, thread: Thread, mentions: list[Mention]) -> _Ad
     return _Addressee("unknown" if alone else "none", None, None)
 
 
-def _mentions(text: str, names: _NameIndex) -> Iterable[Mention]:
+def _mentions(text: str, tokens: list[re.Match[str]], names: _NameIndex) -> Iterable[Mention]:
     groups = [match.span() for match in GROUP_PHRASES.finditer(text)]
     for span in groups:
         yield Mention("group", span, GROUP)
     for match in THIRD_SUBJECT.finditer(text):
-        if not any(_distance(match.span(), span) == 0 for span in groups):
+        if not _touches_any(match.span(), groups):
             yield Mention("third", match.span())
     for match in REPORTING.finditer(text):
         yield Mention("reported", match.span())
-    tokens = list(TOKEN.finditer(text))
     for index, match in enumerate(tokens):
-        word = match.group().lower().strip("'’")
-        if word in SECOND_PERSON:
-            yield Mention("you", match.span())
-        elif word in FIRST_PERSON or (word == "i" and match.group() == "I"):
-            yield Mention("self", match.span())
-        elif word in THIRD_PERSON:
-            yield Mention("third", match.span())
-        else:
-            name = names.find(tokens, index)
-            if name is not None:
-                yield Mention("named", name[1], name[0])
-            elif match.group().startswith("@") and len(match.group()) > 2:
-                yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
-            elif _looks_like_a_name(match.group()) and index > 0 and not _starts_sentence(text, match.start()):
-                yield Mention("third", match.span())  # a capitalised name that is not a participant
+        token = _token(match.group())
+        if token.plain and token.key not in names.exact:
+            continue  # most words: no pronoun, no handle, not capitalised, nobody's name
+        if token.pronoun is not None:
+            yield Mention(token.pronoun, match.span())
+            continue
+        name = names.find(tokens, index, token)
+        if name is not None:
+            yield Mention("named", name[1], name[0])
+        elif token.handle:
+            yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
+        elif token.name_like and index > 0 and not _starts_sentence(text, match.start()):
+            yield Mention("third", match.span())  # a capitalised name that is not a participant
+
+
+@dataclass(frozen=True)
+class _Token:
+    """What a token's spelling says, whatever the thread."""
+
+    pronoun: str | None
+    """"you", "self" or "third" for a personal pronoun."""
+    key: str
+    """Lower case without a possessive "'s" or a leading "@": how participants' names are looked up."""
+    capitalised: bool
+    handle: bool
+    """An "@name" handle."""
+    name_like: bool
+    """Capitalised like a name (see _looks_like_a_name)."""
+    insult: bool
+    """One of INSULT_WORDS, spelling games undone."""
+
+    @property
+    def plain(self) -> bool:
+        """Says nothing about who is addressed unless it is a participant's name."""
+        return self.pronoun is None and not (self.handle or self.capitalised or self.name_like)
+
+
+@lru_cache(maxsize=65536)
+def _token(spelling: str) -> _Token:
+    """Cached: natural comments reuse their words, so most tokens cost a dict lookup here."""
+    word = spelling.lower().strip("'’")
+    pronoun = (
+        "you"
+        if word in SECOND_PERSON
+        else "self"
+        if word in FIRST_PERSON
+        else "third"
+        if word in THIRD_PERSON
+        else None
+    )
+    key = spelling.lower()
+    key = (key[:-2] if key.endswith(("'s", "’s")) else key).lstrip("@")
+    handle = spelling.startswith("@") and len(spelling) > 2
+    insult = _is_insult_word(spelling.strip("'’"))
+    return _Token(pronoun, key, spelling[:1].isupper(), handle, _looks_like_a_name(spelling), insult)
 
 
 def _looks_like_a_name(token: str) -> bool:
-    return len(token) >= 3 and token.istitle() and collapse(token) not in INSULT_WORDS
+    return len(token) >= 3 and token.istitle() and not _is_insult_word(token)
 
 
 def _starts_sentence(text: str, position: int) -> bool:
-    before = text[:position].rstrip()
-    return not before or before[-1] in '.!?\n:"“'
+    """Whether the last non-space character before `position` ends a sentence (or there is none)."""
+    last = position - 1
+    while last >= 0 and text[last].isspace():  # only the spaces just before: linear over all tokens
+        last -= 1
+    return last < 0 or text[last] in '.!?:"“'
+
+
+def _touches_any(span: Span, spans: list[Span]) -> bool:
+    """Whether `span` overlaps or touches one of `spans` (in text order, not overlapping)."""
+    index = bisect_right(spans, span[1], key=_start) - 1
+    return index >= 0 and spans[index][1] >= span[0]
 
 
 # ---- what the insulting words are tied to ----------------------------------------------------------
 
 
-def _aim(text: str, insult: Span, mentions: list[Mention], addressee: _Addressee, *, listed: bool) -> Directedness:
-    if any(_inside(insult, m.span) for m in _quoted_spans(text)):
+def _aim(scan: _Scan, insult: Span, addressee: _Addressee, *, listed: bool) -> Directedness:
+    if scan.is_quoted(insult):
         return Directedness(REPORTED, None, "quoted", (insult,))
-    nearby = [
-        m for m in mentions if _distance(insult, m.span) <= LINK_DISTANCE and _same_sentence(text, insult, m.span)
-    ]
+    nearby = scan.nearby(insult)
     if not nearby:
         value = UNTIED[addressee.kind]
         return Directedness(value, addressee.name, addressee.kind, (insult, *_spans(addressee)))
@@ -281,20 +382,28 @@ AFTER_PENALTY = 30
 _PRIORITY = {"named": 0, "group": 1, "you": 2, "reported": 3, "self": 4, "third": 5}
 
 
-def _quoted_spans(text: str) -> list[Mention]:
-    return [Mention("quoted", m.span()) for m in QUOTED.finditer(text) if " " in m.group(1)]
+def _quoted_spans(text: str) -> list[Span]:
+    return [m.span() for m in QUOTED.finditer(text) if " " in m.group(1)]
 
 
-def _insult_words(text: str) -> Iterable[Span]:
+def _insult_words(text: str, tokens: list[re.Match[str]]) -> Iterable[Span]:
     for match in THREAT.finditer(text):
         yield match.span("verb")
-    for match in TOKEN.finditer(text):
-        if collapse(match.group().strip("'’")) in INSULT_WORDS:
-            yield match.span()
+    yield from (match.span() for match in tokens if _token(match.group()).insult)
+
+
+@lru_cache(maxsize=65536)
+def _is_insult_word(token: str) -> bool:
+    """Whether a token is one of INSULT_WORDS, spelling games undone; cached, as comments reuse their words."""
+    return collapse(token) in INSULT_WORDS
 
 
 def _spans(addressee: _Addressee) -> tuple[Span, ...]:
     return (addressee.span,) if addressee.span is not None else ()
+
+
+def _start(span: Span) -> int:
+    return span[0]
 
 
 def _inside(inner: Span, outer: Span) -> bool:
@@ -331,15 +440,15 @@ class _NameIndex:
     def of(cls, names: frozenset[str]) -> _NameIndex:
         return _cached_index(names)  # a thread's frozenset caches its hash: this is a dict lookup
 
-    def find(self, tokens: list[re.Match[str]], index: int) -> tuple[str, Span] | None:
+    def find(self, tokens: list[re.Match[str]], index: int, spelling: _Token) -> tuple[str, Span] | None:
         """The participant named at tokens[index]: "Slaven", "@slaven", "Slaven's", "Lee Lindberg", "Lee"."""
         token = tokens[index]
-        word = re.sub(r"('|’)s$", "", token.group().lower()).lstrip("@")
+        word = spelling.key
         for words, name in self.exact.get(word, []):
             following = [t.group().lower() for t in tokens[index + 1 : index + len(words)]]
             end = tokens[index + len(words) - 1].end() if following == words[1:] else token.end()
             return name, (token.start(), end)
-        if token.group()[:1].isupper() and len(word) >= 5:
+        if spelling.capitalised and len(word) >= 5 and self.fuzzy:
             for length in (len(word) - 1, len(word), len(word) + 1):
                 for name in self.fuzzy.get((word[0], length), []):
                     if _one_edit_apart(word, name.lower().split()[0]):

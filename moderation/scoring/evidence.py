@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from moderation.models import Span
 from moderation.scoring.features import WORD, Hashed, hash_chars, hash_words, weigh
-from moderation.scoring.normalise import Tracked, normalise_tracked
+from moderation.scoring.normalise import Tracked, normalise_tracked, whole_word_span
 
 if TYPE_CHECKING:
     from moderation.scoring.fast_model import FastModel
@@ -56,7 +56,7 @@ def batch_top_spans(
         evidence: dict[str, list[Span]] = {}
         rows = per_word[first_word[i] : first_word[i] + n_words[i]]
         for k in label_indices[i]:
-            chosen = sorted({t.original_span(*spans[j]) for j in _strongest(rows[:, k])})
+            chosen = sorted({whole_word_span(texts[i], *t.original_span(*spans[j])) for j in _strongest(rows[:, k])})
             if chosen:
                 evidence[model.labels[k]] = chosen
         results.append(evidence)

@@ -4,7 +4,8 @@
 each output character, the span of input characters it came from, so evidence found in the normalised
 text points at the words the commenter actually wrote. Both apply the same ordered rules:
 
-1. very long text keeps its head and tail (MAX_HEAD + MAX_TAIL characters);
+1. very long text keeps its head and tail (MAX_HEAD + MAX_TAIL characters); evidence on a word this
+   cuts in two covers the whole word the commenter wrote (`whole_word_span`);
 2. HTML entities are decoded ("&amp;" -> "&");
 3. each character is folded: Unicode compatibility decomposition (NFKD: full-width, ligatures, styled
    letters), combining accents dropped, lower case, look-alike Cyrillic/Greek letters and typographic
@@ -225,6 +226,24 @@ class Tracked:
         return int(self.starts[start]), int(self.ends[end - 1])
 
 
+def whole_word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """An input span [start, end) widened to whole words where rule 1 cut a word in two (the head's last
+    word, the tail's first): the model saw part of the word, the commenter wrote all of it."""
+    if len(text) <= MAX_HEAD + MAX_TAIL:
+        return start, end
+    if end == MAX_HEAD:
+        while end < len(text) and _is_word_char(text[end]):
+            end += 1
+    if start == len(text) - MAX_TAIL:
+        while start > 0 and _is_word_char(text[start - 1]):
+            start -= 1
+    return start, end
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 def normalise_tracked(text: str) -> Tracked:
     """`normalise(text)` with the input span of every output character."""
     tracked = _truncate_tracked(text)
@@ -239,13 +258,16 @@ def normalise_tracked(text: str) -> Tracked:
 
 
 def _truncate_tracked(text: str) -> Tracked:
-    positions = np.arange(len(text), dtype=np.int64)
     if len(text) <= MAX_HEAD + MAX_TAIL:
+        positions = np.arange(len(text), dtype=np.int64)
         return Tracked(text, positions, positions + 1)
+    # Positions of the kept characters only: a 5 MB comment costs no more here than a 4,000-character one.
     tail_start = len(text) - MAX_TAIL
+    head = np.arange(MAX_HEAD, dtype=np.int64)
+    tail = np.arange(tail_start, len(text), dtype=np.int64)
     gap = np.full(len(TRUNCATION_GAP), MAX_HEAD, dtype=np.int64)
-    starts = np.concatenate([positions[:MAX_HEAD], gap, positions[tail_start:]])
-    ends = np.concatenate([positions[:MAX_HEAD] + 1, gap + 0, positions[tail_start:] + 1])
+    starts = np.concatenate([head, gap, tail])
+    ends = np.concatenate([head + 1, gap, tail + 1])
     return Tracked(_truncate(text), starts, ends)
 
 

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -120,7 +121,10 @@ def test_every_command_has_help() -> None:
 
 
 def _commands(group, prefix=""):  # type: ignore[no-untyped-def]
-    for name, command in group.commands.items():
+    # Through list_commands/get_command: the top-level group imports its commands on first use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield f"{prefix}{name}", command
         if hasattr(command, "commands"):
             yield from _commands(command, f"{prefix}{name} ")

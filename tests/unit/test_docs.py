@@ -1,3 +1,5 @@
+import click
+
 from moderation.cli import cli
 from tests.conftest import PROJECT_ROOT
 
@@ -9,7 +11,10 @@ def test_every_command_is_in_the_readme() -> None:
 
 
 def _command_names(group, prefix=""):  # type: ignore[no-untyped-def]
-    for name, command in group.commands.items():
+    # Through list_commands/get_command: the top-level group imports its commands on first use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         if hasattr(command, "commands"):
             yield from _command_names(command, f"{prefix}{name} ")
         else:

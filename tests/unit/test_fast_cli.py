@@ -44,6 +44,20 @@ def test_scoring_with_fast_imports_no_heavy_library(tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_scoring_with_fast_imports_no_storage_prefect_or_alerts(tmp_path: Path) -> None:
+    unused = ("sqlalchemy", "alembic", "prefect", "moderation.storage", "moderation.alerts", "moderation.pipeline")
+    code = (
+        "import sys; from moderation.cli import cli; "
+        f"cli(['score', '--scorer', 'fast', '--input', {str(SEED)!r}, '--output', {str(tmp_path / 'o.jsonl')!r}], "
+        "standalone_mode=False); "
+        f"print(sorted({{m.split('.')[0] if m.split('.')[0] != 'moderation' else '.'.join(m.split('.')[:2]) "
+        f"for m in sys.modules}} & set({unused!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert len((tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()) == 11
+
+
 def test_config_thresholds_are_the_ones_training_chose_on_dev() -> None:
     config = tomllib.loads((PROJECT_ROOT / "config" / "moderation.toml").read_text(encoding="utf-8"))
     chosen = load_model().info["thresholds"]

@@ -358,9 +358,7 @@ def _provenance(tables: dict[str, Table], settings: TrainSettings) -> dict[str, 
         "stack_c": settings.stack_c,
         "folds": settings.folds,
         "seed": settings.seed,
-        "identity_weight_cap": {
-            name: settings.identity_weight_cap.get(name, 1.0) for name in settings.output_sources
-        },
+        "identity_weight_cap": {name: settings.identity_weight_cap.get(name, 1.0) for name in settings.output_sources},
         "identity_terms": list(IDENTITY_TERMS),
         "valence_lexicon": "VADER (vadersentiment 3.3.2, MIT)",
     }

@@ -19,9 +19,11 @@ Fixed folds, liblinear with a fixed seed and sorted inputs make the same data gi
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import zlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,10 @@ class TrainSettings:
     c: dict[str, float] = field(default_factory=lambda: {"identity_attack": 1.0})
     """Inverse L2 strength of a label's regression (DEFAULT_C where not listed)."""
     stack_c: float = 1.0
-    folds: int = 5
+    folds: int = 3
     seed: int = 0
+    workers: int = 4
+    """Processes fitting the regressions (the result is the same for any number)."""
     identity_weight_cap: dict[str, float] = field(
         default_factory=lambda: {"toxicity": 10.0, "insult": 10.0, "obscene": 10.0, "attack": 10.0, "offensive": 10.0}
     )
@@ -130,10 +134,14 @@ def train_fast(
     for family in families:
         train.matrices[family] = feature_matrix(train.normalised[family], settings.spec, idf, word_classes)
 
-    say(f"fitting one regression per output ({', '.join(outputs)})")
-    weights, intercepts = _fit_labels(train, outputs, settings, rows=None)
-    say(f"stacking on {settings.folds}-fold out-of-fold scores")
-    stack, stack_intercepts = _fit_stack(train, outputs, settings)
+    say(
+        f"fitting one regression per output ({', '.join(outputs)}) on all rows and for {settings.folds}-fold "
+        f"stacking, in {settings.workers} processes"
+    )
+    fits = _fit_all(train, outputs, settings)
+    weights, intercepts = fits[None]
+    say("stacking on the out-of-fold scores")
+    stack, stack_intercepts = _fit_stack(train, outputs, settings, fits)
     folded = (weights @ stack.T).astype(np.float16)
     folded_intercepts = (intercepts @ stack.T + stack_intercepts).astype(np.float32)
 
@@ -200,29 +208,57 @@ def _label_rows(
     return sp.vstack(matrices, format="csr"), np.concatenate(targets), texts
 
 
-def _fit_labels(
-    train: Corpus, labels: Sequence[str], settings: TrainSettings, rows: dict[str, npt.NDArray[np.bool_]] | None
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    weights = np.zeros((settings.spec.n_features, len(labels)))
-    intercepts = np.zeros(len(labels))
-    for i, label in enumerate(labels):
-        x, y, texts = _label_rows(train, label, settings, rows)
-        sample_weight = identity_weights(texts, y, settings.identity_weight_cap.get(label, 1.0))
-        c = settings.c.get(label, DEFAULT_C)
-        model = LogisticRegression(C=c, solver="liblinear", max_iter=500, random_state=settings.seed)
-        model.fit(x, y, sample_weight=sample_weight)
-        weights[:, i] = model.coef_[0]
-        intercepts[i] = model.intercept_[0]
-    return weights, intercepts
+Fits = dict[int | None, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+"""Per fold (None: all rows), the (features, outputs) weights and the intercepts fitted without that fold."""
+
+# What forked workers read: set just before the pool starts, so nothing large is pickled to them.
+_SHARED: tuple[Corpus, TrainSettings, dict[str, npt.NDArray[np.int64]]] | None = None
+
+
+def _fit_all(train: Corpus, outputs: Sequence[str], settings: TrainSettings) -> Fits:
+    """Every output's regression on all rows and on each fold's complement, in `settings.workers` processes.
+    Each fit is independent and seeded, so the result does not depend on the number of processes."""
+    global _SHARED
+    fold_of = {f: fold_ids(table.ids, settings.folds) for f, table in train.tables.items()}
+    tasks = [(fold, label) for fold in (None, *range(settings.folds)) for label in outputs]
+    _SHARED = (train, settings, fold_of)
+    try:
+        if settings.workers > 1:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(settings.workers, mp_context=context) as pool:
+                fitted = list(pool.map(_fit_one, tasks))
+        else:
+            fitted = [_fit_one(task) for task in tasks]
+    finally:
+        _SHARED = None
+    fits: Fits = {}
+    for fold in (None, *range(settings.folds)):
+        members = [fit for (f, _), fit in zip(tasks, fitted, strict=True) if f == fold]
+        fits[fold] = (np.stack([w for w, _ in members], axis=1), np.array([b for _, b in members]))
+    return fits
+
+
+def _fit_one(task: tuple[int | None, str]) -> tuple[npt.NDArray[np.float64], float]:
+    """One output's logistic regression, on all rows (fold None) or on all rows but one fold's."""
+    assert _SHARED is not None, "set by _fit_all"
+    train, settings, fold_of = _SHARED
+    fold, label = task
+    rows = None if fold is None else {f: ids != fold for f, ids in fold_of.items()}
+    x, y, texts = _label_rows(train, label, settings, rows)
+    sample_weight = identity_weights(texts, y, settings.identity_weight_cap.get(label, 1.0))
+    c = settings.c.get(label, DEFAULT_C)
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=500, random_state=settings.seed)
+    model.fit(x, y, sample_weight=sample_weight)
+    return np.asarray(model.coef_[0], dtype=np.float64), float(model.intercept_[0])
 
 
 def _fit_stack(
-    train: Corpus, labels: Sequence[str], settings: TrainSettings
+    train: Corpus, labels: Sequence[str], settings: TrainSettings, fits: Fits
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     fold_of = {f: fold_ids(table.ids, settings.folds) for f, table in train.tables.items()}
     oof = {f: np.zeros((len(table), len(labels))) for f, table in train.tables.items()}
     for fold in range(settings.folds):
-        weights, intercepts = _fit_labels(train, labels, settings, rows={f: ids != fold for f, ids in fold_of.items()})
+        weights, intercepts = fits[fold]
         for family, matrix in train.matrices.items():
             held = fold_of[family] == fold
             oof[family][held] = matrix[held] @ weights + intercepts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,13 @@ def test_training_twice_on_the_same_data_writes_identical_files(tiny_data: Path,
     for name in (ARRAYS_FILE, META_FILE):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert first.version == second.version
+
+
+def test_the_number_of_training_processes_does_not_change_the_files(tiny_data: Path, tmp_path: Path) -> None:
+    train_fast(tiny_data, tmp_path / "one", replace(SETTINGS, workers=1))
+    train_fast(tiny_data, tmp_path / "two", replace(SETTINGS, workers=2))
+    for name in (ARRAYS_FILE, META_FILE):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
 def test_a_trained_model_loads_and_ranks_rude_rows_first(tiny_data: Path, tmp_path: Path) -> None:

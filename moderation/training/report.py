@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -101,11 +102,14 @@ def write_report(data_dir: Path, model_dir: Path, path: Path, progress: Progress
     say("baselines: TF-IDF + logistic regression per data set, alt-profanity-check")
     profanity = _profanity_check({f: table.texts for f, table in dev.items()})
     rows = []
+    vectorised: dict[str, Vectorised] = {}
     for eval_set in EVAL_SETS:
         table = dev[eval_set.family]
         y = table.positive(eval_set.columns)
         scores = {"fast": probabilities[eval_set.family][:, model.outputs.index(eval_set.output)]}
-        scores["tfidf_lr"] = _tfidf_baseline(read_table(data_dir, eval_set.family, "train"), table, eval_set.columns)
+        if eval_set.family not in vectorised:
+            vectorised[eval_set.family] = _vectorise(read_table(data_dir, eval_set.family, "train"), table)
+        scores["tfidf_lr"] = _tfidf_baseline(vectorised[eval_set.family], eval_set.columns)
         if profanity is not None:
             scores["profanity_check"] = profanity[eval_set.family]
         rows.append(
@@ -328,7 +332,7 @@ def _bias(model: FastModel, scorer: FastScorer, bias: Table, data_dir: Path) -> 
     y = bias.positive(("toxicity",))
     threshold = model.info.get("thresholds", {}).get("toxicity", {}).get("value", 0.5)
     flagged = p >= threshold
-    baseline = _tfidf_baseline(read_table(data_dir, "jigsaw_toxic_first20k", "train"), bias, ("toxicity",))
+    baseline = _tfidf_baseline(_vectorise(read_table(data_dir, "jigsaw_toxic_first20k", "train"), bias), ("toxicity",))
     lines = [
         "## Identity-term bias (bias_madlibs_77k, measured only, never trained on)",
         "",
@@ -370,11 +374,24 @@ def _worst_terms(bias: Table, p: Scores, y: npt.NDArray[np.bool_], threshold: fl
     return sorted(rates, key=lambda t: -t[1])[:8]
 
 
-def _tfidf_baseline(train: Table, dev: Table, columns: tuple[str, ...]) -> Scores:
+@dataclass(frozen=True)
+class Vectorised:
+    """A train file and the texts to score, as TF-IDF fitted on that train file (shared by its columns)."""
+
+    train: Table
+    x_train: sp.csr_matrix
+    x_dev: sp.csr_matrix
+
+
+def _vectorise(train: Table, dev: Table) -> Vectorised:
     vectorizer = TfidfVectorizer()
+    return Vectorised(train, vectorizer.fit_transform(train.texts), vectorizer.transform(dev.texts))
+
+
+def _tfidf_baseline(data: Vectorised, columns: tuple[str, ...]) -> Scores:
     model = LogisticRegression(max_iter=1000)
-    model.fit(vectorizer.fit_transform(train.texts), train.positive(columns))
-    return np.asarray(model.predict_proba(vectorizer.transform(dev.texts))[:, 1], dtype=np.float64)
+    model.fit(data.x_train, data.train.positive(columns))
+    return np.asarray(model.predict_proba(data.x_dev)[:, 1], dtype=np.float64)
 
 
 def _profanity_check(texts: dict[str, list[str]]) -> dict[str, Scores] | None:

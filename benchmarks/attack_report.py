@@ -27,6 +27,7 @@ from attack_cases import CASES, evaluate
 from moderation.config import ScoringSettings
 from moderation.models import Comment, InThread, Thread
 from moderation.scoring import load_scorer
+from moderation.scoring.attack import insult_signal
 from moderation.training.data import DEFAULT_DATA_DIR, read_table
 
 REPORT = Path(__file__).resolve().parent.parent / "reports" / "attack.md"
@@ -45,7 +46,7 @@ def labelled_rows(scorer_name: str, data_dir: Path) -> list[str]:
         ]
         results = scorer.score(batch)
         truth = table.positive(columns)
-        insult = np.array([r.scores.get("insult", r.scores.get("toxicity", 0.0)) for r in results])
+        insult = np.array([insult_signal(r) for r in results])
         attack = np.array([r.attack_on_commenter or 0.0 for r in results])
         rows.append(
             f"| {scorer_name} | {family}.{split} `{'+'.join(columns)}` ({int(truth.sum())}/{len(truth)}) | "
@@ -93,7 +94,8 @@ def main() -> None:
         "",
         "## Labelled comments without their threads",
         "",
-        "ROC-AUC / average precision. *Insult alone* is the text scorer's `insult` score; *attack* is "
+        "ROC-AUC / average precision. *Insult alone* is the text scorer's insult signal (its auxiliary `attack` output "
+        "where it has one, else `insult`); *attack* is "
         "attack_on_commenter, the same score times how surely the wording aims it at a participant.",
         "",
         "| scorer | data (positives/rows) | insult alone | attack (with thread/wording features) |",

@@ -106,11 +106,11 @@ class PolicySettings(StrictModel):
     thresholds: dict[str, Probability] = Field(
         default_factory=lambda: {
             "toxicity": 0.43,
-            "severe_toxicity": 0.5,
-            "obscene": 0.54,
-            "threat": 0.5,
-            "insult": 0.49,
-            "identity_attack": 0.43,
+            "severe_toxicity": 0.3,
+            "obscene": 0.86,
+            "threat": 0.14,
+            "insult": 0.54,
+            "identity_attack": 0.17,
             "attack_on_commenter": 0.5,
         }
     )

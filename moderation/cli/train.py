@@ -38,7 +38,7 @@ def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report:
     for threshold in thresholds:
         echo(
             f"threshold {threshold.label} = {threshold.value:.2f}: dev precision {threshold.precision:.3f}, "
-            f"recall {threshold.recall:.3f}"
+            f"recall {threshold.recall:.3f} ({threshold.found} of {threshold.positives})"
         )
     if not no_report:
         from moderation.training.report import write_report

@@ -1,7 +1,8 @@
 """Attack on a fellow commenter: how insulting a comment is, times how surely it is aimed at someone in the thread.
 
-attack_on_commenter = insult x directedness. The insult probability comes from the text scorer (any
-scorer with an `insult` label, else `toxicity`). Directedness comes from the thread and the wording:
+attack_on_commenter = insult x directedness. The insult probability comes from the text scorer: its
+auxiliary `attack` output where it has one, else its `insult` label, else `toxicity`. Directedness comes
+from the thread and the wording:
 
 - who is addressed: a participant named in the text ("Slaven, ...", "Dear Slaven", "@mike", "Slaven's",
   a misspelled "Slavan"), the thread as a whole ("everyone in this comment section", "you people"),
@@ -59,7 +60,10 @@ def add_attack(comment: Comment, thread: Thread, result: CommentScore) -> None:
 
 
 def insult_signal(result: CommentScore) -> float:
+    """The scorer's `attack` output (insults aimed at a participant) where it has one, else its insult score."""
     scores = result.scores
+    if "attack" in result.auxiliary:
+        return max(result.auxiliary["attack"], scores.get("threat", 0.0))
     if "insult" in scores:
         return max(scores["insult"], scores.get("threat", 0.0))
     return scores.get("toxicity", 0.0)

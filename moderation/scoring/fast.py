@@ -44,8 +44,10 @@ class FastScorer:
             else float(chosen.get(label, {}).get("value", FALLBACK_EVIDENCE_MIN_SCORE))
             for label in self.labels
         ]
-        self._slopes = np.array([self.model.calibration[label].slope for label in self.labels], dtype=np.float64)
-        self._offsets = np.array([self.model.calibration[label].offset for label in self.labels], dtype=np.float64)
+        self.auxiliary: tuple[str, ...] = self.model.auxiliary
+        outputs = self.model.outputs
+        self._slopes = np.array([self.model.calibration[name].slope for name in outputs], dtype=np.float64)
+        self._offsets = np.array([self.model.calibration[name].offset for name in outputs], dtype=np.float64)
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         results: list[CommentScore] = []
@@ -54,16 +56,17 @@ class FastScorer:
         return results
 
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """(texts, labels) calibrated probabilities, without evidence."""
+        """(texts, outputs) calibrated probabilities, without evidence: the labels' columns, then the
+        auxiliary outputs' (model.outputs)."""
         parts = [self._probabilities([normalise(t) for t in texts[s : s + BATCH]]) for s in range(0, len(texts), BATCH)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.model.outputs)))
 
     def logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
-        """(texts, labels) uncalibrated linear scores of already-normalised texts."""
+        """(texts, outputs) uncalibrated linear scores of already-normalised texts."""
         model = self.model
         features = featurise(normalised, model.spec, model.idf, model.word_classes)
         if features.n_docs == 0:
-            return np.zeros((0, len(self.labels)))
+            return np.zeros((0, len(model.outputs)))
         # np.take is much faster than fancy indexing for gathering rows.
         contributions = np.take(model.weights, features.columns, axis=0).astype(np.float32)
         contributions *= features.values[:, None]
@@ -78,7 +81,8 @@ class FastScorer:
 
     def _score_batch(self, texts: Sequence[str]) -> list[CommentScore]:
         probabilities = self._probabilities([normalise(text) for text in texts])
-        flagged = probabilities >= np.array(self.evidence_min_scores)
+        n_labels = len(self.labels)
+        flagged = probabilities[:, :n_labels] >= np.array(self.evidence_min_scores)
         explain = [i for i in range(len(texts)) if flagged[i].any()]
         spans = batch_top_spans(
             [texts[i] for i in explain], self.model, [np.flatnonzero(flagged[i]).tolist() for i in explain]
@@ -86,8 +90,9 @@ class FastScorer:
         evidence: dict[int, dict[str, list[Span]]] = dict(zip(explain, spans, strict=True))
         return [
             CommentScore(
-                scores={label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)},
+                scores={label: round(float(p), 4) for label, p in zip(self.labels, row[:n_labels], strict=True)},
                 evidence=evidence.get(i, {}),
+                auxiliary={name: round(float(p), 4) for name, p in zip(self.auxiliary, row[n_labels:], strict=True)},
             )
             for i, row in enumerate(probabilities)
         ]

@@ -50,6 +50,14 @@ class FastModel:
     """Words that also count as a class pseudo-word (negative / positive valence)."""
     info: dict[str, Any]
     """Provenance: data files and hashes, training settings, thresholds; not used for scoring."""
+    auxiliary: tuple[str, ...] = ()
+    """Outputs trained on other data sets' labels (e.g. `attack`), after the labels' columns: read by the
+    thread layer, never shown as labels."""
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The columns of `weights`: the labels, then the auxiliary outputs."""
+        return self.labels + self.auxiliary
 
     @property
     def version(self) -> str:
@@ -65,6 +73,7 @@ class FastModel:
     def _scoring_meta(self) -> dict[str, Any]:
         return {
             "labels": list(self.labels),
+            "auxiliary": list(self.auxiliary),
             "features": self.spec.to_json(),
             "calibration": {label: [c.slope, c.offset] for label, c in self.calibration.items()},
             "word_classes": self.word_classes,
@@ -102,13 +111,14 @@ def load_model(directory: Path = DEFAULT_MODEL_DIR) -> FastModel:
         calibration={label: Calibration(*pair) for label, pair in meta["calibration"].items()},
         word_classes=dict(meta["word_classes"]),
         info=meta.get("info", {}),
+        auxiliary=tuple(meta.get("auxiliary", [])),
     )
     _check(model, directory, meta.get("version"))
     return model
 
 
 def _check(model: FastModel, directory: Path, stored_version: str | None) -> None:
-    expected = (model.spec.n_features, len(model.labels))
+    expected = (model.spec.n_features, len(model.outputs))
     if model.weights.shape != expected or model.idf.shape != (model.spec.n_features,):
         raise ScoringError(f"fast model in {directory}: weights {model.weights.shape}, expected {expected}")
     if stored_version != model.version:

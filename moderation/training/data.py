@@ -69,8 +69,17 @@ AUXILIARY_SOURCES: dict[str, tuple[LabelSource, ...]] = {
     "hate": (LabelSource("davidson_hate_offensive", ("hate_speech",)), LabelSource("olid", ("target_group",))),
 }
 
-# Where each output is calibrated and its threshold chosen (refined by the training that uses it).
-CALIBRATION_SOURCES: dict[str, tuple[LabelSource, ...]] = {**LABEL_SOURCES, **AUXILIARY_SOURCES}
+# Where each output is calibrated and its threshold chosen. jigsaw_toxic_6label was drawn balanced (about
+# 22% toxic), so its dev rows are reweighted to natural prevalence (natural_weights); toxicity has a
+# natural-prevalence file of its own, jigsaw_toxic_first20k (the first rows of the same Jigsaw file).
+CALIBRATION_SOURCES: dict[str, tuple[LabelSource, ...]] = {
+    **LABEL_SOURCES,
+    "toxicity": (LabelSource("jigsaw_toxic_first20k", ("toxicity",)),),
+    **AUXILIARY_SOURCES,
+}
+
+# `toxic` in the full Jigsaw 2018 train file: 15,294 of 159,571 comments.
+NATURAL_TOXICITY_RATE = 15_294 / 159_571
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,19 @@ def read_table(data_dir: Path, family: str, split: str) -> Table:
         sha256=hashlib.sha256(raw).hexdigest(),
         text_columns=other,
     )
+
+
+def natural_weights(table: Table) -> npt.NDArray[np.float64]:
+    """Row weights that give a jigsaw_toxic_6label file the full Jigsaw file's share of toxic comments (its
+    subsets were drawn on toxicity; the other labels are nearly all toxic rows, so they scale with it).
+    Every other file is at its own prevalence: all ones."""
+    if table.name.partition(".")[0] != JIGSAW6:
+        return np.ones(len(table))
+    toxic = table.positive(("toxicity",))
+    rate = float(toxic.mean())
+    if rate in (0.0, 1.0):
+        return np.ones(len(table))
+    return np.where(toxic, NATURAL_TOXICITY_RATE / rate, (1 - NATURAL_TOXICITY_RATE) / (1 - rate))
 
 
 def train_families() -> list[str]:

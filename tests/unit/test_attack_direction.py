@@ -86,3 +86,15 @@ def test_civil_disagreement_with_a_low_insult_score_is_not_an_attack() -> None:
     add_attack(comment, Thread(comments={"1": PARENT, "2": comment}), result)
     assert result.attack_on_commenter is not None and result.attack_on_commenter < 0.1
     assert result.attack_target is None
+
+
+def test_a_scorers_auxiliary_attack_output_is_used_in_place_of_its_insult_label() -> None:
+    comment = Comment("2", "Slaven, you are wrong about this.", "Lee", "p")
+    thread = Thread(comments={"1": PARENT, "2": comment})
+    with_attack = CommentScore(scores={"insult": 0.9}, auxiliary={"attack": 0.1})
+    insult_only = CommentScore(scores={"insult": 0.9})
+    add_attack(comment, thread, with_attack)
+    add_attack(comment, thread, insult_only)
+    assert with_attack.attack_on_commenter is not None and with_attack.attack_on_commenter <= 0.1
+    assert insult_only.attack_on_commenter is not None and insult_only.attack_on_commenter > 0.5
+    assert "attack" not in with_attack.all_scores()

@@ -25,7 +25,7 @@ def test_score_with_fast_writes_scores_evidence_and_version(tmp_path: Path) -> N
     records = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert len(records) == 11
     c6 = records["c6"]
-    assert set(c6["scores"]) == {"toxicity", "insult", "identity_attack", "obscene"}
+    assert set(c6["scores"]) == {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
     assert c6["scorer"] == f"fast/{load_model().version}+thread{ATTACK_VERSION}"
     assert c6["attack_target"] == "Slaven" and c6["flagged"]
     text = json.loads(SEED.read_text(encoding="utf-8").splitlines()[5])["text"]
@@ -61,10 +61,12 @@ def test_scoring_with_fast_imports_no_storage_prefect_or_alerts(tmp_path: Path) 
 def test_config_thresholds_are_the_ones_training_chose_on_dev() -> None:
     config = tomllib.loads((PROJECT_ROOT / "config" / "moderation.toml").read_text(encoding="utf-8"))
     chosen = load_model().info["thresholds"]
+    # Auxiliary outputs have thresholds in the model's info for reference only; the policy never sees them.
     # The default cascade screens with fast, and most comments keep fast's scores.
     assert config["scoring"]["scorer"] == "cascade" and config["scoring"]["cascade"]["screen"] == "fast"
-    assert {label: config["policy"]["thresholds"][label] for label in chosen} == {
-        label: entry["value"] for label, entry in chosen.items()
+    labels = load_model().labels
+    assert {label: config["policy"]["thresholds"][label] for label in labels} == {
+        label: chosen[label]["value"] for label in labels
     }
 
 

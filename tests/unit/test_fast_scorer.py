@@ -38,11 +38,26 @@ def test_version_names_the_content_hash(scorer: FastScorer) -> None:
     assert scorer.version == meta["version"] == f"fast-1.0-{scorer.model.content_hash()[:8]}"
 
 
-def test_scores_are_probabilities_for_the_four_labels(scorer: FastScorer) -> None:
+def test_scores_are_probabilities_for_detoxifys_six_labels(scorer: FastScorer) -> None:
     results = scorer.score_texts(["", "Thanks, that is a useful source.", "you stupid f***ing idiot", "x" * 100_000])
     for result in results:
-        assert set(result.scores) == {"toxicity", "insult", "identity_attack", "obscene"}
+        assert set(result.scores) == {"toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"}
         assert all(0.0 <= value <= 1.0 for value in result.scores.values())
+
+
+def test_auxiliary_outputs_are_apart_from_the_labels(scorer: FastScorer) -> None:
+    (result,) = scorer.score_texts(["Shut up, you pathetic idiot."])
+    assert set(result.auxiliary) == {"attack", "offensive", "hate"}
+    assert not set(result.auxiliary) & set(result.scores)
+    assert result.auxiliary["attack"] > 0.5
+
+
+def test_a_death_threat_is_flagged_as_a_threat(scorer: FastScorer) -> None:
+    threshold = scorer.model.info["thresholds"]["threat"]["value"]
+    menacing, reporting = scorer.score_texts(
+        ["I know where you live. I will find you and kill you.", "The pilot was sentenced to death in absentia."]
+    )
+    assert menacing.scores["threat"] >= threshold > reporting.scores["threat"]
 
 
 def test_name_calling_scores_above_a_civil_reply(scorer: FastScorer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +35,13 @@ CIVIL = [
 ]
 RUDE = ["idiot", "moron", "stupid", "pathetic", "loser", "shut", "up"]
 TINY_SOURCES = {"toxicity": (LabelSource("tiny", ("toxicity",)),), "insult": (LabelSource("tiny", ("insult",)),)}
+TINY_AUXILIARY = {"attack": (LabelSource("tiny", ("insult",)),)}
 SETTINGS = TrainSettings(
     spec=FeatureSpec(word_bits=12, char_bits=12),
     folds=2,
     label_sources=TINY_SOURCES,
-    calibration_sources=TINY_SOURCES,
+    auxiliary_sources=TINY_AUXILIARY,
+    calibration_sources={**TINY_SOURCES, **TINY_AUXILIARY},
 )
 
 
@@ -73,12 +76,20 @@ def test_training_twice_on_the_same_data_writes_identical_files(tiny_data: Path,
     assert first.version == second.version
 
 
+def test_the_number_of_training_processes_does_not_change_the_files(tiny_data: Path, tmp_path: Path) -> None:
+    train_fast(tiny_data, tmp_path / "one", replace(SETTINGS, workers=1))
+    train_fast(tiny_data, tmp_path / "two", replace(SETTINGS, workers=2))
+    for name in (ARRAYS_FILE, META_FILE):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
 def test_a_trained_model_loads_and_ranks_rude_rows_first(tiny_data: Path, tmp_path: Path) -> None:
     train_fast(tiny_data, tmp_path / "m", SETTINGS)
     scorer = FastScorer(model_dir=tmp_path / "m")
     civil, rude = scorer.probabilities(["thanks for the article good point", "you pathetic idiot shut up"])
     assert scorer.labels == ("toxicity", "insult")
     assert rude[0] > civil[0] and rude[1] > civil[1]
+    assert rude[2] > civil[2], "the auxiliary output comes after the labels and learns too"
     assert load_model(tmp_path / "m").info["training"]["files"]["tiny.train.csv"]["rows"] == 300
 
 
@@ -91,6 +102,22 @@ def test_threshold_is_the_lowest_grid_value_reaching_the_precision() -> None:
     p = np.array([0.1, 0.35, 0.45, 0.6, 0.9])
     y = np.array([False, False, True, True, True])
     assert choose_threshold(p, y, 0.8) == 0.36
+
+
+def test_auxiliary_outputs_are_scored_apart_from_the_labels(tiny_data: Path, tmp_path: Path) -> None:
+    train_fast(tiny_data, tmp_path / "m", SETTINGS)
+    (result,) = FastScorer(model_dir=tmp_path / "m").score_texts(["you pathetic idiot shut up"])
+    assert set(result.scores) == {"toxicity", "insult"}
+    assert set(result.auxiliary) == {"attack"}
+    assert result.auxiliary["attack"] > 0.5
+
+
+def test_precision_weighted_to_natural_prevalence_asks_for_a_higher_threshold() -> None:
+    p = np.array([0.2, 0.3, 0.5, 0.6, 0.9])
+    y = np.array([True, False, True, False, True])
+    negatives_count_double = np.where(y, 1.0, 2.0)
+    assert choose_threshold(p, y, 0.6) == 0.01
+    assert choose_threshold(p, y, 0.6, negatives_count_double) == 0.61
 
 
 def test_non_toxic_rows_naming_an_over_flagged_identity_get_more_weight() -> None:

@@ -1,0 +1,87 @@
+"""`moderation train accurate` is resumable: a stopped and resumed run ends where one uninterrupted run ends."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from moderation.config import AccurateSettings
+from moderation.scoring.accurate import AccurateScorer
+from moderation.training.accurate import (
+    AUXILIARY,
+    CHECKPOINT_FILE,
+    LABELS,
+    SUPERVISION,
+    TrainOptions,
+    export_checkpoint,
+    train_accurate,
+)
+
+pytestmark = pytest.mark.slow
+TINY = TrainOptions(
+    max_length=16, eval_max_length=16, batch_size=4, epochs=2, warmup_steps=2, curve_every=24, curve_rows=8
+)
+RUDE = ("you are a stupid idiot", "shut up, moron", "I will hurt you", "go to hell, loser")
+KIND = ("thanks for the link", "a fair point about the budget", "lovely photo of the harbour", "see you on Monday")
+
+
+def _write_family(folder: Path, family: str, split: str, rows: int) -> None:
+    columns = sorted({c for cols in SUPERVISION[family].values() for c in cols})
+    with (folder / f"{family}.{split}.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", *columns])
+        for i in range(rows):
+            rude = i % 2 == 0
+            text = f"{(RUDE if rude else KIND)[i // 2 % 4]} #{i}"
+            writer.writerow(
+                [f"{family}-{i}", text, *[(1.0 if rude and (i + k) % 3 else 0.0) for k in range(len(columns))]]
+            )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    for family in SUPERVISION:
+        _write_family(folder, family, "train", 10)
+        _write_family(folder, family, "dev", 8)
+    return folder
+
+
+def _saved(checkpoint_dir: Path) -> dict[str, Any]:
+    return torch.load(checkpoint_dir / CHECKPOINT_FILE, weights_only=True)
+
+
+def test_stopping_and_resuming_ends_with_the_weights_of_one_uninterrupted_run(data_dir: Path, tmp_path: Path) -> None:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train_accurate(data_dir, None, replace(TINY, max_steps=9), checkpoint_dir=whole)
+    first = train_accurate(data_dir, None, replace(TINY, max_steps=4), checkpoint_dir=split)
+    assert first.progress.step == 4
+    after_stop = _saved(split)
+    resumed = train_accurate(data_dir, None, replace(TINY, max_steps=5), checkpoint_dir=split, resume=True)
+    one, two = _saved(whole), _saved(split)
+    assert resumed.progress.step == one["progress"]["step"] == 9
+    assert two["progress"]["examples"] == one["progress"]["examples"] == 36
+    assert after_stop["optimizer"]["state"][0]["step"] == 4
+    assert two["optimizer"]["state"][0]["step"] == one["optimizer"]["state"][0]["step"] == 9
+    assert two["schedule"]["last_epoch"] == one["schedule"]["last_epoch"]
+    for name, tensor in one["trainable"].items():
+        torch.testing.assert_close(two["trainable"][name], tensor, atol=1e-6, rtol=1e-5)
+    changed = [n for n, t in one["trainable"].items() if not torch.allclose(t, after_stop["trainable"][n])]
+    assert changed, "the resumed sitting trained nothing"
+    assert [point["examples"] for point in two["progress"]["curve"]] == [0, 16, 24, 36]
+
+
+def test_exported_checkpoint_scores_six_labels_and_the_auxiliary_tasks_apart(data_dir: Path, tmp_path: Path) -> None:
+    checkpoints, model = tmp_path / "checkpoints", tmp_path / "model"
+    train_accurate(data_dir, None, replace(TINY, max_steps=3), checkpoint_dir=checkpoints)
+    export_checkpoint(data_dir, model, checkpoints)
+    scorer = AccurateScorer(AccurateSettings(model_dir=str(model), cache_dir=str(tmp_path / "cache")))
+    (result,) = scorer.score_texts(["I know where you live."])
+    assert scorer.labels == LABELS
+    assert tuple(result.scores) == LABELS
+    assert tuple(result.auxiliary) == AUXILIARY

@@ -16,9 +16,11 @@ import numpy as np
 
 from moderation.config import Settings
 from moderation.errors import ConfigError
-from moderation.training.accurate import OUTPUTS
 from moderation.training.accurate_report import Scores, accurate_dev_scores, dev_set
 from moderation.training.cascade_bands import NATURAL_FAMILIES, CascadeResult, Task, split_half
+
+# Clearly-clean budgets the report shows the trade-off for: the accurate tier's flags kept vs comments escalated.
+MISS_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 def choose_cascade(
@@ -40,7 +42,7 @@ def choose_cascade(
     labels = tuple(label for label in screen.labels if label in accurate.labels)
     dev = dev_set(data_dir)
     accurate_all = accurate_dev_scores(accurate, dev, scores_cache, progress)
-    columns = [OUTPUTS.index(label) for label in labels]
+    columns = [accurate.engine.outputs.index(label) for label in labels]
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
     screen_scores: dict[str, Scores] = {}
     for family, texts in dev.texts.items():
@@ -49,11 +51,10 @@ def choose_cascade(
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
     result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
+    tradeoff = {m: split_half(screen_scores, accurate_scores, labels, thresholds, tasks, m, extra) for m in MISS_GRID}
+    report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(
-        _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra),
-        encoding="utf-8",
-    )
+    report_path.write_text(report + _tradeoff(tradeoff, extra), encoding="utf-8")
     return result
 
 
@@ -123,5 +124,21 @@ def _report(
         lines.append(
             f"| {task.family} | {task.label} | {int(task.gold[1::2].sum())} | {result.auc_screen[key]:.4f} | "
             f"{result.auc_accurate[key]:.4f} | {result.auc_cascade[key]:.4f} |"
+        )
+    return "\n".join([*lines, ""])
+
+
+def _tradeoff(results: dict[float, CascadeResult], extra: float) -> str:
+    lines = [
+        "## Trade-off: the clearly-clean budget against the share escalated\n",
+        f"Bands chosen on the even rows with `--miss` as below and `--extra {extra}`; measured on the odd rows.\n",
+        "| --miss | accurate's flags kept | extra flags | escalated, natural traffic | escalated, all dev rows |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for miss, result in results.items():
+        agreement = result.agreement["all"]
+        lines.append(
+            f"| {miss:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | "
+            f"{result.escalated['natural']:.1%} | {result.escalated['all']:.1%} |"
         )
     return "\n".join([*lines, ""])

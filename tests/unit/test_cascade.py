@@ -19,13 +19,14 @@ from moderation.training.cascade_report import write_bands
 
 
 class Shifted(LexiconScorer):
-    """The lexicon with every score moved down by 0.01: tells which tier scored a comment."""
+    """The lexicon with every score moved down by 0.01 and an auxiliary `attack` output: tells which tier
+    scored a comment."""
 
     name = "shifted"
 
     def score_texts(self, texts):  # type: ignore[no-untyped-def]
         return [
-            CommentScore({k: round(v - 0.01, 4) for k, v in s.scores.items()}, s.evidence)
+            CommentScore({k: round(v - 0.01, 4) for k, v in s.scores.items()}, s.evidence, auxiliary={"attack": 0.7})
             for s in super().score_texts(texts)
         ]
 
@@ -36,6 +37,12 @@ def test_only_scores_inside_a_band_are_escalated_and_the_high_end_is_open() -> N
     assert low.scores["insult"] == pytest.approx(0.01)  # 0.02 is in [0.02, 0.9): rescored
     assert high.scores["insult"] == 0.9  # 0.9 is not: the screen's score stands
     assert cascade.escalated == 1
+
+
+def test_an_escalated_comment_carries_the_accurate_tiers_auxiliary_outputs() -> None:
+    cascade = CascadeScorer(LexiconScorer(), Shifted(), {"insult": (0.02, 0.9)})
+    low, high = cascade.score_texts(["a calm remark", "you idiot"])
+    assert (low.auxiliary, high.auxiliary) == ({"attack": 0.7}, {})
 
 
 def test_evidence_survives_escalation_only_where_the_accurate_tier_agrees() -> None:

@@ -52,6 +52,11 @@ from moderation.cli.options import data_dir_option, guard, report_options
 )
 @report_options("reports/accurate-model.md")
 @click.option("--report-only", is_flag=True, help="Do not train: write the report for the model in --out.")
+@click.option(
+    "--curve-report",
+    is_flag=True,
+    help="Write the report from the curve recorded in model.json only (no scoring of the whole dev files).",
+)
 def accurate(
     data_dir: str | None,
     out_dir: str | None,
@@ -73,6 +78,7 @@ def accurate(
     report_path: str,
     no_report: bool,
     report_only: bool,
+    curve_report: bool,
 ) -> None:
     """Fine-tune MiniLM with low-rank adapters and a multi-output head, resumably; ship only the deltas."""
     from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR
@@ -81,7 +87,7 @@ def accurate(
     data = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
     out = Path(out_dir) if out_dir else DEFAULT_MODEL_DIR
     checkpoints = Path(checkpoint_dir)
-    dev_scores = None if no_report else Path(dev_scores_path)
+    dev_scores = None if no_report or curve_report else Path(dev_scores_path)
     options = TrainOptions(
         per_family=per_family,
         max_length=max_length,
@@ -113,7 +119,12 @@ def accurate(
                 progress=click.echo,
             )
         )
-    if not no_report:
+    if curve_report:
+        from moderation.training.accurate_report import write_curve_report
+
+        guard(lambda: write_curve_report(data, out, Path(report_path)))
+        click.echo(f"wrote {report_path}")
+    elif not no_report:
         from moderation.training.accurate_report import write_report
 
         guard(

@@ -52,6 +52,7 @@ def cascade(
     extra: float,
     report_path: str,
     scores_cache: str,
+    rows_per_file: int,
     write_config: bool,
 ) -> None:
     """Choose the cascade's bands on half the dev rows for decisions like the accurate tier's; report on the rest."""
@@ -69,6 +70,7 @@ def cascade(
             miss=miss,
             extra=extra,
             scores_cache=Path(scores_cache),
+            rows_per_file=rows_per_file,
             progress=click.echo,
         )
     )

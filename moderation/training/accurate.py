@@ -206,7 +206,7 @@ def train_accurate(
     saved = _load_checkpoint(checkpoint_dir) if resume else None
     if saved is not None:
         sitting = {name: getattr(options, name) for name in SITTING_FIELDS}
-        options = replace(_options_from(saved["options"]), **sitting)
+        options = replace(options_from(saved["options"]), **sitting)
         progress(f"resuming from {checkpoint_dir} at step {saved['progress']['step']}")
     elif resume:
         progress(f"no checkpoint in {checkpoint_dir}: starting from the beginning")
@@ -232,13 +232,13 @@ def export_checkpoint(
     if saved is None:
         raise TrainingDataError(f"{checkpoint_dir}: no checkpoint to export; run `moderation train accurate` first")
     sitting = {name: getattr(options, name) for name in SITTING_FIELDS}
-    run = _prepare(data_dir, replace(_options_from(saved["options"]), **sitting), saved, progress)
+    run = _prepare(data_dir, replace(options_from(saved["options"]), **sitting), saved, progress)
     artifact = export_run(run, out_dir, progress)
     dev_scores = _dev_scores(run, data_dir, dev_scores_path, progress) if dev_scores_path else {}
     return TrainResult(artifact, run.progress, len(run.batches), dev_scores)
 
 
-def _options_from(saved: dict[str, Any]) -> TrainOptions:
+def options_from(saved: dict[str, Any]) -> TrainOptions:
     known = {f.name for f in fields(TrainOptions)}
     return TrainOptions(**{k: v for k, v in saved.items() if k in known})
 
@@ -301,9 +301,9 @@ def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Cal
     import torch
 
     options, state = run.options, run.progress
-    curve_sets = _curve_sets(data_dir, options)
+    subsamples = curve_sets(data_dir, options)
     if not state.curve:
-        _add_curve_point(run, curve_sets, progress)
+        _add_curve_point(run, subsamples, progress)
     started = last_checkpoint = time.monotonic()
     sitting_steps, sitting_examples, running = 0, 0, 0.0
     run.model.train()
@@ -329,13 +329,13 @@ def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Cal
                 f"loss {running:.4f}, {rate:.1f} rows/s"
             )
         if crossed:
-            _add_curve_point(run, curve_sets, progress)
+            _add_curve_point(run, subsamples, progress)
         if time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60:
             save_checkpoint(run, checkpoint_dir)
             last_checkpoint = time.monotonic()
             progress(f"checkpoint at step {state.step} in {checkpoint_dir}")
     if state.curve[-1]["examples"] != state.examples:
-        _add_curve_point(run, curve_sets, progress)
+        _add_curve_point(run, subsamples, progress)
     save_checkpoint(run, checkpoint_dir)
     progress(f"checkpoint at step {state.step} of {len(run.batches)} in {checkpoint_dir}")
 
@@ -363,7 +363,7 @@ class CurveSet:
     gold: dict[str, npt.NDArray[np.bool_]]
 
 
-def _curve_sets(data_dir: Path, options: TrainOptions) -> list[CurveSet]:
+def curve_sets(data_dir: Path, options: TrainOptions) -> list[CurveSet]:
     """A fixed random subsample of each dev file (the same at every point and in every sitting)."""
     sets = []
     for family, outputs in SUPERVISION.items():

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 
 from moderation.config import AccurateSettings, ScoringSettings
 from moderation.errors import ModerationError
-from moderation.training.accurate import OUTPUTS, SUPERVISION, label_matrix
+from moderation.training.accurate import OUTPUTS, SUPERVISION, curve_sets, label_matrix, options_from
 from moderation.training.cascade_bands import Task
 from moderation.training.data import BIAS_FILE, read_table
 
@@ -36,13 +36,17 @@ class DevSet:
     tasks: list[Task]
 
 
-def dev_set(data_dir: Path) -> DevSet:
+def dev_set(data_dir: Path, rows_per_file: int = 0) -> DevSet:
+    """Every dev file's texts and (file, output) tasks; with `rows_per_file`, a fixed random subsample of each."""
     texts, tasks = {}, []
     for family, labels in SUPERVISION.items():
         table = read_table(data_dir, family, "dev")
-        texts[family] = table.texts
+        rows = list(range(len(table)))
+        if 0 < rows_per_file < len(table):
+            rows = sorted(random.Random(0).sample(rows, rows_per_file))
+        texts[family] = [table.texts[i] for i in rows]
         targets, _ = label_matrix(table, family)
-        tasks += [Task(family, label, targets[:, OUTPUTS.index(label)] >= 0.5) for label in labels]
+        tasks += [Task(family, label, targets[rows, OUTPUTS.index(label)] >= 0.5) for label in labels]
     return DevSet(texts, tasks)
 
 
@@ -81,11 +85,70 @@ def write_report(
     report_path.write_text("\n".join(sections), encoding="utf-8")
 
 
+def write_curve_report(data_dir: Path, model_dir: Path, report_path: Path) -> None:
+    """The report from what training recorded (model.json): what was run, the learning curve and the last
+    point's AUC per dev file and output, on the curve's fixed dev subsample. No model is loaded or run."""
+    meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    training = meta["training"]
+    sets = curve_sets(data_dir, options_from(training["options"]))
+    last = training["curve"][-1] if training.get("curve") else {"auc": {}}
+    lines = [
+        "## Dev AUC at the last point of the curve, per file and output\n",
+        "On the curve's fixed random subsample of each dev file (not the whole file).\n",
+        "| dev file | output | positives / rows | AUC |",
+        "|---|---|---:|---:|",
+    ]
+    for dev in sets:
+        for output, gold in dev.gold.items():
+            auc = last["auc"].get(output, {}).get(dev.family)
+            shown = f"{auc:.4f}" if auc is not None else "n/a (one class)"
+            lines.append(f"| {dev.family} | {output} | {int(gold.sum())} / {len(gold)} | {shown} |")
+    sections = [
+        _header(_version(model_dir)),
+        _what_was_run(meta, model_dir),
+        _how_far(training),
+        _curve(training.get("curve", [])),
+        "\n".join([*lines, ""]),
+        "## Cascade\n\nThe cascade's bands, chosen for decisions, and its figures: `reports/cascade.md` "
+        "(`moderation train cascade`).\n",
+    ]
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text("\n".join(sections), encoding="utf-8")
+
+
+def _version(model_dir: Path) -> str:
+    from moderation.scoring.accurate_artifact import read_artifact
+
+    return read_artifact(model_dir).version
+
+
+def _how_far(training: dict[str, Any]) -> str:
+    options = training["options"]
+    epoch_fraction = training["steps"] / max(1, training["planned_steps"]) * options["epochs"]
+    return (
+        "## How far it got: undertrained\n\n"
+        f"{training['examples_seen']} examples seen: {epoch_fraction:.3f} of one epoch over all train files "
+        f"({training['planned_steps'] // max(1, options['epochs'])} steps per epoch; "
+        f"{options['epochs']} epochs planned), "
+        f"in {training['seconds'] / 60:.0f} minutes of training on {training['threads']} {training['device']} "
+        "thread(s). **This model is undertrained**: the curve below is still rising. Training is resumable; "
+        "continue it where the checkpoint folder is (default `~/.cache/comment-moderation/train-accurate/`), "
+        "best on a GPU:\n\n"
+        "```\nmoderation train accurate --resume --device cuda --max-minutes 120\n```\n\n"
+        "or on CPU (`--resume --threads N`); each sitting ends by exporting the artifact, and "
+        "`moderation train accurate --export` writes it from the last checkpoint. The checkpoint holds the "
+        "adapters, head, optimizer, scheduler, RNG state, the position in the data order and the curve.\n"
+    )
+
+
 def accurate_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callable[[str], None]) -> dict[str, Scores]:
     """The loaded model's dev scores (every output); reused from `cache` when it holds this model version's."""
     if cache.is_file():
         stored = dict(np.load(cache))
-        if str(stored.pop("version", "")) == scorer.version and set(stored) == set(dev.texts):
+        same_rows = {family: len(scores) for family, scores in stored.items() if family != "version"} == {
+            family: len(texts) for family, texts in dev.texts.items()
+        }
+        if str(stored.pop("version", "")) == scorer.version and same_rows:
             return stored
     scores = {}
     for family, texts in dev.texts.items():

@@ -7,6 +7,7 @@ them on the odd rows against the accurate tier alone, and can write them into th
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ def choose_cascade(
     miss: float,
     extra: float,
     scores_cache: Path,
+    rows_per_file: int = 0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> CascadeResult:
     from moderation.scoring.accurate import AccurateScorer
@@ -40,7 +42,7 @@ def choose_cascade(
     screen = load_scorer(cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
     accurate = AccurateScorer(settings.scoring.accurate)
     labels = tuple(label for label in screen.labels if label in accurate.labels)
-    dev = dev_set(data_dir)
+    dev = dev_set(data_dir, rows_per_file)
     accurate_all = accurate_dev_scores(accurate, dev, scores_cache, progress)
     columns = [accurate.engine.outputs.index(label) for label in labels]
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
@@ -54,7 +56,8 @@ def choose_cascade(
     tradeoff = {m: split_half(screen_scores, accurate_scores, labels, thresholds, tasks, m, extra) for m in MISS_GRID}
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(report + _tradeoff(tradeoff, extra), encoding="utf-8")
+    bench = _throughput(report_path.parent / "bench-cascade.json")
+    report_path.write_text(report + _tradeoff(tradeoff, extra) + bench, encoding="utf-8")
     return result
 
 
@@ -141,4 +144,23 @@ def _tradeoff(results: dict[float, CascadeResult], extra: float) -> str:
             f"| {miss:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | "
             f"{result.escalated['natural']:.1%} | {result.escalated['all']:.1%} |"
         )
+    return "\n".join([*lines, ""])
+
+
+def _throughput(path: Path) -> str:
+    lines = ["\n## Whole-process throughput (benchmarks/bench_cascade.py)\n"]
+    if not path.is_file():
+        return "\n".join([*lines, f"Not measured: run `python benchmarks/bench_cascade.py` (writes {path}).", ""])
+    bench = json.loads(path.read_text(encoding="utf-8"))
+    lines += [
+        f"`moderation score --scorer NAME` on {bench['comments']} natural dev comments, fresh process per run, runs "
+        f"interleaved, median kept ({bench['machine']}). The cascade row uses the bands configured when it ran.\n",
+        "| scorer | comments | median seconds | comments/s | runs (s) | escalated |",
+        "|---|---:|---:|---:|---|---:|",
+        *[
+            f"| {row['scorer']} | {row['comments']} | {row['seconds']:.1f} | {row['per_second']:.0f} | "
+            f"{', '.join(str(t) for t in row['runs'])} | {row.get('escalated', '')} |"
+            for row in bench["rows"]
+        ],
+    ]
     return "\n".join([*lines, ""])

@@ -21,6 +21,7 @@ from moderation.training.accurate import (
     export_checkpoint,
     train_accurate,
 )
+from moderation.training.accurate_report import write_curve_report
 
 pytestmark = pytest.mark.slow
 TINY = TrainOptions(
@@ -85,3 +86,15 @@ def test_exported_checkpoint_scores_six_labels_and_the_auxiliary_tasks_apart(dat
     assert scorer.labels == LABELS
     assert tuple(result.scores) == LABELS
     assert tuple(result.auxiliary) == AUXILIARY
+
+
+def test_the_curve_report_says_how_far_training_got_and_lists_every_curve_point(data_dir: Path, tmp_path: Path) -> None:
+    checkpoints, model, report = tmp_path / "checkpoints", tmp_path / "model", tmp_path / "report.md"
+    train_accurate(data_dir, model, replace(TINY, max_steps=7), checkpoint_dir=checkpoints)
+    write_curve_report(data_dir, model, report)
+    text = report.read_text()
+    assert "28 examples seen: 0.467 of one epoch" in text  # 7 of the 15 steps of an epoch
+    assert "**This model is undertrained**" in text
+    curve_rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert curve_rows == ["| 0", "| 24", "| 28"]
+    assert "| kaggle_insults | attack | 2 / 8 |" in text  # rows 2 and 4 of the dev file

@@ -74,8 +74,8 @@ class CascadeSettings(StrictModel):
             "obscene": (0.2430, 0.2581),
         }
     )
-    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen on
-    the dev files for a 10% escalation budget: reports/accurate-model.md)."""
+    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen for
+    decisions by `moderation train cascade`: reports/cascade.md)."""
 
     def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
         return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))

@@ -43,6 +43,13 @@ from moderation.cli.options import config_option, data_dir_option, guard
     help="The accurate tier's dev scores, reused while the model version is the same.",
 )
 @click.option(
+    "--rows-per-file",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Use a fixed random subsample of each dev file (0: every row); for a quick look on a slow machine.",
+)
+@click.option(
     "--write-config", is_flag=True, help="Write the chosen bands into the config file's [scoring.cascade.bands]."
 )
 def cascade(

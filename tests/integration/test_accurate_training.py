@@ -98,3 +98,33 @@ def test_the_curve_report_says_how_far_training_got_and_lists_every_curve_point(
     curve_rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert curve_rows == ["| 0", "| 24", "| 28"]
     assert "| kaggle_insults | attack | 2 / 8 |" in text  # rows 2 and 4 of the dev file
+
+
+def test_train_cascade_chooses_bands_reports_them_and_writes_them_into_the_config(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from moderation.cli import cli
+    from moderation.config import load_settings
+
+    model = tmp_path / "model"
+    train_accurate(data_dir, model, replace(TINY, max_steps=3), checkpoint_dir=tmp_path / "checkpoints")
+    config = tmp_path / "moderation.toml"
+    config.write_text(
+        f'[scoring.accurate]\nmodel_dir = "{model}"\ncache_dir = "{tmp_path / "cache"}"\n\n'
+        '[scoring.cascade]\nscreen = "lexicon"\n\n[scoring.cascade.bands]\ntoxicity = [0.5, 0.6]\n'
+    )
+    report = tmp_path / "cascade.md"
+    args = ["train", "cascade", "--data", str(data_dir), "--config", str(config), "--report", str(report)]
+    args += ["--scores-cache", str(tmp_path / "scores.npz"), "--write-config"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "of the accurate tier's flags kept" in result.output
+    printed = result.output.split("[scoring.cascade.bands]\n")[1].split("wrote")[0]
+    assert "toxicity = [0.5, 0.6]" not in config.read_text()
+    assert f"[scoring.cascade.bands]\n{printed}" in config.read_text()
+    bands = load_settings(config).scoring.cascade.bands
+    assert set(bands) <= set(LABELS) and all(low <= high for low, high in bands.values())
+    text = report.read_text()
+    assert "## Decisions against the accurate tier alone" in text and "| --miss |" in text

@@ -68,10 +68,10 @@ class CascadeSettings(StrictModel):
     """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.0200, 0.0238),
-            "identity_attack": (0.0682, 0.0722),
-            "insult": (0.0161, 0.0176),
-            "obscene": (0.2430, 0.2581),
+            "toxicity": (0.0198, 0.6759),
+            "insult": (0.0204, 0.7367),
+            "identity_attack": (0.0544, 0.6527),
+            "obscene": (0.5032, 0.9569),
         }
     )
     """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen for

@@ -133,7 +133,7 @@ def _report(
 
 def _tradeoff(results: dict[float, CascadeResult], extra: float) -> str:
     lines = [
-        "## Trade-off: the clearly-clean budget against the share escalated\n",
+        "\n## Trade-off: the clearly-clean budget against the share escalated\n",
         f"Bands chosen on the even rows with `--miss` as below and `--extra {extra}`; measured on the odd rows.\n",
         "| --miss | accurate's flags kept | extra flags | escalated, natural traffic | escalated, all dev rows |",
         "|---:|---:|---:|---:|---:|",

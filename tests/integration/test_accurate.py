@@ -162,11 +162,12 @@ def test_a_tiny_training_run_writes_an_artifact_that_loads_and_reproduces(tmp_pa
     texts = ["you are an idiot", "thanks for sharing", "shut the hell up", "nice photo of the bay"]
     for family, labels in SUPERVISION.items():
         columns = sorted({c for cols in labels.values() for c in cols})
-        with (data / f"{family}.train.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "text", *columns])
-            for i, text in enumerate(texts):
-                writer.writerow([f"{family}-{i}", text, *[float(i % 2 == 0)] * len(columns)])
+        for split in ("train", "dev"):  # dev: the learning curve's subsample
+            with (data / f"{family}.{split}.csv").open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["id", "text", *columns])
+                for i, text in enumerate(texts):
+                    writer.writerow([f"{family}-{i}", text, *[float(i % 2 == 0)] * len(columns)])
     options = TrainOptions(per_family=4, batch_size=8, epochs=1, max_length=16, eval_max_length=32, threads=1)
     result = train_accurate(data, tmp_path / "model", options, checkpoint_dir=tmp_path / "checkpoint")
     assert result.progress.step == 3

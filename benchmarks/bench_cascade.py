@@ -1,11 +1,13 @@
-"""Whole-process throughput of `moderation score --scorer NAME` on the dev comments: fast, cascade, accurate.
+"""Whole-process throughput of `moderation score --scorer NAME` on natural traffic: fast, cascade, accurate.
 
-Every run is a fresh process (the median of --repeat runs is kept), so interpreter start-up, config,
-model loads (the accurate tier's only if some comment falls in the band) and writing the output all
-count. Comments are the dev files' texts, in threads of 20 with replies, as a JSONL file. The cascade's
-escalated count is computed from the screen's scores and the configured bands.
+Every run is a fresh process; the scorers' runs are interleaved (fast, cascade, accurate, fast, ...) and the
+median of --repeat runs is kept, so interpreter start-up, config, model loads (the accurate tier's only if
+some comment falls in the band) and writing the output all count, and a busy spell on a shared machine
+hits every scorer alike. Comments: the natural-prevalence dev files (not the balanced jigsaw_toxic_6label),
+every k-th to mix them, in threads of 20 with replies, as a JSONL file; every scorer gets the same file.
+The cascade's escalated count is computed from the screen's scores and the configured bands.
 
-    python benchmarks/bench_cascade.py [--comments 0] [--accurate-comments 1000] [--threads N] [--repeat 3]
+    python benchmarks/bench_cascade.py [--comments 5000] [--threads N] [--repeat 3] [--config FILE]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from moderation.training.cascade_bands import NATURAL_FAMILIES
 from moderation.training.data import dev_texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,14 +44,14 @@ def write_threads(texts: list[str], path: Path) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def escalated(texts: list[str]) -> int:
+def escalated(texts: list[str], config: Path) -> int:
     import numpy as np
 
     from moderation.config import load_settings
     from moderation.scoring.base import load_scorer
     from moderation.training.cascade_bands import in_band
 
-    settings = load_settings(ROOT / "config" / "moderation.toml")
+    settings = load_settings(config)
     screen = load_scorer(settings.scoring.cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
     scores = np.array([[r.scores[label] for label in screen.labels] for r in screen.score_texts(texts)])
     return int(in_band(scores, screen.labels, settings.scoring.cascade.bands).sum())
@@ -57,62 +60,53 @@ def escalated(texts: list[str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--comments", type=int, default=0, help="dev comments to score (0: all)")
-    parser.add_argument("--accurate-comments", type=int, default=1000, help="comments for the accurate-only run")
+    parser.add_argument("--comments", type=int, default=5000, help="natural dev comments to score (0: all)")
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "moderation.toml", help="config (bands)")
     parser.add_argument("--threads", type=int, default=None, help="scoring.accurate.threads for the runs")
     parser.add_argument("--scorers", default="fast,cascade,accurate", help="comma-separated scorers to run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scorer; the report keeps the median")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
     args = parser.parse_args()
 
-    texts = dev_texts(args.data)
-    texts = texts[: args.comments] if args.comments else texts
+    texts = dev_texts(args.data, NATURAL_FAMILIES)
+    texts = texts[:: max(1, len(texts) // args.comments)][: args.comments] if args.comments else texts
     env = dict(
         os.environ,
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
-        MODERATION_CONFIG=str(ROOT / "config" / "moderation.toml"),
+        MODERATION_CONFIG=str(args.config.resolve()),
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if args.threads is not None:
         env["MODERATION__SCORING__ACCURATE__THREADS"] = str(args.threads)
-    rows = []
+    scorers = args.scorers.split(",")
+    times: dict[str, list[float]] = {scorer: [] for scorer in scorers}
     with tempfile.TemporaryDirectory(prefix="bench-cascade-") as tmp:
-        subsets = {"accurate": texts[:: max(1, len(texts) // args.accurate_comments)]}
-        for scorer in args.scorers.split(","):
-            chosen = subsets.get(scorer, texts)
-            path = Path(tmp) / f"{scorer}.jsonl"
-            write_threads(chosen, path)
-            command = [
-                sys.executable,
-                "-c",
-                "from moderation.cli import main; main()",
-                "score",
-                "--input",
-                str(path),
-                "--output",
-                str(Path(tmp) / "out.jsonl"),
-                "--scorer",
-                scorer,
-            ]
-            times = []
-            for _ in range(args.repeat):
+        path = Path(tmp) / "comments.jsonl"
+        write_threads(texts, path)
+        for _ in range(args.repeat):
+            for scorer in scorers:
+                command = [sys.executable, "-c", "from moderation.cli import main; main()", "score"]
+                command += ["--input", str(path), "--output", str(Path(tmp) / "out.jsonl"), "--scorer", scorer]
                 started = time.perf_counter()
                 subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True, text=True)
-                times.append(time.perf_counter() - started)
-            seconds = statistics.median(times)
-            row = {
-                "scorer": scorer,
-                "comments": len(chosen),
-                "seconds": seconds,
-                "per_second": len(chosen) / seconds,
-                "runs": [round(t, 2) for t in times],
-            }
-            if scorer == "cascade":
-                count = escalated(chosen)
-                row["escalated"] = f"{count} ({count / len(chosen):.1%})"
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+                times[scorer].append(time.perf_counter() - started)
+                print(f"{scorer}: {times[scorer][-1]:.1f} s", flush=True)
+    rows = []
+    for scorer in scorers:
+        seconds = statistics.median(times[scorer])
+        row = {
+            "scorer": scorer,
+            "comments": len(texts),
+            "seconds": seconds,
+            "per_second": len(texts) / seconds,
+            "runs": [round(t, 2) for t in times[scorer]],
+        }
+        if scorer == "cascade":
+            count = escalated(texts, args.config)
+            row["escalated"] = f"{count} ({count / len(texts):.1%})"
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
         f"accurate threads {args.threads if args.threads is not None else 'from config'}",

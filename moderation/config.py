@@ -69,14 +69,14 @@ class CascadeSettings(StrictModel):
     """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.0200, 0.0238),
-            "identity_attack": (0.0682, 0.0722),
-            "insult": (0.0161, 0.0176),
-            "obscene": (0.2430, 0.2581),
+            "toxicity": (0.0198, 0.6759),
+            "insult": (0.0204, 0.7367),
+            "identity_attack": (0.0544, 0.6527),
+            "obscene": (0.5032, 0.9569),
         }
     )
-    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen on
-    the dev files for a 10% escalation budget: reports/accurate-model.md)."""
+    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen for
+    decisions by `moderation train cascade`: reports/cascade.md)."""
 
     def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
         return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))

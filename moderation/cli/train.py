@@ -9,6 +9,7 @@ import click
 from moderation.cli.options import data_dir_option, guard, report_options
 from moderation.cli.terminal import echo
 from moderation.cli.train_accurate import accurate
+from moderation.cli.train_cascade import cascade
 
 
 @click.group()
@@ -48,3 +49,4 @@ def fast(data_dir: str | None, out_dir: str | None, report_path: str, no_report:
 
 
 train.add_command(accurate)
+train.add_command(cascade)

@@ -19,14 +19,30 @@ from moderation.cli.terminal import echo
     default=None,
     help="Where to write deltas.safetensors, model.json and reference.json (default: the package's model folder).",
 )
-@click.option("--per-family", type=int, default=1600, show_default=True, help="Training rows drawn from each file.")
-@click.option("--max-length", type=int, default=64, show_default=True, help="Tokens per training text.")
-@click.option("--epochs", type=int, default=1, show_default=True, help="Passes over the drawn rows.")
 @click.option(
-    "--max-minutes", type=float, default=15.0, show_default=True, help="Stop training after this long, done or not."
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False),
+    default="~/.cache/comment-moderation/train-accurate",
+    show_default=True,
+    help="Where the checkpoint (adapters, head, optimizer, scheduler, RNG, data position) and curve.json live.",
 )
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint (its data and training options win).")
+@click.option("--export", "export_only", is_flag=True, help="Do not train: write the artifact from the checkpoint.")
+@click.option("--per-family", type=int, default=0, show_default=True, help="Rows drawn per train file (0: all).")
+@click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
+@click.option("--epochs", type=int, default=3, show_default=True, help="Passes over the training rows.")
+@click.option("--batch-size", type=int, default=32, show_default=True, help="Training rows per step.")
+@click.option("--curve-every", type=int, default=10_000, show_default=True, help="Examples between curve points.")
+@click.option(
+    "--max-minutes", type=float, default=15.0, show_default=True, help="End this sitting after this long (resumable)."
+)
+@click.option(
+    "--max-steps", type=int, default=0, show_default=True, help="End this sitting after N steps (0: no limit)."
+)
+@click.option("--checkpoint-minutes", type=float, default=5.0, show_default=True, help="Minutes between checkpoints.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the row draw, batches and init.")
-@click.option("--threads", type=int, default=0, show_default=True, help="Torch CPU threads (0: every available core).")
+@click.option("--threads", type=int, default=0, show_default=True, help="Torch CPU threads (0: every idle core).")
+@click.option("--device", default="cpu", show_default=True, help="Torch device to train on (cpu, cuda).")
 @click.option(
     "--dev-scores",
     "dev_scores_path",
@@ -37,37 +53,79 @@ from moderation.cli.terminal import echo
 )
 @report_options("reports/accurate-model.md")
 @click.option("--report-only", is_flag=True, help="Do not train: write the report for the model in --out.")
+@click.option(
+    "--curve-report",
+    is_flag=True,
+    help="Write the report from the curve recorded in model.json only (no scoring of the whole dev files).",
+)
 def accurate(
     data_dir: str | None,
     out_dir: str | None,
+    checkpoint_dir: str,
+    resume: bool,
+    export_only: bool,
     per_family: int,
     max_length: int,
     epochs: int,
+    batch_size: int,
+    curve_every: int,
     max_minutes: float,
+    max_steps: int,
+    checkpoint_minutes: float,
     seed: int,
     threads: int,
+    device: str,
     dev_scores_path: str,
     report_path: str,
     no_report: bool,
     report_only: bool,
+    curve_report: bool,
 ) -> None:
-    """Fine-tune MiniLM with low-rank adapters and a multi-label head; ship only the deltas."""
+    """Fine-tune MiniLM with low-rank adapters and a multi-output head, resumably; ship only the deltas."""
     from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR
-    from moderation.training.accurate import DEFAULT_DATA_DIR, TrainOptions, train_accurate
+    from moderation.training.accurate import DEFAULT_DATA_DIR, TrainOptions, export_checkpoint, train_accurate
 
     data = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
     out = Path(out_dir) if out_dir else DEFAULT_MODEL_DIR
-    if not report_only:
-        options = TrainOptions(
-            per_family=per_family,
-            max_length=max_length,
-            epochs=epochs,
-            max_minutes=max_minutes,
-            seed=seed,
-            threads=threads,
+    checkpoints = Path(checkpoint_dir)
+    dev_scores = None if no_report or curve_report else Path(dev_scores_path)
+    options = TrainOptions(
+        per_family=per_family,
+        max_length=max_length,
+        epochs=epochs,
+        batch_size=batch_size,
+        curve_every=curve_every,
+        max_minutes=max_minutes,
+        max_steps=max_steps,
+        checkpoint_minutes=checkpoint_minutes,
+        seed=seed,
+        threads=threads,
+        device=device,
+    )
+    if export_only:
+        guard(
+            lambda: export_checkpoint(
+                data, out, checkpoints, options=options, dev_scores_path=dev_scores, progress=echo
+            )
         )
-        guard(lambda: train_accurate(data, out, options, dev_scores_path=Path(dev_scores_path), progress=echo))
-    if not no_report:
+    elif not report_only:
+        guard(
+            lambda: train_accurate(
+                data,
+                out,
+                options,
+                checkpoint_dir=checkpoints,
+                resume=resume,
+                dev_scores_path=dev_scores,
+                progress=echo,
+            )
+        )
+    if curve_report:
+        from moderation.training.accurate_report import write_curve_report
+
+        guard(lambda: write_curve_report(data, out, Path(report_path)))
+        echo(f"wrote {report_path}")
+    elif not no_report:
         from moderation.training.accurate_report import write_report
 
         guard(lambda: write_report(data, out, Path(dev_scores_path), Path(report_path), threads=threads, progress=echo))

@@ -28,7 +28,7 @@ class AccurateScorer:
         self.version = artifact.version
         checkpoint, folder = detoxify_checkpoint(artifact, Path(settings.cache_dir))
         detoxify = load_detoxify(str(folder), checkpoint, folder, resolve_device(settings.device))
-        self.engine = DetoxifyEngine(detoxify, settings.batch_size, settings.threads)
+        self.engine = DetoxifyEngine(detoxify, settings.batch_size, settings.threads, artifact.auxiliary)
         self.labels = self.engine.labels
         self.checkpoint = checkpoint
 

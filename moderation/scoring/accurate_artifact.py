@@ -40,6 +40,8 @@ class Artifact:
 
     directory: Path
     labels: tuple[str, ...]
+    auxiliary: tuple[str, ...]
+    """Outputs after the labels: auxiliary tasks, read by the thread layer and never shown as labels."""
     max_length: int
     meta: dict[str, Any]
     digest: str
@@ -48,6 +50,11 @@ class Artifact:
     @property
     def deltas_path(self) -> Path:
         return self.directory / "deltas.safetensors"
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The classifier's outputs in order: the labels, then the auxiliary tasks."""
+        return self.labels + self.auxiliary
 
     @property
     def version(self) -> str:
@@ -64,6 +71,7 @@ def read_artifact(directory: Path | None = None) -> Artifact:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         labels = tuple(str(label) for label in meta["labels"])
+        auxiliary = tuple(str(task) for task in meta.get("auxiliary", []))
         max_length = int(meta["max_length"])
         if meta["format"] != FORMAT:
             raise ValueError(f"format {meta['format']!r}, expected {FORMAT!r}")
@@ -73,7 +81,7 @@ def read_artifact(directory: Path | None = None) -> Artifact:
     if hashlib.sha256(deltas).hexdigest() != meta.get("deltas_sha256"):
         raise ScoringError(f"accurate model: {deltas_path} does not match the hash in model.json (damaged?); {RETRAIN}")
     digest = hashlib.sha256(meta_path.read_bytes() + b"\0" + deltas).hexdigest()
-    return Artifact(directory, labels, max_length, meta, digest)
+    return Artifact(directory, labels, auxiliary, max_length, meta, digest)
 
 
 def write_artifact(
@@ -141,10 +149,10 @@ def merged_state_dict(artifact: Artifact) -> dict[str, torch.Tensor]:
     missing = {"classifier.weight", "classifier.bias"} - set(state)
     if missing:
         raise ScoringError(f"accurate model: {artifact.deltas_path} lacks {', '.join(sorted(missing))}; {RETRAIN}")
-    if state["classifier.weight"].shape[0] != len(artifact.labels):
+    if state["classifier.weight"].shape[0] != len(artifact.outputs):
         raise ScoringError(
             f"accurate model: the classifier has {state['classifier.weight'].shape[0]} outputs, model.json "
-            f"{len(artifact.labels)} labels; {RETRAIN}"
+            f"{len(artifact.outputs)} labels and auxiliary tasks; {RETRAIN}"
         )
     return state
 
@@ -203,20 +211,20 @@ def _write_checkpoint_folder(artifact: Artifact, state: dict[str, torch.Tensor],
     (building / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
     config = transformers.BertConfig.from_pretrained(
         base,
-        num_labels=len(artifact.labels),
-        id2label=dict(enumerate(artifact.labels)),
-        label2id={label: i for i, label in enumerate(artifact.labels)},
+        num_labels=len(artifact.outputs),
+        id2label=dict(enumerate(artifact.outputs)),
+        label2id={label: i for i, label in enumerate(artifact.outputs)},
     )
     config.save_pretrained(building)
     arch = {
         "model_type": str(final),
         "model_name": MODEL_NAME,
         "tokenizer_name": TOKENIZER_NAME,
-        "num_classes": len(artifact.labels),
+        "num_classes": len(artifact.outputs),
     }
     torch.save(
         {
-            "config": {"arch": {"args": arch}, "dataset": {"args": {"classes": list(artifact.labels)}}},
+            "config": {"arch": {"args": arch}, "dataset": {"args": {"classes": list(artifact.outputs)}}},
             "state_dict": state,
         },
         building / CHECKPOINT_NAME,

@@ -1,9 +1,10 @@
 """The cascade: a cheap scorer screens every comment; an accurate one rescores only the uncertain ones.
 
 A comment is uncertain when any label's screen score falls in that label's band [low, high) (from
-`scoring.cascade.bands`, chosen on the dev files; see reports/accurate-model.md). Escalated comments
-take the accurate tier's scores for the screen's labels; the rest keep the screen's. The accurate tier
-is loaded on the first escalation, so a run where nothing is uncertain never loads it.
+`scoring.cascade.bands`, chosen for decisions by `moderation train cascade`; see reports/cascade.md).
+Escalated comments take the accurate tier's scores for the screen's labels, and its auxiliary outputs;
+the rest keep the screen's. The accurate tier is loaded on the first escalation, so a run where nothing
+is uncertain never loads it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ class CascadeScorer:
         evidence = {
             label: spans for label, spans in screened.evidence.items() if scores.get(label, 0.0) >= EVIDENCE_MIN_SCORE
         }
-        return CommentScore(scores=scores, evidence=evidence)
+        # The accurate tier's auxiliary heads (e.g. `attack`, read by the thread layer) replace the screen's.
+        return CommentScore(scores=scores, evidence=evidence, auxiliary={**screened.auxiliary, **accurate.auxiliary})
 
 
 def band_digest(bands: Mapping[str, Band]) -> str:

@@ -38,13 +38,19 @@ class DetoxifyScorer:
 
 
 class DetoxifyEngine:
-    """A loaded Detoxify model's label names and its model, scored through the fast runner."""
+    """A loaded Detoxify model's label names and its model, scored through the fast runner.
 
-    def __init__(self, detoxify: LoadedDetoxify, batch_size: int, threads: int = 0) -> None:
+    Outputs named in `auxiliary` go to CommentScore.auxiliary, the others to its scores (the labels)."""
+
+    def __init__(
+        self, detoxify: LoadedDetoxify, batch_size: int, threads: int = 0, auxiliary: tuple[str, ...] = ()
+    ) -> None:
         from moderation.scoring.inference import SequenceClassifierRunner, use_threads
 
         use_threads(threads)
-        self.labels = tuple(detoxify.class_names)
+        self.outputs = tuple(detoxify.class_names)
+        self.labels = tuple(name for name in self.outputs if name not in auxiliary)
+        self.auxiliary = tuple(name for name in self.outputs if name in auxiliary)
         self.runner = SequenceClassifierRunner(detoxify.model, detoxify.tokenizer, batch_size=batch_size)
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
@@ -52,10 +58,16 @@ class DetoxifyEngine:
             scores = self.runner.predict(texts)
         except Exception as exc:  # torch/transformers raise many types; callers need one
             raise ScoringError(f"Detoxify failed on a batch of {len(texts)} comments: {exc}") from exc
-        return [
-            CommentScore(scores={label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)})
-            for row in scores
-        ]
+        results = []
+        for row in scores:
+            named = {name: round(float(p), 6) for name, p in zip(self.outputs, row, strict=True)}
+            results.append(
+                CommentScore(
+                    scores={label: named[label] for label in self.labels},
+                    auxiliary={task: named[task] for task in self.auxiliary},
+                )
+            )
+        return results
 
 
 def detoxify_version(settings: DetoxifySettings, model: str | None = None) -> str:

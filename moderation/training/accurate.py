@@ -1,19 +1,26 @@
-"""`moderation train accurate`: fine-tune the MiniLM encoder with low-rank adapters and a multi-label head.
+"""`moderation train accurate`: fine-tune the MiniLM encoder with low-rank adapters and a multi-output head.
 
-Multi-task with masked losses: each file family supervises only the labels it has (Jigsaw and the
-Wikipedia set say nothing about insults, so a Jigsaw row adds no insult loss). Targets are the
-annotator fractions (soft labels); evaluation counts a row positive at >= 0.5, as the data README says.
-Only `*.train.csv` is read for fitting; the dev files are scored once at the end, for the report.
+Outputs are Detoxify's six labels and the auxiliary tasks (moderation/training/data.py). Multi-task with
+masked losses: each file family supervises only the outputs it has (a Jigsaw row adds no `attack` loss).
+Targets are annotator fractions (soft labels); evaluation counts a row positive at >= 0.5.
+
+Training is resumable: every few minutes, and at the end of each sitting, the trainable tensors, optimizer,
+scheduler, RNG state, position in the data order and the learning curve are written atomically to a
+checkpoint folder; `resume` continues from there exactly. The data order is a function of the seed and the
+epoch alone, so the position is one number (batches done). Every `curve_every` examples a fixed subsample of
+each dev file is scored and its AUC per output appended to the curve. The shipped artifact (small deltas over
+the packaged MiniLM) is exported from the model as it stands at the end of a sitting, or from the checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,17 +29,40 @@ import numpy as np
 import numpy.typing as npt
 
 from moderation.scoring.accurate_artifact import BASE_PACKAGE, Artifact, base_model_dir, write_artifact
-from moderation.training.data import DEFAULT_DATA_DIR, LABEL_SOURCES, Table, read_table
+from moderation.training.data import (
+    AUXILIARY_SOURCES,
+    DEFAULT_DATA_DIR,
+    LABEL_SOURCES,
+    LABELS,
+    Table,
+    TrainingDataError,
+    read_table,
+)
 
-__all__ = ["DEFAULT_DATA_DIR", "LABELS", "SUPERVISION", "TrainOptions", "label_matrix", "train_accurate"]
+__all__ = [
+    "AUXILIARY",
+    "DEFAULT_CHECKPOINT_DIR",
+    "DEFAULT_DATA_DIR",
+    "LABELS",
+    "OUTPUTS",
+    "SUPERVISION",
+    "TrainOptions",
+    "export_checkpoint",
+    "label_matrix",
+    "train_accurate",
+]
 
-# The fast scorer's labels and label sources (moderation/training/data.py), so the cascade's tiers agree.
-LABELS = tuple(LABEL_SOURCES)
-# The same mapping by file: which columns of which file family give a label (summed).
+AUXILIARY = tuple(AUXILIARY_SOURCES)
+# The classifier's outputs, in order: the labels shown, then the auxiliary tasks.
+OUTPUTS = LABELS + AUXILIARY
+# The same mapping by file: which columns of which file family give an output (summed).
 SUPERVISION: dict[str, dict[str, tuple[str, ...]]] = {}
-for _label, _sources in LABEL_SOURCES.items():
+for _output, _sources in {**LABEL_SOURCES, **AUXILIARY_SOURCES}.items():
     for _source in _sources:
-        SUPERVISION.setdefault(_source.family, {})[_label] = _source.columns
+        SUPERVISION.setdefault(_source.family, {})[_output] = _source.columns
+DEFAULT_CHECKPOINT_DIR = Path("~/.cache/comment-moderation/train-accurate")
+CHECKPOINT_FILE = "checkpoint.pt"
+CURVE_FILE = "curve.json"
 # Linear layers that get adapters, in every encoder layer: attention q, k, v and output, and the feed-forward.
 ADAPTED = ("query", "key", "value", "output.dense", "intermediate.dense")
 # Trained outright and shipped whole: small.
@@ -44,52 +74,96 @@ REFERENCE_TEXTS = (
     "People like you should go back where you came from.",
     "I disagree with the editor's reading of the 1976 treaty.",
     "what a load of crap lol",
+    "I know where you live. I will find you and kill you.",
     "You are a pathetic loser and everyone here knows it. " * 40,
 )
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    per_family: int = 1600
-    """Training rows drawn at random from each file family (its whole file if smaller)."""
-    max_length: int = 64
+    """What shapes the run (kept in the checkpoint; a resumed run uses the saved values) and what bounds
+    one sitting (SITTING_FIELDS: taken from the command line on every start)."""
+
+    per_family: int = 0
+    """Training rows drawn at random from each file family; 0: all of them."""
+    max_length: int = 128
     """Tokens per training text."""
     eval_max_length: int = 128
     """Tokens per text at inference (the shipped model's max length)."""
     batch_size: int = 32
-    epochs: int = 1
-    learning_rate: float = 2e-3
-    warmup: float = 0.1
+    epochs: int = 3
+    learning_rate: float = 1e-3
+    warmup_steps: int = 300
     rank: int = 8
     alpha: float = 16.0
     seed: int = 0
+    curve_every: int = 10_000
+    """Examples between two points of the learning curve."""
+    curve_rows: int = 500
+    """Rows of each dev file (a fixed random subsample) scored for each point of the curve."""
     max_minutes: float = 15.0
-    """Training stops here even if the epochs are not done (recorded in model.json)."""
+    """This sitting stops here (checkpoint and export first); `resume` continues."""
+    max_steps: int = 0
+    """This sitting stops after this many batches; 0: no limit."""
+    checkpoint_minutes: float = 5.0
     threads: int = 0
+    device: str = "cpu"
+
+
+SITTING_FIELDS = ("max_minutes", "max_steps", "checkpoint_minutes", "threads", "device")
 
 
 @dataclass
 class Examples:
     texts: list[str] = field(default_factory=list)
-    families: list[str] = field(default_factory=list)
     targets: list[list[float]] = field(default_factory=list)
     masks: list[list[float]] = field(default_factory=list)
 
 
+@dataclass
+class Progress:
+    """Where training stands: saved in the checkpoint."""
+
+    step: int = 0
+    """Batches done, counted over all epochs in the fixed data order."""
+    examples: int = 0
+    seconds: float = 0.0
+    """Training time over all sittings (curve evaluation and checkpoints excluded)."""
+    curve: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class TrainResult:
-    artifact: Artifact
-    steps: int
-    seconds: float
+    artifact: Artifact | None
+    progress: Progress
+    planned_steps: int
     dev_scores: dict[str, npt.NDArray[np.float32]]
 
 
+@dataclass
+class Run:
+    """Everything a sitting needs: the model, its data and its optimizer."""
+
+    options: TrainOptions
+    model: Any
+    tokenizer: Any
+    trainable: dict[str, Any]
+    optimizer: Any
+    schedule: Any
+    encoded: list[list[int]]
+    targets: Any
+    masks: Any
+    batches: list[list[int]]
+    data: dict[str, Any]
+    progress: Progress
+
+
 def label_matrix(table: Table, family: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """(targets, mask), each (rows, LABELS): soft targets in 0..1, mask 1 where the family gives the label."""
-    targets = np.zeros((len(table), len(LABELS)), dtype=np.float32)
+    """(targets, mask), each (rows, OUTPUTS): soft targets in 0..1, mask 1 where the family gives the output."""
+    targets = np.zeros((len(table), len(OUTPUTS)), dtype=np.float32)
     mask = np.zeros_like(targets)
-    for label, columns in SUPERVISION[family].items():
-        k = LABELS.index(label)
+    for output, columns in SUPERVISION[family].items():
+        k = OUTPUTS.index(output)
         targets[:, k] = np.clip(np.sum([table.columns[c] for c in columns], axis=0), 0.0, 1.0)
         mask[:, k] = 1.0
     return targets, mask
@@ -100,18 +174,18 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
     examples, described = Examples(), {}
     for family in SUPERVISION:
         table = read_table(data_dir, family, "train")
-        chosen = sorted(rng.sample(range(len(table)), min(options.per_family, len(table))))
+        wanted = options.per_family or len(table)
+        chosen = sorted(rng.sample(range(len(table)), min(wanted, len(table))))
         all_targets, mask = label_matrix(table, family)
         targets = all_targets[chosen]
         examples.texts += [table.texts[i] for i in chosen]
-        examples.families += [family] * len(chosen)
         examples.targets += targets.tolist()
         examples.masks += mask[chosen].tolist()
         described[f"{table.name}.csv"] = {
             "sha256": table.sha256,
             "rows": len(table),
             "used": len(chosen),
-            "positives": {label: int((targets[:, LABELS.index(label)] >= 0.5).sum()) for label in SUPERVISION[family]},
+            "positives": {out: int((targets[:, OUTPUTS.index(out)] >= 0.5).sum()) for out in SUPERVISION[family]},
         }
     return examples, described
 
@@ -121,108 +195,328 @@ def train_accurate(
     out_dir: Path,
     options: TrainOptions = TrainOptions(),
     *,
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+    resume: bool = False,
     dev_scores_path: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainResult:
-    """Fine-tune, write the artifact to `out_dir`, and (if asked) the dev scores of the trained model."""
+    """One sitting: train from the start (or, with `resume`, from the checkpoint) until done or out of time,
+    checkpoint, then export the artifact to `out_dir` (if given) and the dev scores (if asked)."""
+    checkpoint_dir = checkpoint_dir.expanduser()
+    saved = _load_checkpoint(checkpoint_dir) if resume else None
+    if saved is not None:
+        sitting = {name: getattr(options, name) for name in SITTING_FIELDS}
+        options = replace(options_from(saved["options"]), **sitting)
+        progress(f"resuming from {checkpoint_dir} at step {saved['progress']['step']}")
+    elif resume:
+        progress(f"no checkpoint in {checkpoint_dir}: starting from the beginning")
+    run = _prepare(data_dir, options, saved, progress)
+    _train_sitting(run, data_dir, checkpoint_dir, progress)
+    artifact = export_run(run, out_dir, progress) if out_dir else None
+    dev_scores = _dev_scores(run, data_dir, dev_scores_path, progress) if dev_scores_path else {}
+    return TrainResult(artifact, run.progress, len(run.batches), dev_scores)
+
+
+def export_checkpoint(
+    data_dir: Path,
+    out_dir: Path,
+    checkpoint_dir: Path = DEFAULT_CHECKPOINT_DIR,
+    *,
+    options: TrainOptions = TrainOptions(),
+    dev_scores_path: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainResult:
+    """Write the shipped artifact from the latest checkpoint, without training."""
+    checkpoint_dir = checkpoint_dir.expanduser()
+    saved = _load_checkpoint(checkpoint_dir)
+    if saved is None:
+        raise TrainingDataError(f"{checkpoint_dir}: no checkpoint to export; run `moderation train accurate` first")
+    sitting = {name: getattr(options, name) for name in SITTING_FIELDS}
+    run = _prepare(data_dir, replace(options_from(saved["options"]), **sitting), saved, progress)
+    artifact = export_run(run, out_dir, progress)
+    dev_scores = _dev_scores(run, data_dir, dev_scores_path, progress) if dev_scores_path else {}
+    return TrainResult(artifact, run.progress, len(run.batches), dev_scores)
+
+
+def options_from(saved: dict[str, Any]) -> TrainOptions:
+    known = {f.name for f in fields(TrainOptions)}
+    return TrainOptions(**{k: v for k, v in saved.items() if k in known})
+
+
+def _prepare(
+    data_dir: Path, options: TrainOptions, saved: dict[str, Any] | None, progress: Callable[[str], None]
+) -> Run:
     import torch
     import transformers
 
-    from moderation.scoring.inference import SequenceClassifierRunner, use_threads
-    from moderation.training.lora import adapter_deltas, add_adapters
+    from moderation.scoring.inference import use_threads
+    from moderation.training.lora import add_adapters
 
     use_threads(options.threads)
     torch.manual_seed(options.seed)
     examples, data = training_examples(data_dir, options)
     progress(f"{len(examples.texts)} training rows from {len(data)} files")
     base = base_model_dir()
-    tokenizer = transformers.BertTokenizer.from_pretrained(base)
-    config = transformers.BertConfig.from_pretrained(base, num_labels=len(LABELS))
+    tokenizer = transformers.BertTokenizer.from_pretrained(base)  # the fast, Rust-backed one in transformers 5
+    config = transformers.BertConfig.from_pretrained(base, num_labels=len(OUTPUTS))
     model = transformers.BertForSequenceClassification.from_pretrained(base, config=config)
     for parameter in model.parameters():
         parameter.requires_grad = False
     add_adapters(model, ADAPTED, options.rank, options.alpha)
-    replaced = [name for name, _ in model.named_parameters() if _is_replaced(name)]
     for name, parameter in model.named_parameters():
-        parameter.requires_grad = "lora_" in name or name in replaced
-    trainable = [p for p in model.parameters() if p.requires_grad]
-
+        parameter.requires_grad = "lora_" in name or _is_replaced(name)
+    model.to(options.device)  # type: ignore[arg-type]  # transformers types `to` through a decorator
+    trainable = {name: p for name, p in model.named_parameters() if p.requires_grad}
     encoded = tokenizer(examples.texts, truncation=True, max_length=options.max_length)["input_ids"]
-    batches = [b for _ in range(options.epochs) for b in _length_batches(encoded, options.batch_size, options.seed + _)]
-    optimizer = torch.optim.AdamW(trainable, lr=options.learning_rate, weight_decay=0.0)
-    warmup = max(1, int(options.warmup * len(batches)))
-    decay = max(1, len(batches) - warmup)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (len(batches) - step) / decay))
+    batches = [b for e in range(options.epochs) for b in _length_batches(encoded, options.batch_size, options.seed + e)]
+    optimizer = torch.optim.AdamW(list(trainable.values()), lr=options.learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(options.warmup_steps, len(batches)))
+    run = Run(
+        options,
+        model,
+        tokenizer,
+        trainable,
+        optimizer,
+        schedule,
+        encoded,
+        torch.tensor(examples.targets),
+        torch.tensor(examples.masks),
+        batches,
+        data,
+        Progress(),
     )
-    targets, masks = torch.tensor(examples.targets), torch.tensor(examples.masks)
-    model.train()
-    started, steps, running = time.monotonic(), 0, 0.0
-    for rows in batches:
-        if time.monotonic() - started > options.max_minutes * 60:
-            progress(f"time budget of {options.max_minutes} minutes reached at step {steps} of {len(batches)}")
-            break
-        batch = tokenizer.pad({"input_ids": [encoded[i] for i in rows]}, return_tensors="pt")
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets[rows], reduction="none")
-        loss = (losses * masks[rows]).sum() / masks[rows].sum().clamp(min=1.0)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        steps += 1
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if steps > 1 else value
-        if steps % 20 == 0:
-            progress(f"step {steps}/{len(batches)}: loss {running:.4f}, {time.monotonic() - started:.0f} s")
-    seconds = time.monotonic() - started
-    model.eval()
+    if saved is not None:
+        _restore(run, saved)
+    return run
 
-    runner = SequenceClassifierRunner(model, tokenizer, batch_size=64, max_length=options.eval_max_length)
+
+def _lr_factor(warmup: int, total: int) -> Callable[[int], float]:
+    """Linear warmup over `warmup` steps, then linear decay to zero at `total`."""
+    warmup = max(1, warmup)
+    decay = max(1, total - warmup)
+    return lambda step: min((step + 1) / warmup, max(0.0, (total - step) / decay))
+
+
+def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Callable[[str], None]) -> None:
+    import torch
+
+    options, state = run.options, run.progress
+    subsamples = curve_sets(data_dir, options)
+    if not state.curve:
+        _add_curve_point(run, subsamples, progress)
+    started = last_checkpoint = time.monotonic()
+    sitting_steps, sitting_examples, running = 0, 0, 0.0
+    run.model.train()
+    while state.step < len(run.batches):
+        now = time.monotonic()
+        if now - started > options.max_minutes * 60 or (options.max_steps and sitting_steps >= options.max_steps):
+            progress(f"sitting over at step {state.step} of {len(run.batches)}")
+            break
+        rows = run.batches[state.step]
+        value = _train_step(run, rows, torch)
+        running = 0.98 * running + 0.02 * value if sitting_steps else value
+        step_seconds = time.monotonic() - now
+        state.seconds += step_seconds
+        state.step += 1
+        sitting_steps += 1
+        sitting_examples += len(rows)
+        crossed = (state.examples + len(rows)) // options.curve_every > state.examples // options.curve_every
+        state.examples += len(rows)
+        if state.step % 50 == 0:
+            rate = sitting_examples / max(1e-9, time.monotonic() - started)
+            progress(
+                f"step {state.step}/{len(run.batches)}: {state.examples} examples, "
+                f"loss {running:.4f}, {rate:.1f} rows/s"
+            )
+        if crossed:
+            _add_curve_point(run, subsamples, progress)
+        if time.monotonic() - last_checkpoint > options.checkpoint_minutes * 60:
+            save_checkpoint(run, checkpoint_dir)
+            last_checkpoint = time.monotonic()
+            progress(f"checkpoint at step {state.step} in {checkpoint_dir}")
+    if state.curve[-1]["examples"] != state.examples:
+        _add_curve_point(run, subsamples, progress)
+    save_checkpoint(run, checkpoint_dir)
+    progress(f"checkpoint at step {state.step} of {len(run.batches)} in {checkpoint_dir}")
+
+
+def _train_step(run: Run, rows: list[int], torch: Any) -> float:
+    device = run.options.device
+    batch = run.tokenizer.pad({"input_ids": [run.encoded[i] for i in rows]}, return_tensors="pt")
+    logits = run.model(
+        input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+    ).logits
+    targets, masks = run.targets[rows].to(device), run.masks[rows].to(device)
+    losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    loss = (losses * masks).sum() / masks.sum().clamp(min=1.0)
+    loss.backward()
+    run.optimizer.step()
+    run.schedule.step()
+    run.optimizer.zero_grad()
+    return float(loss.detach())
+
+
+@dataclass(frozen=True)
+class CurveSet:
+    family: str
+    texts: list[str]
+    gold: dict[str, npt.NDArray[np.bool_]]
+
+
+def curve_sets(data_dir: Path, options: TrainOptions) -> list[CurveSet]:
+    """A fixed random subsample of each dev file (the same at every point and in every sitting)."""
+    sets = []
+    for family, outputs in SUPERVISION.items():
+        table = read_table(data_dir, family, "dev")
+        chosen = sorted(random.Random(options.seed).sample(range(len(table)), min(options.curve_rows, len(table))))
+        targets, _ = label_matrix(table, family)
+        gold = {out: targets[chosen, OUTPUTS.index(out)] >= 0.5 for out in outputs}
+        sets.append(CurveSet(family, [table.texts[i] for i in chosen], gold))
+    return sets
+
+
+def _add_curve_point(run: Run, sets: list[CurveSet], progress: Callable[[str], None]) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from moderation.scoring.inference import SequenceClassifierRunner
+
+    runner = SequenceClassifierRunner(run.model, run.tokenizer, batch_size=64, max_length=run.options.eval_max_length)
+    auc: dict[str, dict[str, float]] = {}
+    for dev in sets:
+        scores = runner.predict(dev.texts)
+        for output, gold in dev.gold.items():
+            if 0 < gold.sum() < len(gold):
+                value = float(roc_auc_score(gold, scores[:, OUTPUTS.index(output)]))
+                auc.setdefault(output, {})[dev.family] = round(value, 4)
+    run.model.train()
+    point = {"examples": run.progress.examples, "step": run.progress.step, "auc": auc}
+    run.progress.curve.append(point)
+    shown = ", ".join(f"{out} {np.mean(list(by_family.values())):.4f}" for out, by_family in auc.items())
+    progress(f"curve at {run.progress.examples} examples: {shown}")
+
+
+def save_checkpoint(run: Run, checkpoint_dir: Path) -> None:
+    """Write the checkpoint and the curve, each atomically (a kill mid-write leaves the previous one)."""
+    import torch
+
+    state = {
+        "options": asdict(run.options),
+        "progress": asdict(run.progress),
+        "trainable": {name: p.detach().cpu() for name, p in run.trainable.items()},
+        "optimizer": run.optimizer.state_dict(),
+        "schedule": run.schedule.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(checkpoint_dir / CHECKPOINT_FILE, lambda path: torch.save(state, path))
+    curve = json.dumps({"options": asdict(run.options), **asdict(run.progress)}, indent=1) + "\n"
+    _atomic_write(checkpoint_dir / CURVE_FILE, lambda path: path.write_text(curve, encoding="utf-8"))
+
+
+def _atomic_write(target: Path, write: Callable[[Path], object]) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    write(partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+
+
+def _load_checkpoint(checkpoint_dir: Path) -> dict[str, Any] | None:
+    import torch
+
+    path = checkpoint_dir / CHECKPOINT_FILE
+    if not path.is_file():
+        return None
+    try:
+        loaded: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated or foreign file: say which and what to do
+        raise TrainingDataError(f"{path}: unreadable checkpoint ({exc}); delete it to start over") from exc
+    return loaded
+
+
+def _restore(run: Run, saved: dict[str, Any]) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, parameter in run.trainable.items():
+            parameter.copy_(saved["trainable"][name])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.schedule.load_state_dict(saved["schedule"])
+    torch.set_rng_state(saved["torch_rng"])
+    if saved["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(saved["cuda_rng"])
+    run.progress = Progress(**saved["progress"])
+
+
+def export_run(run: Run, out_dir: Path, progress: Callable[[str], None]) -> Artifact:
+    """Write the shipped artifact (adapter deltas and replaced tensors) and its reference scores."""
+    import torch
+    import transformers
+
+    from moderation.scoring.inference import SequenceClassifierRunner
+    from moderation.training.lora import adapter_deltas
+
+    model = run.model
+    runner = SequenceClassifierRunner(model, run.tokenizer, batch_size=64, max_length=run.options.eval_max_length)
     reference = runner.predict(list(REFERENCE_TEXTS))
-    parameters = dict(model.named_parameters())
+    state, options = run.progress, run.options
     meta = {
         "labels": list(LABELS),
+        "auxiliary": list(AUXILIARY),
         "max_length": options.eval_max_length,
         "base": {
             "package": BASE_PACKAGE,
             "version": version(BASE_PACKAGE),
-            "sha256": _sha256(base / "model.safetensors"),
+            "sha256": _sha256(base_model_dir() / "model.safetensors"),
         },
         "lora": {"rank": options.rank, "alpha": options.alpha, "adapted": list(ADAPTED), "replaced": list(REPLACED)},
         "training": {
-            "options": asdict(options),
-            "data": data,
-            "supervision": {family: {k: list(v) for k, v in labels.items()} for family, labels in SUPERVISION.items()},
-            "steps": steps,
-            "planned_steps": len(batches),
-            "examples_seen": sum(len(rows) for rows in batches[:steps]),
-            "seconds": round(seconds, 1),
+            "options": {k: v for k, v in asdict(options).items() if k not in SITTING_FIELDS},
+            "data": run.data,
+            "supervision": {family: {k: list(v) for k, v in outs.items()} for family, outs in SUPERVISION.items()},
+            "steps": state.step,
+            "planned_steps": len(run.batches),
+            "examples_seen": state.examples,
+            "epochs_done": round(state.step / max(1, len(run.batches)) * options.epochs, 4),
+            "seconds": round(state.seconds, 1),
             "threads": torch.get_num_threads(),
-            "device": "cpu",
+            "device": options.device,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
+            "curve": state.curve,
         },
     }
-    artifact = write_artifact(out_dir, adapter_deltas(model), {n: parameters[n] for n in replaced}, meta)
+    replaced = {name: p for name, p in run.trainable.items() if "lora_" not in name}
+    artifact = write_artifact(out_dir, adapter_deltas(model), replaced, meta)
     (out_dir / "reference.json").write_text(
         json.dumps(
-            {"texts": list(REFERENCE_TEXTS), "labels": list(LABELS), "scores": reference.round(6).tolist()}, indent=1
+            {"texts": list(REFERENCE_TEXTS), "labels": list(OUTPUTS), "scores": reference.round(6).tolist()}, indent=1
         )
         + "\n",
         encoding="utf-8",
     )
-    progress(f"wrote {out_dir} ({artifact.version}) after {steps} steps in {seconds:.0f} s")
-    dev_scores: dict[str, npt.NDArray[np.float32]] = {}
-    if dev_scores_path is not None:
-        for family in SUPERVISION:
-            table = read_table(data_dir, family, "dev")
-            dev_scores[family] = runner.predict(table.texts)
-            progress(f"scored {table.name} ({len(table)} rows) with the trained model")
-        dev_scores_path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, Any] = dict(dev_scores)
-        np.savez_compressed(dev_scores_path, **arrays)
-    return TrainResult(artifact, steps, seconds, dev_scores)
+    model.train()
+    progress(f"wrote {out_dir} ({artifact.version}) at step {state.step}, {state.examples} examples")
+    return artifact
+
+
+def _dev_scores(
+    run: Run, data_dir: Path, path: Path, progress: Callable[[str], None]
+) -> dict[str, npt.NDArray[np.float32]]:
+    """The trained model's scores on every dev file (all outputs), saved to `path`."""
+    from moderation.scoring.inference import SequenceClassifierRunner
+
+    runner = SequenceClassifierRunner(run.model, run.tokenizer, batch_size=64, max_length=run.options.eval_max_length)
+    scores: dict[str, npt.NDArray[np.float32]] = {}
+    for family in SUPERVISION:
+        table = read_table(data_dir, family, "dev")
+        scores[family] = runner.predict(table.texts)
+        progress(f"scored {table.name} ({len(table)} rows) with the trained model")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = dict(scores)
+    np.savez_compressed(path, **arrays)
+    return scores
 
 
 def _is_replaced(name: str) -> bool:

@@ -1,5 +1,5 @@
 """The accurate model's report (reports/accurate-model.md): what was run, dev AUCs, that loading the shipped
-deltas reproduces the trained model, bias on the madlibs templates, speed, and the cascade's band.
+deltas reproduces the trained model, bias on the madlibs templates, speed.
 
 Everything in it is measured when it is written; the speed sections are read from the JSON files that
 benchmarks/bench_accurate.py and benchmarks/bench_cascade.py write beside the report.
@@ -22,8 +22,8 @@ from sklearn.metrics import roc_auc_score
 
 from moderation.config import AccurateSettings, ScoringSettings
 from moderation.errors import ModerationError
-from moderation.training.accurate import LABELS, SUPERVISION, label_matrix
-from moderation.training.cascade_bands import CascadeResult, Task, choose_bands, split_half
+from moderation.training.accurate import OUTPUTS, SUPERVISION, curve_sets, label_matrix, options_from
+from moderation.training.cascade_bands import Task
 from moderation.training.data import BIAS_FILE, read_table
 
 BIAS_SAMPLE = 2000
@@ -36,13 +36,17 @@ class DevSet:
     tasks: list[Task]
 
 
-def dev_set(data_dir: Path) -> DevSet:
+def dev_set(data_dir: Path, rows_per_file: int = 0) -> DevSet:
+    """Every dev file's texts and (file, output) tasks; with `rows_per_file`, a fixed random subsample of each."""
     texts, tasks = {}, []
     for family, labels in SUPERVISION.items():
         table = read_table(data_dir, family, "dev")
-        texts[family] = table.texts
+        rows = list(range(len(table)))
+        if 0 < rows_per_file < len(table):
+            rows = sorted(random.Random(0).sample(rows, rows_per_file))
+        texts[family] = [table.texts[i] for i in rows]
         targets, _ = label_matrix(table, family)
-        tasks += [Task(family, label, targets[:, LABELS.index(label)] >= 0.5) for label in labels]
+        tasks += [Task(family, label, targets[rows, OUTPUTS.index(label)] >= 0.5) for label in labels]
     return DevSet(texts, tasks)
 
 
@@ -53,7 +57,6 @@ def write_report(
     report_path: Path,
     *,
     threads: int = 0,
-    max_escalated: float = 0.10,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
     from moderation.scoring.accurate import AccurateScorer
@@ -62,31 +65,90 @@ def write_report(
     started = time.monotonic()
     scorer = AccurateScorer(AccurateSettings(model_dir=str(model_dir), threads=threads))
     load_seconds = time.monotonic() - started
-    accurate = _accurate_dev_scores(scorer, dev, dev_scores_path.with_suffix(".loaded.npz"), progress)
+    accurate = accurate_dev_scores(scorer, dev, dev_scores_path.with_suffix(".loaded.npz"), progress)
     trained = dict(np.load(dev_scores_path)) if dev_scores_path.is_file() else {}
     screen = _fast_dev_scores(dev, progress)
-    cascade = choose_bands(screen, accurate, LABELS, dev.tasks, max_escalated) if screen else None
-    halves = split_half(screen, accurate, LABELS, dev.tasks, max_escalated) if screen else []
     bias = _bias(data_dir, scorer, progress)
     meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     sections = [
         _header(scorer.version),
         _what_was_run(meta, model_dir),
+        _curve(meta["training"].get("curve", [])),
         _dev_auc(dev, accurate, screen),
         _reproduction(accurate, trained, load_seconds),
         _bias_section(bias),
         _speed(report_path.parent / "bench-accurate.json"),
-        _cascade_section(cascade, halves, report_path.parent / "bench-cascade.json", max_escalated),
+        "## Cascade\n\nThe cascade's bands, chosen for decisions, and its figures: `reports/cascade.md` "
+        "(`moderation train cascade`).\n",
     ]
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text("\n".join(sections), encoding="utf-8")
 
 
-def _accurate_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callable[[str], None]) -> dict[str, Scores]:
-    """The loaded model's dev scores; reused from `cache` when it holds this model version's."""
+def write_curve_report(data_dir: Path, model_dir: Path, report_path: Path) -> None:
+    """The report from what training recorded (model.json): what was run, the learning curve and the last
+    point's AUC per dev file and output, on the curve's fixed dev subsample. No model is loaded or run."""
+    meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    training = meta["training"]
+    sets = curve_sets(data_dir, options_from(training["options"]))
+    last = training["curve"][-1] if training.get("curve") else {"auc": {}}
+    lines = [
+        "## Dev AUC at the last point of the curve, per file and output\n",
+        "On the curve's fixed random subsample of each dev file (not the whole file).\n",
+        "| dev file | output | positives / rows | AUC |",
+        "|---|---|---:|---:|",
+    ]
+    for dev in sets:
+        for output, gold in dev.gold.items():
+            auc = last["auc"].get(output, {}).get(dev.family)
+            shown = f"{auc:.4f}" if auc is not None else "n/a (one class)"
+            lines.append(f"| {dev.family} | {output} | {int(gold.sum())} / {len(gold)} | {shown} |")
+    sections = [
+        _header(_version(model_dir)),
+        _what_was_run(meta, model_dir),
+        _how_far(training),
+        _curve(training.get("curve", [])),
+        "\n".join([*lines, ""]),
+        "## Cascade\n\nThe cascade's bands, chosen for decisions, and its figures: `reports/cascade.md` "
+        "(`moderation train cascade`).\n",
+    ]
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text("\n".join(sections), encoding="utf-8")
+
+
+def _version(model_dir: Path) -> str:
+    from moderation.scoring.accurate_artifact import read_artifact
+
+    return read_artifact(model_dir).version
+
+
+def _how_far(training: dict[str, Any]) -> str:
+    options = training["options"]
+    epoch_fraction = training["steps"] / max(1, training["planned_steps"]) * options["epochs"]
+    return (
+        "## How far it got: undertrained\n\n"
+        f"{training['examples_seen']} examples seen: {epoch_fraction:.3f} of one epoch over all train files "
+        f"({training['planned_steps'] // max(1, options['epochs'])} steps per epoch; "
+        f"{options['epochs']} epochs planned), "
+        f"in {training['seconds'] / 60:.0f} minutes of training on {training['threads']} {training['device']} "
+        "thread(s). **This model is undertrained**: the curve below is still rising. Training is resumable; "
+        "continue it where the checkpoint folder is (default `~/.cache/comment-moderation/train-accurate/`), "
+        "best on a GPU:\n\n"
+        "```\nmoderation train accurate --resume --device cuda --max-minutes 120\n```\n\n"
+        "or on CPU (`--resume --threads N`); each sitting ends by exporting the artifact, and "
+        "`moderation train accurate --export` writes it from the last checkpoint. The checkpoint holds the "
+        "adapters, head, optimizer, scheduler, RNG state, the position in the data order and the curve.\n"
+    )
+
+
+def accurate_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callable[[str], None]) -> dict[str, Scores]:
+    """The loaded model's dev scores (every output); reused from `cache` when it holds this model version's."""
     if cache.is_file():
         stored = dict(np.load(cache))
-        if str(stored.pop("version", "")) == scorer.version and set(stored) == set(dev.texts):
+        same_rows = {family: len(scores) for family, scores in stored.items() if family != "version"} == {
+            family: len(texts) for family, texts in dev.texts.items()
+        }
+        if str(stored.pop("version", "")) == scorer.version and same_rows:
             return stored
     scores = {}
     for family, texts in dev.texts.items():
@@ -110,7 +172,7 @@ def _fast_dev_scores(dev: DevSet, progress: Callable[[str], None]) -> dict[str, 
     scores = {}
     for family, texts in dev.texts.items():
         results = fast.score_texts(texts)
-        scores[family] = np.array([[r.scores[label] for label in LABELS] for r in results], dtype=np.float32)
+        scores[family] = np.array([[r.scores.get(out, np.nan) for out in OUTPUTS] for r in results], dtype=np.float32)
     return scores
 
 
@@ -126,7 +188,7 @@ def _bias(data_dir: Path, scorer: Any, progress: Callable[[str], None]) -> dict[
         )
     ]
     sample = random.Random(0).sample(rows, min(BIAS_SAMPLE, len(rows)))
-    toxicity = scorer.engine.runner.predict([row["text"] for row in sample])[:, LABELS.index("toxicity")]
+    toxicity = scorer.engine.runner.predict([row["text"] for row in sample])[:, OUTPUTS.index("toxicity")]
     gold = np.array([float(row["toxicity"]) >= 0.5 for row in sample])
     templates = sorted({row["template"] for row in sample})
     per_template = {}
@@ -171,13 +233,15 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
         f"- Adapters: rank {lora['rank']}, alpha {lora['alpha']:g}, on {', '.join(lora['adapted'])} in all 6 layers; "
         f"trained outright: {', '.join(r.rstrip('.') for r in lora['replaced'])}. "
         f"Shipped artifact: {size / 1e6:.2f} MB (deltas.safetensors + model.json, float32).",
-        f"- Labels: {', '.join(meta['labels'])} (Detoxify's names); multi-task, masked loss: each file supervises "
-        "only its own labels; targets are annotator fractions.",
+        f"- Labels: {', '.join(meta['labels'])} (Detoxify's names); auxiliary tasks (never shown as labels): "
+        f"{', '.join(meta.get('auxiliary', []))}. Multi-task, masked loss: each file supervises only its own "
+        "outputs; targets are annotator fractions.",
         f"- Training: {training['steps']} steps of {training['planned_steps']} planned "
-        f"({training['examples_seen']} rows seen, batch {options['batch_size']}, {options['epochs']} epoch), "
-        f"max {options['max_length']} tokens, AdamW lr {options['learning_rate']:g} with "
-        f"{options['warmup']:.0%} warmup and linear decay, seed {options['seed']}; "
-        f"{training['seconds'] / 60:.1f} minutes on {training['threads']} CPU thread(s) (torch {training['torch']}).",
+        f"({training['examples_seen']} rows seen, {training.get('epochs_done', 0):.3f} of {options['epochs']} epochs, "
+        f"batch {options['batch_size']}), max {options['max_length']} tokens, AdamW lr {options['learning_rate']:g} "
+        f"with {options.get('warmup_steps', 0)} warmup steps and linear decay, seed {options['seed']}; "
+        f"{training['seconds'] / 60:.1f} minutes of training on {training['threads']} {training['device']} thread(s) "
+        f"(torch {training['torch']}): {training['examples_seen'] / max(1.0, training['seconds']):.1f} rows/s.",
         f"- Inference max length: {meta['max_length']} tokens.",
         "",
         "| train file | rows | drawn | positives in the draw |",
@@ -187,7 +251,7 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
         positives = ", ".join(f"{label} {n}" for label, n in info["positives"].items())
         lines.append(f"| `{name}` | {info['rows']} | {info['used']} | {positives} |")
     supervision = "; ".join(
-        f"{family}: " + ", ".join(f"{label} = {'+'.join(cols)}" for label, cols in labels.items())
+        f"{family}: " + ", ".join(f"{out} = {'+'.join(cols)}" for out, cols in labels.items())
         for family, labels in training["supervision"].items()
     )
     lines += ["", f"Label sources: {supervision}.", ""]
@@ -196,14 +260,15 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
 
 def _dev_auc(dev: DevSet, accurate: dict[str, Scores], screen: dict[str, Scores]) -> str:
     lines = [
-        "## Dev AUC (ROC), per file and label\n",
+        "## Dev AUC (ROC), per file and output (the six labels, then the auxiliary tasks)\n",
         "| dev file | label | positives / rows | accurate | fast |",
         "|---|---|---:|---:|---:|",
     ]
     for task in dev.tasks:
-        k = LABELS.index(task.label)
+        k = OUTPUTS.index(task.label)
         acc = roc_auc_score(task.gold, accurate[task.family][:, k])
-        fast = f"{roc_auc_score(task.gold, screen[task.family][:, k]):.4f}" if screen else "n/a"
+        has_fast = screen and not np.isnan(screen[task.family][:, k]).any()
+        fast = f"{roc_auc_score(task.gold, screen[task.family][:, k]):.4f}" if has_fast else "n/a"
         lines.append(
             f"| {task.family} | {task.label} | {int(task.gold.sum())} / {len(task.gold)} | {acc:.4f} | {fast} |"
         )
@@ -269,95 +334,17 @@ def _speed(path: Path) -> str:
     return "\n".join([*lines, ""])
 
 
-def _cascade_section(
-    cascade: CascadeResult | None, halves: list[CascadeResult], bench_path: Path, max_escalated: float
-) -> str:
-    lines = ["## Cascade: fast screens, accurate rescores the uncertain band\n"]
-    if cascade is None:
-        return "\n".join([*lines, "No fast scorer in this checkout: no cascade figures.", ""])
-    band_text = ", ".join(f"{label} [{low:.4f}, {high:.4f})" for label, (low, high) in cascade.bands.items())
-    within = [p.escalated for p in cascade.path if p.worst_gap >= -0.005]
+def _curve(curve: list[dict[str, Any]]) -> str:
+    lines = ["## Learning curve: examples seen vs dev AUC (a fixed subsample of each dev file)\n"]
+    if not curve:
+        return "\n".join([*lines, "No curve recorded.", ""])
+    outputs = [out for out in OUTPUTS if out in curve[-1]["auc"]]
     lines += [
-        "How the bands were chosen (moderation/training/cascade_bands.py): from escalating nothing, each step opens "
-        "a one-cell band for a label (cells: 40 quantiles of the fast scores) or widens one by a cell, whichever "
-        "removes the most AUC loss per comment added; loss is the mean over the tasks below of the shortfall "
-        "against the accurate tier alone, so a gain on one file does not offset a loss on another. The bands are "
-        f"the last point that escalates at most {max_escalated:.0%} of the dev rows, the budget that the "
-        f"throughput target allows (see the throughput table). Chosen: {band_text or 'none'}.\n",
-        "```toml",
-        "[scoring.cascade.bands]",
-        *[f"{label} = [{low:.4f}, {high:.4f}]" for label, (low, high) in cascade.bands.items()],
-        "```\n",
-        "| dev file | escalated |",
-        "|---|---:|",
-        *[f"| {family} | {fraction:.1%} |" for family, fraction in cascade.escalated.items()],
-        "",
-        "| dev file | label | fast alone | accurate alone | cascade | cascade - accurate |",
-        "|---|---|---:|---:|---:|---:|",
+        "Each cell is the mean over the dev files that carry the output.\n",
+        "| examples seen | " + " | ".join(outputs) + " |",
+        "|---:|" + "---:|" * len(outputs),
     ]
-    for key, auc in cascade.auc_cascade.items():
-        gap = auc - cascade.auc_accurate[key]
-        lines.append(
-            f"| {key[0]} | {key[1]} | {cascade.auc_screen[key]:.4f} | {cascade.auc_accurate[key]:.4f} | "
-            f"{auc:.4f} | {gap:+.4f} |"
-        )
-    mean = {
-        name: float(np.mean(list(aucs.values())))
-        for name, aucs in (("fast", cascade.auc_screen), ("accurate", cascade.auc_accurate))
-    }
-    mean["cascade"] = float(np.mean(list(cascade.auc_cascade.values())))
-    lines += [
-        f"| **mean** | | {mean['fast']:.4f} | {mean['accurate']:.4f} | {mean['cascade']:.4f} | "
-        f"{mean['cascade'] - mean['accurate']:+.4f} |",
-        "",
-        "The trade-off along the path (AUC gaps are cascade minus accurate alone, over the tasks above):\n",
-        "| escalated | worst task gap | mean gap | mean shortfall | bands |",
-        "|---:|---:|---:|---:|---|",
-    ]
-    for budget in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6):
-        point = [p for p in cascade.path if p.escalated <= budget + 1e-12][-1]
-        bands = ", ".join(f"{label} [{low:.3f}, {high:.3f})" for label, (low, high) in point.bands.items())
-        lines.append(
-            f"| {point.escalated:.1%} | {point.worst_gap:+.4f} | {point.mean_gap:+.4f} | {point.shortfall:.4f} | "
-            f"{bands or 'none'} |"
-        )
-    lines += [
-        "",
-        "Every task within 0.005 of the accurate tier needs "
-        + (
-            f"{min(within):.1%} of the dev rows escalated on this path."
-            if within
-            else f"more than this path reaches ({cascade.path[-1].escalated:.0%})."
-        ),
-        "",
-    ]
-    if halves:
-        lines += [
-            "Chosen on dev data, so measured again out of sample: bands chosen on half of every dev file (even "
-            "rows, then odd rows), AUCs measured on the other half.\n",
-            "| chosen on | measured on | escalated | worst task gap | mean gap | mean shortfall |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        for (chosen_on, measured_on), half in zip((("even", "odd"), ("odd", "even")), halves, strict=True):
-            gaps = [half.auc_cascade[key] - half.auc_accurate[key] for key in half.auc_cascade]
-            shortfall = float(np.mean([max(0.0, -gap) for gap in gaps]))
-            lines.append(
-                f"| {chosen_on} rows | {measured_on} rows | {half.escalated['all']:.1%} | {min(gaps):+.4f} | "
-                f"{float(np.mean(gaps)):+.4f} | {shortfall:.4f} |"
-            )
-        lines.append("")
-    if bench_path.is_file():
-        bench = json.loads(bench_path.read_text(encoding="utf-8"))
-        lines += [
-            "Whole-process throughput, `moderation score --scorer NAME` on the dev comments "
-            f"({bench['machine']}; interpreter start-up, model loads and output included):\n",
-            "| scorer | comments | seconds | comments/s | escalated |",
-            "|---|---:|---:|---:|---:|",
-            *[
-                f"| {row['scorer']} | {row['comments']} | {row['seconds']:.1f} | {row['per_second']:.0f} | "
-                f"{row.get('escalated', '')} |"
-                for row in bench["rows"]
-            ],
-            "",
-        ]
-    return "\n".join(lines)
+    for point in curve:
+        cells = [f"{np.mean(list(point['auc'][out].values())):.4f}" if out in point["auc"] else "" for out in outputs]
+        lines.append(f"| {point['examples']} | " + " | ".join(cells) + " |")
+    return "\n".join([*lines, ""])

@@ -1,19 +1,22 @@
-"""Choosing the cascade's bands on the dev files, under a budget of comments escalated.
+"""Choosing the cascade's bands for decisions: escalate what could change a flag.
 
-The cascade's AUC on a (file, label) task mixes two rankings: the accurate tier's inside the band, the
-screen's outside. Starting from "escalate nothing" (the cascade then is the screen alone), each step
-either opens a one-cell band for a label that has none (cells: 40 quantiles of the screen's scores) or
-widens a label's band by one cell, whichever removes the most loss per comment added. The loss is the
-mean over tasks of how far the cascade's AUC falls below the accurate tier's alone; a task where the
-cascade beats the accurate tier counts as no loss, so a gain on one file cannot hide a loss on another.
-The chosen bands are the last point of that path within the budget. Chosen on dev data, so the report
-also chooses on one half of every dev file and measures on the other.
+A comment is flagged for a label when its score reaches the label's threshold (policy.thresholds). The
+cascade keeps the screen's scores for comments outside every band and takes the accurate tier's inside
+one, so its decisions differ from the accurate tier's alone only where a comment was not escalated. Per
+label, the band [low, high) is
+- low: the screen's "clearly clean" bound: the `miss` quantile of the screen's scores over the comments
+  the accurate tier flags, so at most that share of the accurate tier's flags falls below it unseen;
+- high: above it the screen's flag stands: the lowest screen score above which the screen's flags that
+  the accurate tier would not make number at most `extra` of the accurate tier's flags (1.0: none stand).
+Chosen on one half of the dev rows (even rows), measured on the other (odd rows): decisions against the
+accurate tier alone (share of its flags kept, extra flags), AUC per task, and the share escalated on the
+natural-prevalence dev files (the balanced jigsaw_toxic_6label is not natural traffic).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +25,14 @@ from sklearn.metrics import roc_auc_score
 Scores = npt.NDArray[np.floating]
 Band = tuple[float, float]
 TaskKey = tuple[str, str]
+# Dev files whose rows are drawn at natural prevalence: what the escalation rate is reported on.
+NATURAL_FAMILIES = (
+    "jigsaw_toxic_first20k",
+    "wiki_toxicity_cat_large",
+    "kaggle_insults",
+    "olid",
+    "davidson_hate_offensive",
+)
 
 
 @dataclass(frozen=True)
@@ -34,24 +45,34 @@ class Task:
 
 
 @dataclass(frozen=True)
-class PathPoint:
-    escalated: float
-    shortfall: float
-    """Mean over tasks of max(0, accurate AUC - cascade AUC)."""
-    worst_gap: float
-    mean_gap: float
-    bands: dict[str, Band]
+class Agreement:
+    """The cascade's flags against the accurate tier's alone, counted over (comment, label) pairs."""
+
+    accurate_flags: int
+    kept: int
+    """Accurate flags the cascade also makes."""
+    extra: int
+    """Cascade flags the accurate tier does not make."""
+
+    @property
+    def kept_share(self) -> float:
+        return self.kept / self.accurate_flags if self.accurate_flags else 1.0
+
+    @property
+    def extra_share(self) -> float:
+        return self.extra / self.accurate_flags if self.accurate_flags else 0.0
 
 
 @dataclass(frozen=True)
 class CascadeResult:
     bands: dict[str, Band]
     escalated: dict[str, float]
-    """Fraction escalated per file, and 'all' over every dev row."""
+    """Share escalated per file, 'natural' over the natural-prevalence files, 'all' over every row."""
+    agreement: dict[str, Agreement]
+    """Per label, and 'all' over the labels."""
     auc_cascade: dict[TaskKey, float]
     auc_accurate: dict[TaskKey, float]
     auc_screen: dict[TaskKey, float]
-    path: list[PathPoint] = field(default_factory=list)
 
 
 def in_band(screen: Scores, labels: tuple[str, ...], bands: Mapping[str, Band]) -> npt.NDArray[np.bool_]:
@@ -63,139 +84,107 @@ def in_band(screen: Scores, labels: tuple[str, ...], bands: Mapping[str, Band]) 
     return escalate
 
 
+def decision_bands(
+    screen: Mapping[str, Scores],
+    accurate: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
+    miss: float = 0.01,
+    extra: float = 0.01,
+) -> dict[str, Band]:
+    """Per label with a threshold, the band that keeps all but `miss` of the accurate tier's flags and lets
+    stand at most `extra` (of the accurate tier's flags) of the screen's flags the accurate tier would not make."""
+    s_all, a_all = np.concatenate(list(screen.values())), np.concatenate(list(accurate.values()))
+    bands = {}
+    for k, label in enumerate(labels):
+        if label not in thresholds:
+            continue
+        threshold = thresholds[label]
+        s, flagged = s_all[:, k], a_all[:, k] >= threshold
+        if not flagged.any():
+            continue
+        low = min(float(np.quantile(s[flagged], miss, method="lower")), threshold)
+        bands[label] = (low, _trusted_from(s, flagged, threshold, int(extra * flagged.sum())))
+    return bands
+
+
+def _trusted_from(s: Scores, flagged: npt.NDArray[np.bool_], threshold: float, allowed: int) -> float:
+    """The lowest screen score (>= threshold) at and above which at most `allowed` comments are not accurate's
+    flags; 1.0 when there is none."""
+    not_flagged = np.sort(s[~flagged])
+    values = np.unique(s[s >= threshold])
+    wrong_at_or_above = len(not_flagged) - np.searchsorted(not_flagged, values, side="left")
+    trusted = values[wrong_at_or_above <= allowed]
+    return float(trusted.min()) if len(trusted) else 1.0
+
+
 def evaluate(
     screen: Mapping[str, Scores],
     accurate: Mapping[str, Scores],
     labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
     tasks: list[Task],
     bands: Mapping[str, Band],
-    path: list[PathPoint] | None = None,
 ) -> CascadeResult:
-    escalated = {family: float(in_band(s, labels, bands).mean()) for family, s in screen.items()}
-    escalated["all"] = sum(int(in_band(s, labels, bands).sum()) for s in screen.values()) / sum(
-        len(s) for s in screen.values()
-    )
+    escalate = {family: in_band(s, labels, bands) for family, s in screen.items()}
+    escalated = {family: float(mask.mean()) for family, mask in escalate.items()}
+    natural = [mask for family, mask in escalate.items() if family in NATURAL_FAMILIES]
+    escalated["natural"] = float(np.concatenate(natural).mean()) if natural else float("nan")
+    escalated["all"] = float(np.concatenate(list(escalate.values())).mean())
+    mixed = {family: np.where(escalate[family][:, None], accurate[family], s) for family, s in screen.items()}
     return CascadeResult(
         dict(bands),
         escalated,
-        _cascade_aucs(screen, accurate, labels, tasks, bands),
+        _agreement(mixed, accurate, labels, thresholds),
+        {_key(t): _auc(t, mixed[t.family], labels) for t in tasks},
         {_key(t): _auc(t, accurate[t.family], labels) for t in tasks},
         {_key(t): _auc(t, screen[t.family], labels) for t in tasks},
-        path or [],
     )
-
-
-def choose_bands(
-    screen: Mapping[str, Scores],
-    accurate: Mapping[str, Scores],
-    labels: tuple[str, ...],
-    tasks: list[Task],
-    max_escalated: float = 0.10,
-    grid_points: int = 40,
-    path_limit: float = 0.6,
-) -> CascadeResult:
-    """The bands at the last point of the path that escalates at most `max_escalated` of the rows."""
-    path = band_path(screen, accurate, labels, tasks, grid_points, max(path_limit, max_escalated))
-    chosen = [point for point in path if point.escalated <= max_escalated + 1e-12][-1]
-    return evaluate(screen, accurate, labels, tasks, chosen.bands, path)
-
-
-def band_path(
-    screen: Mapping[str, Scores],
-    accurate: Mapping[str, Scores],
-    labels: tuple[str, ...],
-    tasks: list[Task],
-    grid_points: int = 40,
-    limit: float = 0.6,
-) -> list[PathPoint]:
-    """From escalating nothing up to `limit`: each step the band change that removes most loss per row added."""
-    everything = np.concatenate(list(screen.values()))
-    grids = {
-        label: np.unique(np.quantile(everything[:, labels.index(label)], np.linspace(0, 1, grid_points + 1)))
-        for label in labels
-    }
-    accurate_auc = {_key(t): _auc(t, accurate[t.family], labels) for t in tasks}
-    total = len(everything)
-
-    def bands_of(ends: Mapping[str, tuple[int, int]]) -> dict[str, Band]:
-        return {
-            label: (float(grids[label][low]), 1.0 if high == len(grids[label]) else float(grids[label][high]))
-            for label, (low, high) in ends.items()
-        }
-
-    def point(ends: Mapping[str, tuple[int, int]]) -> PathPoint:
-        bands = bands_of(ends)
-        gaps = [auc - accurate_auc[key] for key, auc in _cascade_aucs(screen, accurate, labels, tasks, bands).items()]
-        escalated = sum(int(in_band(s, labels, bands).sum()) for s in screen.values()) / total
-        shortfall = float(np.mean([max(0.0, -gap) for gap in gaps]))
-        return PathPoint(escalated, shortfall, min(gaps), float(np.mean(gaps)), bands)
-
-    ends: dict[str, tuple[int, int]] = {}
-    path = [point(ends)]
-    while path[-1].escalated < limit:
-        moves = []
-        for label, grid in grids.items():
-            if label in ends:
-                low, high = ends[label]
-                moves += [{**ends, label: (low - 1, high)}, {**ends, label: (low, high + 1)}]
-            else:
-                moves += [{**ends, label: (i, i + 1)} for i in range(len(grid))]
-        best: tuple[float, dict[str, tuple[int, int]], PathPoint] | None = None
-        for move in moves:
-            if any(low < 0 or high > len(grids[label]) for label, (low, high) in move.items()):
-                continue
-            candidate = point(move)
-            added = candidate.escalated - path[-1].escalated
-            if added <= 0:
-                continue
-            gain = (path[-1].shortfall - candidate.shortfall) / added
-            if best is None or gain > best[0]:
-                best = (gain, move, candidate)
-        if best is None:
-            return path
-        ends = best[1]
-        path.append(best[2])
-    return path
 
 
 def split_half(
     screen: Mapping[str, Scores],
     accurate: Mapping[str, Scores],
     labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
     tasks: list[Task],
-    max_escalated: float = 0.10,
-) -> list[CascadeResult]:
-    """Bands chosen on the even rows of every file, measured on the odd rows; then the other way round."""
-    halves = []
-    for part in (0, 1):
-        halves.append(
-            (
-                {family: s[part::2] for family, s in screen.items()},
-                {family: s[part::2] for family, s in accurate.items()},
-                [Task(t.family, t.label, t.gold[part::2]) for t in tasks],
-            )
-        )
-    results = []
-    for chosen_on, measured_on in ((0, 1), (1, 0)):
-        s_half, a_half, t_half = halves[chosen_on]
-        chosen = choose_bands(s_half, a_half, labels, t_half, max_escalated, path_limit=max_escalated)
-        results.append(evaluate(*halves[measured_on][:2], labels, halves[measured_on][2], chosen.bands))
-    return results
+    miss: float = 0.01,
+    extra: float = 0.01,
+) -> CascadeResult:
+    """Bands chosen on the even rows of every dev file, measured on the odd rows."""
+    chosen = decision_bands(
+        {f: s[0::2] for f, s in screen.items()},
+        {f: a[0::2] for f, a in accurate.items()},
+        labels,
+        thresholds,
+        miss,
+        extra,
+    )
+    return evaluate(
+        {f: s[1::2] for f, s in screen.items()},
+        {f: a[1::2] for f, a in accurate.items()},
+        labels,
+        thresholds,
+        [Task(t.family, t.label, t.gold[1::2]) for t in tasks],
+        chosen,
+    )
 
 
-def _cascade_aucs(
-    screen: Mapping[str, Scores],
+def _agreement(
+    cascade: Mapping[str, Scores],
     accurate: Mapping[str, Scores],
     labels: tuple[str, ...],
-    tasks: list[Task],
-    bands: Mapping[str, Band],
-) -> dict[TaskKey, float]:
+    thresholds: Mapping[str, float],
+) -> dict[str, Agreement]:
+    c_all, a_all = np.concatenate(list(cascade.values())), np.concatenate(list(accurate.values()))
     result = {}
-    for task in tasks:
-        k = labels.index(task.label)
-        mask = in_band(screen[task.family], labels, bands)
-        mixed = np.where(mask, accurate[task.family][:, k], screen[task.family][:, k])
-        result[_key(task)] = float(roc_auc_score(task.gold, mixed))
+    for k, label in enumerate(labels):
+        if label in thresholds:
+            c, a = c_all[:, k] >= thresholds[label], a_all[:, k] >= thresholds[label]
+            result[label] = Agreement(int(a.sum()), int((c & a).sum()), int((c & ~a).sum()))
+    result["all"] = Agreement(
+        *(sum(getattr(r, f) for r in result.values()) for f in ("accurate_flags", "kept", "extra"))
+    )
     return result
 
 

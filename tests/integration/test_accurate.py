@@ -20,6 +20,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import TextScorer, load_scorer
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.training.accurate import AUXILIARY, LABELS
 
 pytestmark = pytest.mark.slow
 REFERENCE = json.loads((DEFAULT_MODEL_DIR / "reference.json").read_text(encoding="utf-8"))
@@ -48,14 +49,15 @@ class Counting:
         return self.scorer.score_texts(texts)
 
 
-def _matrix(results: list[CommentScore], labels: Sequence[str]) -> np.ndarray:
-    return np.array([[r.scores[label] for label in labels] for r in results])
+def _matrix(results: list[CommentScore], outputs: Sequence[str]) -> np.ndarray:
+    return np.array([[{**r.scores, **r.auxiliary}[name] for name in outputs] for r in results])
 
 
 def test_shipped_artifact_reproduces_the_trained_models_scores(accurate: AccurateScorer) -> None:
     scores = _matrix(accurate.score_texts(REFERENCE["texts"]), REFERENCE["labels"])
     assert np.abs(scores - np.array(REFERENCE["scores"])).max() <= 0.01
-    assert accurate.labels == ("toxicity", "insult", "identity_attack", "obscene")
+    assert accurate.labels == LABELS
+    assert tuple(REFERENCE["labels"]) == LABELS + AUXILIARY
     assert accurate.version == read_artifact().version
 
 
@@ -134,8 +136,8 @@ def test_cascade_rescores_only_the_band_and_passes_the_rest_through(accurate: Ac
     screened = screen.score_texts(texts)
     assert [results[0].scores, results[2].scores] == [screened[0].scores, screened[2].scores]
     rescored = accurate.score_texts(["You idiot."])[0]
-    assert results[1].scores["insult"] == rescored.scores["insult"]
-    assert results[1].scores["threat"] == screened[1].scores["threat"]  # a label only the screen has
+    assert results[1].scores == {label: rescored.scores[label] for label in screen.labels}
+    assert results[1].auxiliary == rescored.auxiliary
 
 
 def test_cascade_loads_the_accurate_tier_only_when_a_comment_is_uncertain(cache_dir: Path) -> None:
@@ -160,14 +162,15 @@ def test_a_tiny_training_run_writes_an_artifact_that_loads_and_reproduces(tmp_pa
     texts = ["you are an idiot", "thanks for sharing", "shut the hell up", "nice photo of the bay"]
     for family, labels in SUPERVISION.items():
         columns = sorted({c for cols in labels.values() for c in cols})
-        with (data / f"{family}.train.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "text", *columns])
-            for i, text in enumerate(texts):
-                writer.writerow([f"{family}-{i}", text, *[float(i % 2 == 0)] * len(columns)])
-    options = TrainOptions(per_family=4, batch_size=8, max_length=16, eval_max_length=32, threads=1)
-    result = train_accurate(data, tmp_path / "model", options)
-    assert result.steps == 3
+        for split in ("train", "dev"):  # dev: the learning curve's subsample
+            with (data / f"{family}.{split}.csv").open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["id", "text", *columns])
+                for i, text in enumerate(texts):
+                    writer.writerow([f"{family}-{i}", text, *[float(i % 2 == 0)] * len(columns)])
+    options = TrainOptions(per_family=4, batch_size=8, epochs=1, max_length=16, eval_max_length=32, threads=1)
+    result = train_accurate(data, tmp_path / "model", options, checkpoint_dir=tmp_path / "checkpoint")
+    assert result.progress.step == 3
     scorer = AccurateScorer(AccurateSettings(model_dir=str(tmp_path / "model"), cache_dir=str(tmp_path / "cache")))
     reference = json.loads((tmp_path / "model" / "reference.json").read_text())
     scores = _matrix(scorer.score_texts(reference["texts"]), reference["labels"])

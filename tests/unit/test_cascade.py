@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from moderation.config import CascadeSettings, ScoringSettings
+from moderation.config import CascadeSettings, ScoringSettings, load_settings
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import load_scorer
 from moderation.scoring.cascade import CascadeScorer, band_digest
 from moderation.scoring.lexicon import LexiconScorer
-from moderation.training.cascade_bands import Task, choose_bands, in_band
+from moderation.training.cascade_bands import Task, decision_bands, evaluate, in_band
+from moderation.training.cascade_report import write_bands
 
 
 class Shifted(LexiconScorer):
-    """The lexicon with every score moved down by 0.01: tells which tier scored a comment."""
+    """The lexicon with every score moved down by 0.01 and an auxiliary `attack` output: tells which tier
+    scored a comment."""
 
     name = "shifted"
 
     def score_texts(self, texts):  # type: ignore[no-untyped-def]
         return [
-            CommentScore({k: round(v - 0.01, 4) for k, v in s.scores.items()}, s.evidence)
+            CommentScore({k: round(v - 0.01, 4) for k, v in s.scores.items()}, s.evidence, auxiliary={"attack": 0.7})
             for s in super().score_texts(texts)
         ]
 
@@ -33,6 +37,12 @@ def test_only_scores_inside_a_band_are_escalated_and_the_high_end_is_open() -> N
     assert low.scores["insult"] == pytest.approx(0.01)  # 0.02 is in [0.02, 0.9): rescored
     assert high.scores["insult"] == 0.9  # 0.9 is not: the screen's score stands
     assert cascade.escalated == 1
+
+
+def test_an_escalated_comment_carries_the_accurate_tiers_auxiliary_outputs() -> None:
+    cascade = CascadeScorer(LexiconScorer(), Shifted(), {"insult": (0.02, 0.9)})
+    low, high = cascade.score_texts(["a calm remark", "you idiot"])
+    assert (low.auxiliary, high.auxiliary) == ({"attack": 0.7}, {})
 
 
 def test_evidence_survives_escalation_only_where_the_accurate_tier_agrees() -> None:
@@ -70,19 +80,50 @@ def test_a_cascade_inside_a_cascade_is_refused() -> None:
         load_scorer("cascade", settings)
 
 
-def test_band_choice_escalates_the_uncertain_middle_within_the_budget() -> None:
-    rng = np.random.default_rng(0)
-    gold = rng.random(2000) < 0.3
-    accurate = np.where(gold, 0.8, 0.2)[:, None] + rng.normal(0, 0.05, (2000, 1))
-    # The screen is right when it is sure (far from 0.5) and noise in the middle.
-    screen = np.clip(np.where(gold, 0.7, 0.3) + rng.normal(0, 0.2, 2000), 0, 0.999)[:, None]
-    tasks = [Task("f", "toxicity", gold)]
-    result = choose_bands({"f": screen}, {"f": accurate}, ("toxicity",), tasks, max_escalated=0.5)
-    low, high = result.bands["toxicity"]
-    assert 0.0 < low < 0.5 < high < 1.0
-    assert result.escalated["all"] <= 0.5
-    assert in_band(screen, ("toxicity",), result.bands).mean() == pytest.approx(result.escalated["all"])
-    gap = result.auc_cascade[("f", "toxicity")] - result.auc_accurate[("f", "toxicity")]
-    assert gap > result.auc_screen[("f", "toxicity")] - result.auc_accurate[("f", "toxicity")]
-    assert result.path[0].escalated == 0.0 and result.path[0].bands == {}
-    assert [p.escalated for p in result.path] == sorted(p.escalated for p in result.path)
+def _tiers(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """An accurate tier and a noisier screen that agree on the clear cases."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random(rows)
+    accurate = np.clip(truth + rng.normal(0, 0.02, rows), 0, 1)[:, None]
+    screen = np.clip(truth + rng.normal(0, 0.1, rows), 0, 0.999)[:, None]
+    return screen, accurate
+
+
+def test_decision_bands_keep_the_accurate_flags_and_escalate_only_what_could_change_one() -> None:
+    screen, accurate = _tiers(4000, 0)
+    bands = decision_bands({"f": screen}, {"f": accurate}, ("toxicity",), {"toxicity": 0.8}, miss=0.01, extra=0.01)
+    low, high = bands["toxicity"]
+    assert 0.5 < low < 0.8 < high < 1.0
+    held_screen, held_accurate = _tiers(4000, 1)
+    gold = held_accurate[:, 0] >= 0.8
+    result = evaluate(
+        {"f": held_screen}, {"f": held_accurate}, ("toxicity",), {"toxicity": 0.8}, [Task("f", "toxicity", gold)], bands
+    )
+    assert result.agreement["all"].kept_share >= 0.97
+    assert result.agreement["all"].extra_share <= 0.03
+    assert 0.05 < result.escalated["all"] < 0.5
+    assert in_band(held_screen, ("toxicity",), bands).mean() == pytest.approx(result.escalated["all"])
+
+
+def test_with_no_budget_the_cascade_makes_exactly_the_accurate_flags_on_the_data_it_was_chosen_on() -> None:
+    screen, accurate = _tiers(2000, 2)
+    bands = decision_bands({"f": screen}, {"f": accurate}, ("toxicity",), {"toxicity": 0.8}, miss=0.0, extra=0.0)
+    assert bands["toxicity"][0] == screen[accurate[:, 0] >= 0.8, 0].min()
+    result = evaluate({"f": screen}, {"f": accurate}, ("toxicity",), {"toxicity": 0.8}, [], bands)
+    assert (result.agreement["all"].kept_share, result.agreement["all"].extra) == (1.0, 0)
+    assert result.escalated["all"] < 1.0
+
+
+def test_chosen_bands_are_written_into_the_config_table_keeping_its_comments(tmp_path: Path) -> None:
+    config = tmp_path / "moderation.toml"
+    config.write_text(
+        "[scoring.cascade.bands]\n# chosen by a command\ntoxicity = [0.02, 0.03]\nobscene = [0.2, 0.3]\n\n"
+        "[policy]\ntrusted_authors = []\n"
+    )
+    screen, accurate = _tiers(500, 3)
+    result = evaluate({"f": screen}, {"f": accurate}, ("insult",), {"insult": 0.5}, [], {"insult": (0.25, 0.75)})
+    write_bands(config, result)
+    assert config.read_text() == (
+        "[scoring.cascade.bands]\n# chosen by a command\ninsult = [0.2500, 0.7500]\n\n[policy]\ntrusted_authors = []\n"
+    )
+    assert load_settings(config).scoring.cascade.bands == {"insult": (0.25, 0.75)}

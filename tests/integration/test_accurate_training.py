@@ -1,0 +1,130 @@
+"""`moderation train accurate` is resumable: a stopped and resumed run ends where one uninterrupted run ends."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from moderation.config import AccurateSettings
+from moderation.scoring.accurate import AccurateScorer
+from moderation.training.accurate import (
+    AUXILIARY,
+    CHECKPOINT_FILE,
+    LABELS,
+    SUPERVISION,
+    TrainOptions,
+    export_checkpoint,
+    train_accurate,
+)
+from moderation.training.accurate_report import write_curve_report
+
+pytestmark = pytest.mark.slow
+TINY = TrainOptions(
+    max_length=16, eval_max_length=16, batch_size=4, epochs=2, warmup_steps=2, curve_every=24, curve_rows=8
+)
+RUDE = ("you are a stupid idiot", "shut up, moron", "I will hurt you", "go to hell, loser")
+KIND = ("thanks for the link", "a fair point about the budget", "lovely photo of the harbour", "see you on Monday")
+
+
+def _write_family(folder: Path, family: str, split: str, rows: int) -> None:
+    columns = sorted({c for cols in SUPERVISION[family].values() for c in cols})
+    with (folder / f"{family}.{split}.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", *columns])
+        for i in range(rows):
+            rude = i % 2 == 0
+            text = f"{(RUDE if rude else KIND)[i // 2 % 4]} #{i}"
+            writer.writerow(
+                [f"{family}-{i}", text, *[(1.0 if rude and (i + k) % 3 else 0.0) for k in range(len(columns))]]
+            )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    for family in SUPERVISION:
+        _write_family(folder, family, "train", 10)
+        _write_family(folder, family, "dev", 8)
+    return folder
+
+
+def _saved(checkpoint_dir: Path) -> dict[str, Any]:
+    return torch.load(checkpoint_dir / CHECKPOINT_FILE, weights_only=True)
+
+
+def test_stopping_and_resuming_ends_with_the_weights_of_one_uninterrupted_run(data_dir: Path, tmp_path: Path) -> None:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train_accurate(data_dir, None, replace(TINY, max_steps=9), checkpoint_dir=whole)
+    first = train_accurate(data_dir, None, replace(TINY, max_steps=4), checkpoint_dir=split)
+    assert first.progress.step == 4
+    after_stop = _saved(split)
+    resumed = train_accurate(data_dir, None, replace(TINY, max_steps=5), checkpoint_dir=split, resume=True)
+    one, two = _saved(whole), _saved(split)
+    assert resumed.progress.step == one["progress"]["step"] == 9
+    assert two["progress"]["examples"] == one["progress"]["examples"] == 36
+    assert after_stop["optimizer"]["state"][0]["step"] == 4
+    assert two["optimizer"]["state"][0]["step"] == one["optimizer"]["state"][0]["step"] == 9
+    assert two["schedule"]["last_epoch"] == one["schedule"]["last_epoch"]
+    for name, tensor in one["trainable"].items():
+        torch.testing.assert_close(two["trainable"][name], tensor, atol=1e-6, rtol=1e-5)
+    changed = [n for n, t in one["trainable"].items() if not torch.allclose(t, after_stop["trainable"][n])]
+    assert changed, "the resumed sitting trained nothing"
+    assert [point["examples"] for point in two["progress"]["curve"]] == [0, 16, 24, 36]
+
+
+def test_exported_checkpoint_scores_six_labels_and_the_auxiliary_tasks_apart(data_dir: Path, tmp_path: Path) -> None:
+    checkpoints, model = tmp_path / "checkpoints", tmp_path / "model"
+    train_accurate(data_dir, None, replace(TINY, max_steps=3), checkpoint_dir=checkpoints)
+    export_checkpoint(data_dir, model, checkpoints)
+    scorer = AccurateScorer(AccurateSettings(model_dir=str(model), cache_dir=str(tmp_path / "cache")))
+    (result,) = scorer.score_texts(["I know where you live."])
+    assert scorer.labels == LABELS
+    assert tuple(result.scores) == LABELS
+    assert tuple(result.auxiliary) == AUXILIARY
+
+
+def test_the_curve_report_says_how_far_training_got_and_lists_every_curve_point(data_dir: Path, tmp_path: Path) -> None:
+    checkpoints, model, report = tmp_path / "checkpoints", tmp_path / "model", tmp_path / "report.md"
+    train_accurate(data_dir, model, replace(TINY, max_steps=7), checkpoint_dir=checkpoints)
+    write_curve_report(data_dir, model, report)
+    text = report.read_text()
+    assert "28 examples seen: 0.467 of one epoch" in text  # 7 of the 15 steps of an epoch
+    assert "**This model is undertrained**" in text
+    curve_rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert curve_rows == ["| 0", "| 24", "| 28"]
+    assert "| kaggle_insults | attack | 2 / 8 |" in text  # rows 2 and 4 of the dev file
+
+
+def test_train_cascade_chooses_bands_reports_them_and_writes_them_into_the_config(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from moderation.cli import cli
+    from moderation.config import load_settings
+
+    model = tmp_path / "model"
+    train_accurate(data_dir, model, replace(TINY, max_steps=3), checkpoint_dir=tmp_path / "checkpoints")
+    config = tmp_path / "moderation.toml"
+    config.write_text(
+        f'[scoring.accurate]\nmodel_dir = "{model}"\ncache_dir = "{tmp_path / "cache"}"\n\n'
+        '[scoring.cascade]\nscreen = "lexicon"\n\n[scoring.cascade.bands]\ntoxicity = [0.5, 0.6]\n'
+    )
+    report = tmp_path / "cascade.md"
+    args = ["train", "cascade", "--data", str(data_dir), "--config", str(config), "--report", str(report)]
+    args += ["--scores-cache", str(tmp_path / "scores.npz"), "--write-config"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "of the accurate tier's flags kept" in result.output
+    printed = result.output.split("[scoring.cascade.bands]\n")[1].split("wrote")[0]
+    assert "toxicity = [0.5, 0.6]" not in config.read_text()
+    assert f"[scoring.cascade.bands]\n{printed}" in config.read_text()
+    bands = load_settings(config).scoring.cascade.bands
+    assert set(bands) <= set(LABELS) and all(low <= high for low, high in bands.values())
+    text = report.read_text()
+    assert "## Decisions against the accurate tier alone" in text and "| --miss |" in text

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from moderation.cli.options import config_option, describe_reasons, guard, shorten, warn_about_unused_label_settings
+from moderation.cli.options import config_option, guard, warn_about_unused_label_settings
 from moderation.cli.terminal import echo, visible_name
 from moderation.errors import SourcesFailedError
+from moderation.wording import describe_reasons, shorten
 
 if TYPE_CHECKING:
     from moderation.pipeline import RunSummary
@@ -76,7 +77,8 @@ def _print_summary(summary: RunSummary) -> None:
     for failure in summary.scoring_failures:
         echo(f"  [{failure['id']}] ({failure['source']}) {shorten(failure['error'])}")
     for item in summary.flagged_items:
-        echo(f"  [{item['id']}] {visible_name(item['author'])}: {describe_reasons(item)}")
+        reasons = describe_reasons(item["reasons"], item["attack_target"])
+        echo(f"  [{item['id']}] {visible_name(item['author'])}: {visible_name(reasons)}")
         echo(f"      {shorten(item['text'])}")
     if summary.flagged > len(summary.flagged_items):
         echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.errors import AccountError
+from moderation.models import SYSTEM_ACTOR
 from moderation.queue import as_utc
 from moderation.review.actors import Moderator
-from moderation.review.decisions import SYSTEM_ACTOR
 from moderation.storage.engine import Database
 from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow
 

@@ -13,8 +13,7 @@ the same claim and retry machinery as alerts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from moderation.errors import OutboxError, StorageError
-from moderation.models import AlertDraft, FlaggedItem
+from moderation.models import AlertDraft, AlertRule, FlaggedItem, OutboxEntry, QueueStatus, all_scores
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
     ALERT_STATUSES,
@@ -37,46 +36,6 @@ from moderation.storage.tables import (
 
 Deliverable = type[AlertOutboxRow] | type[SiteActionRow]
 """An outbox table: rows delivered once, with the same status, attempt and claim columns."""
-
-AlertRule = Callable[[Sequence[FlaggedItem], Sequence[FlaggedItem]], list[AlertDraft]]
-"""(newly queued items, every queued item on their posts) -> the alerts they cause. Pure."""
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    id: int
-    kind: str
-    dedupe_key: str
-    channel: str
-    source: str | None
-    post_id: str | None
-    window_start: datetime
-    payload: dict[str, Any]
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "dedupe_key": self.dedupe_key,
-            "channel": self.channel,
-            "source": self.source,
-            "post_id": self.post_id,
-            "window_start": self.window_start.isoformat(),
-            "status": self.status,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at.isoformat(),
-            "last_error": self.last_error,
-            "created_at": self.created_at.isoformat(),
-            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
-            "payload": self.payload,
-        }
-
 
 # ---- writing alerts -------------------------------------------------------------------------------
 
@@ -153,9 +112,7 @@ def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -
     )
     latest: dict[int, FlaggedItem] = {}
     for item, comment, post_title, labels, attack in session.execute(query):
-        scores = dict(labels or {})
-        if attack is not None:
-            scores["attack_on_commenter"] = attack
+        scores = all_scores(labels, attack)
         latest[comment.id] = FlaggedItem(
             item_id=item.id,
             source=comment.source,
@@ -310,7 +267,7 @@ def pending_backlog(db: Database) -> tuple[int, datetime | None]:
     with db.session() as session:
         count, oldest = session.execute(
             select(func.count(QueueItemRow.id), func.min(QueueItemRow.created_at)).where(
-                QueueItemRow.status == "pending"
+                QueueItemRow.status == QueueStatus.PENDING
             )
         ).one()
     return int(count or 0), _utc(oldest)

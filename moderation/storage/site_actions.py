@@ -16,12 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from moderation.errors import OutboxError
-from moderation.models import SiteAction
+from moderation.models import DECISION_VERBS, SiteAction
 from moderation.storage import outbox
 from moderation.storage.engine import Database
 from moderation.storage.tables import SITE_ACTION_STATUSES, CommentRow, ModerationActionRow, SiteActionRow
 
-DECISION_OF_STATUS = {"approved": "approve", "rejected": "reject", "escalated": "escalate"}
 SETTLED = ("delivered", "skipped")
 
 
@@ -38,7 +37,7 @@ def add_for_decision(session: Session, action: ModerationActionRow) -> None:
         undoes = session.scalar(
             select(SiteActionRow.id).where(SiteActionRow.moderation_action_id == action.undoes_action_id)
         )
-    decision = "undo" if action.undoes_action_id is not None else DECISION_OF_STATUS.get(action.to_status)
+    decision = "undo" if action.undoes_action_id is not None else DECISION_VERBS.get(action.to_status)
     if decision is None:
         return
     session.add(

@@ -18,22 +18,25 @@ from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
 from moderation.models import (
+    OPEN_STATUSES,
     SITE_APPROVED,
     SITE_HELD,
     SITE_REMOVED,
+    SYSTEM_ACTOR,
+    AlertRule,
+    Batch,
     Comment,
     CommentScore,
     Decision,
     Post,
+    QueueStatus,
     RejectedRecord,
     SitePlan,
     Thread,
 )
-from moderation.sources.base import Batch
 from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import outbox, site_actions
 from moderation.storage.engine import Database
-from moderation.storage.outbox import AlertRule
 from moderation.storage.tables import (
     CommentRow,
     ModerationActionRow,
@@ -47,10 +50,8 @@ from moderation.storage.tables import (
 
 CHUNK = 500
 KEYS = ["source", "external_id"]
-SYSTEM_ACTOR = "system"
 SITE_ACTOR = "site"
 """The actor of queue decisions taken on the site itself (a comment approved, trashed or spammed there)."""
-OPEN_STATUSES = ("pending", "escalated")
 LOCK_NAMESPACE = 7_000_001
 """First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
 
@@ -258,9 +259,9 @@ def _close_for_site_status(
     Each item moves only from the status it was read with, so a moderator deciding at the same moment wins.
     """
     if site_status == SITE_APPROVED and before == SITE_HELD:
-        to_status = "approved"
+        to_status = QueueStatus.APPROVED
     elif site_status in SITE_REMOVED:
-        to_status = "rejected"
+        to_status = QueueStatus.REJECTED
     else:
         return 0
     reason = f"{site_status} on the site"
@@ -690,7 +691,7 @@ def _insert_queue_items(
             "reasons": dict(decision.reasons),
             "attack_target": decision.attack_target,
             "priority": decision.priority,
-            "status": "pending",
+            "status": QueueStatus.PENDING,
             "version": 1,
             "created_at": now,
         }

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
 ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
 SITE_ACTION_STATUSES = (*ALERT_STATUSES, "skipped")
 ROLES = ("moderator", "admin")

@@ -23,6 +23,16 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def output_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--output",
+        "output_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Write JSON lines here instead of standard output.",
+    )(func)
+
+
 def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--format",

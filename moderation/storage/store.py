@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
@@ -399,18 +399,6 @@ def _unscored(scorer_version: str) -> Any:
     return ~scored.exists() & ~failed.exists()
 
 
-def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
-    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
-    query: Select[Any] = (
-        select(CommentRow)
-        .where(CommentRow.id > after_row_id, _unscored(scorer_version))
-        .order_by(CommentRow.id)
-        .limit(limit)
-    )
-    with db.session() as session:
-        return [_stored(row) for row in session.scalars(query)]
-
-
 @dataclass(frozen=True)
 class RowRange:
     """Comment row ids first..last (inclusive): one scoring batch, small enough to send to a worker."""
@@ -491,16 +479,11 @@ def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterato
     yield Claim(db, None, comments, threads)
 
 
-def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thread]:
+def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
     """The thread of each comment in the batch: its post, its parent, and who takes part in the post's thread.
 
     Cost is one query per kind for the whole batch, independent of thread size beyond the author list.
     """
-    with db.session() as session:
-        return _load_threads(session, batch)
-
-
-def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
     if not batch:
         return {}
     parents = _parents(session, batch)

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from moderation.models import QueueStatus
+
 ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
 SITE_ACTION_STATUSES = (*ALERT_STATUSES, "skipped")
 ROLES = ("moderator", "admin")
@@ -99,7 +101,7 @@ class QueueItemRow(Base):
     """Labels that crossed their thresholds, with their scores."""
     attack_target: Mapped[str | None] = mapped_column(String(255))
     priority: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=QueueStatus.PENDING.value)
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(255))

@@ -6,7 +6,7 @@ Deciding on items (claims, version-checked decisions, undo) lives in `moderation
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from moderation.errors import QueueError, UnknownItem
 from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow, as_utc
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,3 @@ def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_
         url=comment.url,
         post_title=post_title,
     )
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; everything is stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

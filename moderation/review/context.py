@@ -11,9 +11,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from moderation.models import SYSTEM_ACTOR, QueueStatus
-from moderation.queue import QueueEntry, as_utc
+from moderation.queue import QueueEntry
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow
+from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow, as_utc
 
 ANCESTORS = 3
 SIBLINGS_BEFORE = 3

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import select, tuple_
 
 from moderation.models import QueueStatus, all_scores
-from moderation.queue import as_utc
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow, as_utc
 
 FINAL = (QueueStatus.APPROVED.value, QueueStatus.REJECTED.value)
 CHUNK = 500

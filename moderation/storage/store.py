@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, text, update
@@ -46,6 +46,7 @@ from moderation.storage.tables import (
     ScoreRow,
     ScoringFailureRow,
     WatermarkRow,
+    as_utc,
 )
 
 CHUNK = 500
@@ -196,14 +197,14 @@ def _save_posts(session: Session, source: str, posts: list[Post], comments: list
             "title": p.title,
             "body": p.body,
             "author": p.author,
-            "published_at": _utc(p.published_at),
+            "published_at": as_utc(p.published_at),
         }
         for p in known.values()
     ]
     _insert_ignore(session, PostRow, rows, ["source", "external_id"])
     for post in posts:  # a posts file or record with details updates the placeholder
         session.query(PostRow).filter_by(source=source, external_id=post.id).update(
-            {"title": post.title, "body": post.body, "author": post.author, "published_at": _utc(post.published_at)}
+            {"title": post.title, "body": post.body, "author": post.author, "published_at": as_utc(post.published_at)}
         )
     found = session.execute(
         select(PostRow.external_id, PostRow.id).where(PostRow.source == source, PostRow.external_id.in_(list(known)))
@@ -309,7 +310,7 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
         "post_external_id": comment.post_id,
         "author": comment.author,
         "parent_external_id": comment.parent_id,
-        "created_at": _utc(comment.created_at),
+        "created_at": as_utc(comment.created_at),
         "text": comment.text,
         "content_hash": comment.content_hash,
         "ingested_at": now,
@@ -832,9 +833,3 @@ def _stored(row: Any) -> StoredComment:
         url=row.url,
     )
     return StoredComment(row.id, row.source, comment, row.content_hash)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from moderation.models import QueueStatus
+
 HOME = "/"
 LOGIN = "/login"
 LOGOUT = "/logout"
@@ -18,7 +20,7 @@ UNDO = "/undo"
 AUDIT = "/audit"
 HEALTH = "/healthz"
 READY = "/readyz"
-DEFAULT_QUEUE = "pending"
+DEFAULT_QUEUE = QueueStatus.PENDING.value
 
 
 def link(route: str, base_url: str = "", query: str = "", **params: str | int) -> str:

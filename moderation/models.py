@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +18,39 @@ ATTACK_ON_COMMENTER = "attack_on_commenter"
 BLOCKED_WORD = "blocked_word"
 POLICY_REASONS = (ATTACK_ON_COMMENTER, BLOCKED_WORD)
 """Reasons the policy emits whatever the scorer (the other reasons are the scorer's own labels)."""
+
+
+class QueueStatus(StrEnum):
+    """Where a review-queue item stands: flagged comments enter as pending."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ESCALATED = "escalated"
+
+
+QUEUE_STATUSES: tuple[str, ...] = tuple(status.value for status in QueueStatus)
+OPEN_STATUSES: tuple[str, ...] = (QueueStatus.PENDING.value, QueueStatus.ESCALATED.value)
+"""Statuses that still wait for a decision."""
+DECISIONS: tuple[str, ...] = (QueueStatus.APPROVED.value, QueueStatus.REJECTED.value, QueueStatus.ESCALATED.value)
+"""Statuses a moderator can move an item to."""
+DECISION_VERBS: dict[str, str] = {
+    QueueStatus.APPROVED: "approve",
+    QueueStatus.REJECTED: "reject",
+    QueueStatus.ESCALATED: "escalate",
+}
+"""The verb of each decision: CLI command names and site actions."""
+
+SYSTEM_ACTOR = "system"
+"""The actor of the pipeline's own audit rows (moderators cannot take this name)."""
+
+
+def all_scores(labels: Mapping[str, float] | None, attack: float | None) -> dict[str, float]:
+    """Label scores plus attack_on_commenter, as thresholds, moderators and exports see them."""
+    merged = dict(labels or {})
+    if attack is not None:
+        merged[ATTACK_ON_COMMENTER] = attack
+    return merged
 
 
 @dataclass(frozen=True)
@@ -134,10 +168,7 @@ class CommentScore:
 
     def all_scores(self) -> dict[str, float]:
         """Label scores plus attack_on_commenter, as thresholds see them."""
-        merged = dict(self.scores)
-        if self.attack_on_commenter is not None:
-            merged[ATTACK_ON_COMMENTER] = self.attack_on_commenter
-        return merged
+        return all_scores(self.scores, self.attack_on_commenter)
 
 
 @dataclass(frozen=True)
@@ -231,3 +262,61 @@ class SiteAction:
 
 SitePlan = Callable[[str, Decision], "str | None"]
 """(source name, the pipeline's decision) -> the site action it causes (`hold`, `queue`) or None. Pure."""
+
+
+@dataclass
+class Batch:
+    """One page of a source: new posts and comments, rejected records, and the watermark after them.
+
+    The watermark is where the next read starts once this page is stored.
+    """
+
+    source: str
+    comments: list[Comment] = field(default_factory=list)
+    posts: list[Post] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    watermark: dict[str, Any] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    """Comment id -> where it was read (file and line, SQL key, WordPress id), for errors about it."""
+    repaired: list[str] = field(default_factory=list)
+    """What was replaced to make a record storable, one note per field, with where the record was read."""
+
+
+AlertRule = Callable[[Sequence[FlaggedItem], Sequence[FlaggedItem]], list[AlertDraft]]
+"""(newly queued items, every queued item on their posts) -> the alerts they cause. Pure."""
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    kind: str
+    dedupe_key: str
+    channel: str
+    source: str | None
+    post_id: str | None
+    window_start: datetime
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "dedupe_key": self.dedupe_key,
+            "channel": self.channel,
+            "source": self.source,
+            "post_id": self.post_id,
+            "window_start": self.window_start.isoformat(),
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat(),
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "payload": self.payload,
+        }

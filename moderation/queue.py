@@ -6,14 +6,15 @@ Deciding on items (claims, version-checked decisions, undo) lives in `moderation
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from moderation.errors import QueueError, UnknownItem
+from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores
 from moderation.storage.engine import Database
-from moderation.storage.tables import QUEUE_STATUSES, CommentRow, PostRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow, as_utc
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class QueueFilter:
 
 def list_items(
     db: Database,
-    status: str = "pending",
+    status: str = QueueStatus.PENDING,
     limit: int = 100,
     filters: QueueFilter | None = None,
     offset: int = 0,
@@ -158,9 +159,7 @@ def _entries_query() -> Select[QueueItemRow, CommentRow, ScoreRow, str | None]:
 
 
 def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_title: str | None = None) -> QueueEntry:
-    labels: dict[str, float] = dict(score.labels) if score else {}
-    if score is not None and score.attack_on_commenter is not None:
-        labels["attack_on_commenter"] = score.attack_on_commenter
+    labels = all_scores(score.labels, score.attack_on_commenter) if score else {}
     return QueueEntry(
         id=item.id,
         status=item.status,
@@ -189,8 +188,3 @@ def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_
         url=comment.url,
         post_title=post_title,
     )
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands datetimes back without a zone; everything is stored in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

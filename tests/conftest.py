@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from moderation.models import Thread
+from moderation.storage import store
+from moderation.storage.engine import Database
+from moderation.storage.store import StoredComment
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
@@ -117,6 +122,18 @@ def seed_review_queue(
     pipeline.ingest(db_url, source, now)
     for rows in pipeline.plan_batches(db_url, scoring):
         pipeline.score_batch(db_url, rows, scoring, policy, now)
+
+
+def unscored_with_threads(db: Database, scorer_version: str) -> tuple[list[StoredComment], dict[int, Thread]]:
+    """Every comment `scorer_version` has yet to score, with its thread, read as the pipeline reads them:
+    planned in id ranges (store.unscored_ranges), each range claimed (store.claim_unscored)."""
+    comments: list[StoredComment] = []
+    threads: dict[int, Thread] = {}
+    for rows in store.unscored_ranges(db, scorer_version, 100):
+        with store.claim_unscored(db, scorer_version, rows) as claim:
+            comments.extend(claim.comments)
+            threads.update(claim.threads)
+    return comments, threads
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from moderation.links import DEFAULT_QUEUE, ITEM, QUEUE, link
-from moderation.storage.outbox import OutboxEntry
+from moderation.models import OutboxEntry
+from moderation.wording import describe_reasons, shorten
 
 KIND_NAMES = {"severe": "Severe comment", "pile_on": "Pile-on", "backlog": "Review queue backlog"}
 
@@ -50,11 +51,6 @@ class Alert:
     """The trigger's numbers (counts, thresholds, window), for the JSON webhook."""
 
 
-def shorten(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
 def item_link(base_url: str, item_id: int) -> str:
     return link(ITEM, base_url, item_id=item_id)
 
@@ -69,13 +65,6 @@ def dedupe_key(kind: str, subject: str, window_start: datetime) -> str:
     if len(subject) > 180:
         subject = hashlib.sha256(subject.encode("utf-8")).hexdigest()[:40]
     return f"{kind}:{subject}:{window}"
-
-
-def describe_reasons(reasons: Mapping[str, float], attack_target: str | None = None) -> str:
-    parts = [f"{label} {value:.2f}" for label, value in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
-    if attack_target:
-        parts.append(f"attack on {attack_target}")
-    return ", ".join(parts)
 
 
 # ---- from the outbox to an Alert ------------------------------------------------------------------

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from moderation.alerts.messages import dedupe_key, shorten
+from moderation.alerts.messages import dedupe_key
 from moderation.config import AlertsSettings
-from moderation.models import ATTACK_ON_COMMENTER, AlertDraft, FlaggedItem
-from moderation.storage.outbox import AlertRule
+from moderation.models import ATTACK_ON_COMMENTER, AlertDraft, AlertRule, FlaggedItem
+from moderation.wording import shorten
 
 
 def queue_alert_rule(settings: AlertsSettings, urgent_labels: Collection[str] = ()) -> AlertRule | None:

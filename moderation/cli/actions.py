@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard, shorten
+from moderation.cli.options import config_option, format_option, guard
 from moderation.cli.terminal import echo
 from moderation.storage.tables import SITE_ACTION_STATUSES
+from moderation.wording import shorten
 
 
 @click.group()

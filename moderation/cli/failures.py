@@ -6,8 +6,9 @@ import json
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard, shorten
+from moderation.cli.options import config_option, format_option, guard
 from moderation.cli.terminal import echo
+from moderation.wording import shorten
 
 
 @click.group()

@@ -7,19 +7,13 @@ from datetime import UTC, datetime
 
 import click
 
-from moderation.cli.options import config_option, guard
+from moderation.cli.options import config_option, guard, output_option
 from moderation.cli.terminal import echo
 
 
 @click.command("export-labels")
 @config_option
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write JSON lines here instead of standard output.",
-)
+@output_option
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),

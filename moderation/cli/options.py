@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from moderation.cli.terminal import echo, visible_name
+from moderation.cli.terminal import echo
 from moderation.errors import ModerationError
 
 T = TypeVar("T")
@@ -20,6 +20,16 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(dir_okay=False),
         default=None,
         help="TOML config file (default: $MODERATION_CONFIG or config/moderation.toml).",
+    )(func)
+
+
+def output_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--output",
+        "output_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Write JSON lines here instead of standard output.",
     )(func)
 
 
@@ -80,18 +90,6 @@ def warn_about_unused_label_settings(config_path: str | None, scorer_name: str |
     location = str(path) if path.exists() else "built-in defaults"
     for warning in unused_label_settings(settings, name, labels, location):
         echo(f"Warning: {warning}", err=True)
-
-
-def describe_reasons(item: dict[str, Any]) -> str:
-    parts = [f"{label} {value:.2f}" for label, value in sorted(item["reasons"].items(), key=lambda kv: -kv[1])]
-    if item.get("attack_target"):
-        parts.append(f"attack on {visible_name(item['attack_target'])}")
-    return ", ".join(parts)
-
-
-def shorten(text: str, width: int = 100) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def data_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:

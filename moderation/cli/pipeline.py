@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
-from moderation.cli.options import config_option, describe_reasons, guard, shorten, warn_about_unused_label_settings
+from moderation.cli.options import config_option, guard, output_option, warn_about_unused_label_settings
 from moderation.cli.terminal import echo, visible_name
 from moderation.errors import SourcesFailedError
+from moderation.wording import describe_reasons, shorten
 
 if TYPE_CHECKING:
     from moderation.pipeline import RunSummary
@@ -76,7 +77,8 @@ def _print_summary(summary: RunSummary) -> None:
     for failure in summary.scoring_failures:
         echo(f"  [{failure['id']}] ({failure['source']}) {shorten(failure['error'])}")
     for item in summary.flagged_items:
-        echo(f"  [{item['id']}] {visible_name(item['author'])}: {describe_reasons(item)}")
+        reasons = describe_reasons(item["reasons"], item["attack_target"])
+        echo(f"  [{item['id']}] {visible_name(item['author'])}: {visible_name(reasons)}")
         echo(f"      {shorten(item['text'])}")
     if summary.flagged > len(summary.flagged_items):
         echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
@@ -99,13 +101,7 @@ def _print_summary(summary: RunSummary) -> None:
     required=True,
     help="JSONL file of comments (id, post_id, author, parent_id, created_at, text).",
 )
-@click.option(
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write JSON lines here instead of standard output.",
-)
+@output_option
 @click.option("--scorer", "scorer_name", default=None, help="Scorer name (default: scoring.scorer in the config).")
 def score(config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None) -> None:
     """Score a JSONL file of comments, each with its thread; no database, no Prefect server.
@@ -116,7 +112,7 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
     from moderation.scoring.jsonl import score_file
 
     warn_about_unused_label_settings(config_path, scorer_name)
-    with _output(output_path) as out:
+    with click.open_file(output_path or "-", "w", encoding="utf-8") as out:
         report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
     for rejected in report.rejected:
         echo(f"skipped {rejected.location}: {rejected.error}", err=True)
@@ -126,20 +122,3 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
     echo(f"scored {report.scored} comments, flagged {report.flagged}, skipped {skipped}", err=True)
     if skipped:
         sys.exit(1)
-
-
-def _output(path: str | None) -> Any:
-    if path is None:
-        return _NoClose(sys.stdout)
-    return open(path, "w", encoding="utf-8")
-
-
-class _NoClose:
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def __enter__(self) -> TextIO:
-        return self.stream
-
-    def __exit__(self, *_: object) -> None:
-        self.stream.flush()

@@ -12,14 +12,14 @@ import click
 from moderation.cli.options import (
     actor_option,
     config_option,
-    describe_reasons,
     filter_options,
     format_option,
     guard,
-    shorten,
 )
 from moderation.cli.terminal import echo, visible_name
 from moderation.errors import QueueError
+from moderation.models import DECISION_VERBS, QueueStatus
+from moderation.wording import describe_reasons, shorten
 
 
 @click.group()
@@ -31,7 +31,9 @@ def queue() -> None:
 @config_option
 @format_option
 @filter_options
-@click.option("--status", default="pending", show_default=True, help="pending, approved, rejected or escalated.")
+@click.option(
+    "--status", default=QueueStatus.PENDING.value, show_default=True, help="pending, approved, rejected or escalated."
+)
 @click.option("--limit", default=50, show_default=True, help="At most this many items.")
 def queue_list(
     config_path: str | None,
@@ -53,10 +55,9 @@ def queue_list(
     if not entries:
         echo(f"no {status} items")
     for entry in entries:
-        reasons = {"reasons": entry.reasons, "attack_target": entry.attack_target}
         echo(
             f"#{entry.id} p={entry.priority:.2f} [{entry.source}/{entry.comment_id}] {visible_name(entry.author)}: "
-            f"{describe_reasons(reasons)}"
+            f"{visible_name(describe_reasons(entry.reasons, entry.attack_target))}"
         )
         if entry.post_title:
             echo(f"      on {shorten(entry.post_title, 80)}")
@@ -85,7 +86,7 @@ def queue_show(config_path: str | None, output_format: str, item_id: int) -> Non
 
 
 def _decision_command(status: str, summary: str) -> click.Command:
-    @click.command(status_verb(status), help=summary)
+    @click.command(DECISION_VERBS[status], help=summary)
     @config_option
     @format_option
     @actor_option
@@ -139,13 +140,9 @@ def _decision_command(status: str, summary: str) -> click.Command:
     return command
 
 
-def status_verb(status: str) -> str:
-    return {"approved": "approve", "rejected": "reject", "escalated": "escalate"}[status]
-
-
-queue.add_command(_decision_command("approved", "Approve items: the comments may stay up."))
-queue.add_command(_decision_command("rejected", "Reject items with a --reason code: the comments should go."))
-queue.add_command(_decision_command("escalated", "Escalate items to an admin."))
+queue.add_command(_decision_command(QueueStatus.APPROVED, "Approve items: the comments may stay up."))
+queue.add_command(_decision_command(QueueStatus.REJECTED, "Reject items with a --reason code: the comments should go."))
+queue.add_command(_decision_command(QueueStatus.ESCALATED, "Escalate items to an admin."))
 
 
 @queue.command("undo")

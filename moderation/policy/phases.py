@@ -11,9 +11,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from moderation.config import PolicySettings
-from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD, Comment, CommentScore, Decision, identity
+from moderation.models import (
+    ATTACK_ON_COMMENTER,
+    BLOCKED_WORD,
+    Comment,
+    CommentScore,
+    Decision,
+    QueueStatus,
+    identity,
+)
 
-FLAGGED = "pending"  # a flagged comment enters the review queue as pending
+FLAGGED = QueueStatus.PENDING.value  # a flagged comment enters the review queue as pending
 PASSED = "passed"
 
 

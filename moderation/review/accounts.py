@@ -16,11 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation.errors import AccountError
-from moderation.queue import as_utc
+from moderation.models import SYSTEM_ACTOR
 from moderation.review.actors import Moderator
-from moderation.review.decisions import SYSTEM_ACTOR
 from moderation.storage.engine import Database
-from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow
+from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow, as_utc
 
 MIN_PASSWORD_LENGTH = 10
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

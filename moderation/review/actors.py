@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from moderation.models import OPEN_STATUSES, QueueStatus
+
 MODERATOR = "moderator"
 ADMIN = "admin"
-OPEN_STATUSES = ("pending", "escalated")
-"""Statuses that still wait for a decision."""
-DECISIONS = ("approved", "rejected", "escalated")
 
 
 @dataclass(frozen=True)
@@ -22,4 +21,4 @@ class Moderator:
 
     def decidable(self) -> tuple[str, ...]:
         """Statuses of the items this moderator may claim and decide: escalated items are for admins."""
-        return OPEN_STATUSES if self.is_admin else ("pending",)
+        return OPEN_STATUSES if self.is_admin else (QueueStatus.PENDING.value,)

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, aliased
 
 from moderation.config import ReviewSettings
 from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed, UnknownItem
-from moderation.queue import QueueEntry, QueueFilter, as_utc, check_status, get_item
+from moderation.models import OPEN_STATUSES, QueueStatus
+from moderation.queue import QueueEntry, QueueFilter, check_status, get_item
 from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, QueueItemRow
+from moderation.storage.tables import CommentRow, QueueItemRow, as_utc
 
 
 def claim(db: Database, item_id: int, moderator: Moderator, now: datetime, rules: ReviewSettings) -> QueueEntry:
@@ -44,7 +45,7 @@ def claim_next(
     moderator: Moderator,
     now: datetime,
     rules: ReviewSettings,
-    status: str = "pending",
+    status: str = QueueStatus.PENDING,
     filters: QueueFilter | None = None,
 ) -> QueueEntry | None:
     """Claim the most severe unclaimed item with `status` (and `filters`), or None when there is none.
@@ -132,7 +133,7 @@ def refusal(session: Session, item_id: int, moderator: Moderator, cutoff: dateti
     row = session.get(QueueItemRow, item_id, populate_existing=True)
     if row is None:
         return UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
-    if row.status not in ("pending", "escalated"):
+    if row.status not in OPEN_STATUSES:
         by = f" by {row.decided_by}" if row.decided_by else ""
         return AlreadyDecided(f"item #{item_id} is already {row.status}{by}; nothing left to decide")
     if row.status not in moderator.decidable():

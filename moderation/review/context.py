@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from moderation.queue import QueueEntry, as_utc
+from moderation.models import SYSTEM_ACTOR, QueueStatus
+from moderation.queue import QueueEntry
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow
+from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow, as_utc
 
 ANCESTORS = 3
 SIBLINGS_BEFORE = 3
@@ -165,7 +166,7 @@ def author_history(
         )
         by_status = {status: int(count) for status, count in session.execute(flagged)}
         history.flagged = sum(by_status.values())
-        history.rejected = by_status.get("rejected", 0)
+        history.rejected = by_status.get(QueueStatus.REJECTED, 0)
         query = select(CommentRow).where(*mine)
         if exclude is not None:
             query = query.where(CommentRow.external_id != exclude)
@@ -191,7 +192,7 @@ def recent_actions(
     if actor:
         query = query.where(ModerationActionRow.actor == actor)
     elif moderators_only:
-        query = query.where(ModerationActionRow.actor != "system")
+        query = query.where(ModerationActionRow.actor != SYSTEM_ACTOR)
     with db.session() as session:
         return [_audit(a, c) for a, c in session.execute(query.order_by(ModerationActionRow.id.desc()).limit(limit))]
 

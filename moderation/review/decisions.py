@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, aliased
 
 from moderation.config import ReviewSettings
 from moderation.errors import AlreadyDecided, NotAllowed, NothingToUndo, QueueError, StaleVersion, UnknownItem
-from moderation.review.actors import DECISIONS, OPEN_STATUSES, Moderator
+from moderation.models import DECISIONS, OPEN_STATUSES, SYSTEM_ACTOR, QueueStatus, all_scores
+from moderation.review.actors import Moderator
 from moderation.review.claims import claimable_by, refusal, release_others, rowcount, stale_before
 from moderation.storage import site_actions
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
 
-SYSTEM_ACTOR = "system"
 NOTE_MAX_LENGTH = 2000
 
 
@@ -281,7 +281,7 @@ def check_decision(
     reason_code = (reason_code or "").strip() or None
     note = (note or "").strip() or None
     codes = ", ".join(rules.reason_codes)
-    if status == "rejected" and reason_code is None:
+    if status == QueueStatus.REJECTED and reason_code is None:
         raise QueueError(f"a rejection needs a reason: one of {codes}")
     if reason_code is not None and reason_code not in rules.reason_codes:
         raise QueueError(f"unknown reason {reason_code!r}: use one of {codes} (review.reason_codes in the config)")
@@ -299,9 +299,7 @@ def _snapshot(db: Database, item_id: int) -> _Snapshot:
         score = session.get(ScoreRow, item.score_id) if item.score_id else None
     scores: dict[str, Any] | None = None
     if score is not None:
-        scores = dict(score.labels)
-        if score.attack_on_commenter is not None:
-            scores["attack_on_commenter"] = score.attack_on_commenter
+        scores = all_scores(score.labels, score.attack_on_commenter)
     return _Snapshot(item, comment_id, score.scorer_version if score else None, scores)
 
 
@@ -322,7 +320,7 @@ def _changed(item: QueueItemRow) -> str:
 
 
 def _by(item: QueueItemRow) -> str:
-    return f" by {item.decided_by}" if item.decided_by and item.status != "pending" else ""
+    return f" by {item.decided_by}" if item.decided_by and item.status != QueueStatus.PENDING else ""
 
 
 def _undone(action_id: Any) -> ColumnElement[bool]:
@@ -334,7 +332,7 @@ def _decision_before(session: Session, item_id: int, undone: ModerationActionRow
     """The item's decided_* columns as they were before `undone`: from the moderator action that set the
     status the item returns to, or empty when it returns to pending."""
     cleared: dict[str, Any] = {"decided_by": None, "decided_at": None, "decision_code": None, "decision_reason": None}
-    if undone.from_status == "pending":
+    if undone.from_status == QueueStatus.PENDING:
         return cleared
     earlier = session.scalars(
         select(ModerationActionRow)

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from moderation.queue import as_utc
+from moderation.models import QueueStatus, all_scores
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow, as_utc
 
-FINAL = ("approved", "rejected")
+FINAL = (QueueStatus.APPROVED.value, QueueStatus.REJECTED.value)
 CHUNK = 500
 
 
@@ -46,9 +46,7 @@ def export_labels(db: Database, since: datetime | None = None) -> Iterator[dict[
             for source, parent, external_id in found:
                 replies[(source, parent)].append(external_id)
     for item, comment, score in rows:
-        labels: dict[str, float] = dict(score.labels) if score else {}
-        if score is not None and score.attack_on_commenter is not None:
-            labels["attack_on_commenter"] = score.attack_on_commenter
+        labels = all_scores(score.labels, score.attack_on_commenter) if score else {}
         yield {
             "queue_item_id": item.id,
             "source": comment.source,
@@ -66,7 +64,7 @@ def export_labels(db: Database, since: datetime | None = None) -> Iterator[dict[
             "scorer": score.scorer_version if score else None,
             "priority": item.priority,
             "decision": item.status,
-            "violation": item.status == "rejected",
+            "violation": item.status == QueueStatus.REJECTED,
             "reason_code": item.decision_code,
             "note": item.decision_reason,
             "moderator": item.decided_by,

@@ -13,11 +13,10 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from moderation.config import WebSettings
-from moderation.queue import as_utc
 from moderation.review.accounts import authenticate
 from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
-from moderation.storage.tables import LoginAttemptRow, SessionRow, UserRow
+from moderation.storage.tables import LoginAttemptRow, SessionRow, UserRow, as_utc
 
 LOGIN_LOCK_NAMESPACE = 7_000_002
 """First key of the PostgreSQL advisory lock that serialises the login checks of one user name and address."""

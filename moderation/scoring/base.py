@@ -11,8 +11,6 @@ from moderation.config import ScoringSettings
 from moderation.errors import ScoringError
 from moderation.models import CommentScore, InThread
 
-DETOXIFY_LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
-
 
 class TextScorer(Protocol):
     """Scores comment texts one by one, without the thread (a model)."""

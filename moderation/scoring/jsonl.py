@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from moderation.config import load_settings
 from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
@@ -31,7 +31,7 @@ class ScoreFileReport:
 
 
 def score_file(
-    path: Path, out: TextIO, *, config_path: str | None = None, scorer_name: str | None = None
+    path: Path, out: IO[str], *, config_path: str | None = None, scorer_name: str | None = None
 ) -> ScoreFileReport:
     """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`."""
     settings = load_settings(config_path)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from moderation.models import Comment, Post, RejectedRecord, email_hash
+from moderation.models import Batch, Comment, Post, RejectedRecord, email_hash
 from moderation.sources.storable import (
     ID_LENGTH,
     STATUS_LENGTH,
@@ -20,24 +19,6 @@ from moderation.sources.storable import (
     make_storable,
     storable_text,
 )
-
-
-@dataclass
-class Batch:
-    """One page of a source: new posts and comments, rejected records, and the watermark after them.
-
-    The watermark is where the next read starts once this page is stored.
-    """
-
-    source: str
-    comments: list[Comment] = field(default_factory=list)
-    posts: list[Post] = field(default_factory=list)
-    rejected: list[RejectedRecord] = field(default_factory=list)
-    watermark: dict[str, Any] = field(default_factory=dict)
-    locations: dict[str, str] = field(default_factory=dict)
-    """Comment id -> where it was read (file and line, SQL key, WordPress id), for errors about it."""
-    repaired: list[str] = field(default_factory=list)
-    """What was replaced to make a record storable, one note per field, with where the record was read."""
 
 
 class Source(Protocol):

@@ -13,9 +13,8 @@ the same claim and retry machinery as alerts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from moderation.errors import OutboxError, StorageError
-from moderation.models import AlertDraft, FlaggedItem
+from moderation.models import AlertDraft, AlertRule, FlaggedItem, OutboxEntry, QueueStatus, all_scores
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
     ALERT_STATUSES,
@@ -33,50 +32,11 @@ from moderation.storage.tables import (
     QueueItemRow,
     ScoreRow,
     SiteActionRow,
+    as_utc,
 )
 
 Deliverable = type[AlertOutboxRow] | type[SiteActionRow]
 """An outbox table: rows delivered once, with the same status, attempt and claim columns."""
-
-AlertRule = Callable[[Sequence[FlaggedItem], Sequence[FlaggedItem]], list[AlertDraft]]
-"""(newly queued items, every queued item on their posts) -> the alerts they cause. Pure."""
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    id: int
-    kind: str
-    dedupe_key: str
-    channel: str
-    source: str | None
-    post_id: str | None
-    window_start: datetime
-    payload: dict[str, Any]
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "dedupe_key": self.dedupe_key,
-            "channel": self.channel,
-            "source": self.source,
-            "post_id": self.post_id,
-            "window_start": self.window_start.isoformat(),
-            "status": self.status,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at.isoformat(),
-            "last_error": self.last_error,
-            "created_at": self.created_at.isoformat(),
-            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
-            "payload": self.payload,
-        }
-
 
 # ---- writing alerts -------------------------------------------------------------------------------
 
@@ -89,7 +49,7 @@ def add_alerts_for_items(session: Session, item_ids: Iterable[int], rule: AlertR
     new_ids = set(item_ids)
     if not new_ids:
         return 0
-    now = _as_utc(now)
+    now = as_utc(now)
     thread = _flagged_on_same_posts(session, new_ids, now)
     new = [item for item in thread if item.item_id in new_ids]
     return add_alerts(session, rule(new, thread), now)
@@ -97,7 +57,7 @@ def add_alerts_for_items(session: Session, item_ids: Iterable[int], rule: AlertR
 
 def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) -> int:
     """One outbox row per draft per channel; a (key, channel) already written is skipped. Returns rows added."""
-    now = _as_utc(now)
+    now = as_utc(now)
     rows = [
         {
             "kind": draft.kind,
@@ -105,7 +65,7 @@ def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) ->
             "channel": channel,
             "source": draft.source,
             "post_external_id": draft.post_id,
-            "window_start": _utc(draft.window_start),
+            "window_start": as_utc(draft.window_start),
             "payload": draft.payload,
             "status": "pending",
             "attempts": 0,
@@ -153,9 +113,7 @@ def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -
     )
     latest: dict[int, FlaggedItem] = {}
     for item, comment, post_title, labels, attack in session.execute(query):
-        scores = dict(labels or {})
-        if attack is not None:
-            scores["attack_on_commenter"] = attack
+        scores = all_scores(labels, attack)
         latest[comment.id] = FlaggedItem(
             item_id=item.id,
             source=comment.source,
@@ -168,7 +126,7 @@ def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -
             scores=scores,
             attack_target=item.attack_target,
             priority=item.priority,
-            at=_utc(comment.created_at) or _utc(item.created_at) or now,
+            at=as_utc(comment.created_at) or as_utc(item.created_at) or now,
         )
     return list(latest.values())
 
@@ -192,7 +150,7 @@ def claim_due_rows(
     (PostgreSQL re-checks the condition on the row a concurrent transaction just changed; SQLite
     serialises writers). Returns the claimed ids, oldest first.
     """
-    now, stale_before = _as_utc(now), _as_utc(stale_before)
+    now, stale_before = as_utc(now), as_utc(stale_before)
     claimable = or_(
         and_(table.status == "pending", table.next_attempt_at <= now),
         and_(table.status == "sending", table.claimed_at < stale_before),
@@ -251,7 +209,7 @@ def release(
 
 def finish(db: Database, table: Deliverable, row_id: int, token: str, **values: Any) -> bool:
     """Change a row this deliverer holds; False if the claim was lost (taken over as stale)."""
-    values = {key: _as_utc(value) if isinstance(value, datetime) else value for key, value in values.items()}
+    values = {key: as_utc(value) if isinstance(value, datetime) else value for key, value in values.items()}
     with db.session() as session:
         result = session.execute(
             update(table)
@@ -299,7 +257,7 @@ def requeue_failed(db: Database, table: Deliverable, row_id: int, now: datetime)
         result = session.execute(
             update(table)
             .where(table.id == row_id, table.status == "failed")
-            .values(status="pending", next_attempt_at=_as_utc(now))
+            .values(status="pending", next_attempt_at=as_utc(now))
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0)) == 1
@@ -310,10 +268,10 @@ def pending_backlog(db: Database) -> tuple[int, datetime | None]:
     with db.session() as session:
         count, oldest = session.execute(
             select(func.count(QueueItemRow.id), func.min(QueueItemRow.created_at)).where(
-                QueueItemRow.status == "pending"
+                QueueItemRow.status == QueueStatus.PENDING
             )
         ).one()
-    return int(count or 0), _utc(oldest)
+    return int(count or 0), as_utc(oldest)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -336,23 +294,12 @@ def _entry(row: AlertOutboxRow) -> OutboxEntry:
         channel=row.channel,
         source=row.source,
         post_id=row.post_external_id,
-        window_start=_utc(row.window_start) or row.window_start,
+        window_start=as_utc(row.window_start) or row.window_start,
         payload=dict(row.payload),
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=_utc(row.next_attempt_at) or row.next_attempt_at,
+        next_attempt_at=as_utc(row.next_attempt_at) or row.next_attempt_at,
         last_error=row.last_error,
-        created_at=_utc(row.created_at) or row.created_at,
-        delivered_at=_utc(row.delivered_at),
+        created_at=as_utc(row.created_at) or row.created_at,
+        delivered_at=as_utc(row.delivered_at),
     )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    if value is None:
-        return None
-    return _as_utc(value)
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

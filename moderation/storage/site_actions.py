@@ -10,18 +10,17 @@ every earlier action on the same comment is settled, so an undo never overtakes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from moderation.errors import OutboxError
-from moderation.models import SiteAction
+from moderation.models import DECISION_VERBS, SiteAction
 from moderation.storage import outbox
 from moderation.storage.engine import Database
-from moderation.storage.tables import SITE_ACTION_STATUSES, CommentRow, ModerationActionRow, SiteActionRow
+from moderation.storage.tables import SITE_ACTION_STATUSES, CommentRow, ModerationActionRow, SiteActionRow, as_utc
 
-DECISION_OF_STATUS = {"approved": "approve", "rejected": "reject", "escalated": "escalate"}
 SETTLED = ("delivered", "skipped")
 
 
@@ -38,7 +37,7 @@ def add_for_decision(session: Session, action: ModerationActionRow) -> None:
         undoes = session.scalar(
             select(SiteActionRow.id).where(SiteActionRow.moderation_action_id == action.undoes_action_id)
         )
-    decision = "undo" if action.undoes_action_id is not None else DECISION_OF_STATUS.get(action.to_status)
+    decision = "undo" if action.undoes_action_id is not None else DECISION_VERBS.get(action.to_status)
     if decision is None:
         return
     session.add(
@@ -128,7 +127,7 @@ def mark_applied(
             .values(
                 status="delivered",
                 attempts=SiteActionRow.attempts + 1,
-                delivered_at=_utc(now),
+                delivered_at=as_utc(now),
                 applied=applied,
                 last_error=None,
                 claimed_by=None,
@@ -214,12 +213,8 @@ def _action(session: Session, row: SiteActionRow, *, with_undone: bool = True) -
         applied=row.applied,
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=_utc(row.next_attempt_at),
+        next_attempt_at=as_utc(row.next_attempt_at),
         last_error=row.last_error,
-        created_at=_utc(row.created_at),
-        delivered_at=_utc(row.delivered_at) if row.delivered_at else None,
+        created_at=as_utc(row.created_at),
+        delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
     )
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

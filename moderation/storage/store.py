@@ -8,32 +8,35 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from moderation.errors import StorageError
 from moderation.models import (
+    OPEN_STATUSES,
     SITE_APPROVED,
     SITE_HELD,
     SITE_REMOVED,
+    SYSTEM_ACTOR,
+    AlertRule,
+    Batch,
     Comment,
     CommentScore,
     Decision,
     Post,
+    QueueStatus,
     RejectedRecord,
     SitePlan,
     Thread,
 )
-from moderation.sources.base import Batch
 from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import outbox, site_actions
 from moderation.storage.engine import Database
-from moderation.storage.outbox import AlertRule
 from moderation.storage.tables import (
     CommentRow,
     ModerationActionRow,
@@ -43,14 +46,13 @@ from moderation.storage.tables import (
     ScoreRow,
     ScoringFailureRow,
     WatermarkRow,
+    as_utc,
 )
 
 CHUNK = 500
 KEYS = ["source", "external_id"]
-SYSTEM_ACTOR = "system"
 SITE_ACTOR = "site"
 """The actor of queue decisions taken on the site itself (a comment approved, trashed or spammed there)."""
-OPEN_STATUSES = ("pending", "escalated")
 LOCK_NAMESPACE = 7_000_001
 """First key of this package's PostgreSQL advisory locks (the second is derived from the source name)."""
 
@@ -195,14 +197,14 @@ def _save_posts(session: Session, source: str, posts: list[Post], comments: list
             "title": p.title,
             "body": p.body,
             "author": p.author,
-            "published_at": _utc(p.published_at),
+            "published_at": as_utc(p.published_at),
         }
         for p in known.values()
     ]
     _insert_ignore(session, PostRow, rows, ["source", "external_id"])
     for post in posts:  # a posts file or record with details updates the placeholder
         session.query(PostRow).filter_by(source=source, external_id=post.id).update(
-            {"title": post.title, "body": post.body, "author": post.author, "published_at": _utc(post.published_at)}
+            {"title": post.title, "body": post.body, "author": post.author, "published_at": as_utc(post.published_at)}
         )
     found = session.execute(
         select(PostRow.external_id, PostRow.id).where(PostRow.source == source, PostRow.external_id.in_(list(known)))
@@ -258,9 +260,9 @@ def _close_for_site_status(
     Each item moves only from the status it was read with, so a moderator deciding at the same moment wins.
     """
     if site_status == SITE_APPROVED and before == SITE_HELD:
-        to_status = "approved"
+        to_status = QueueStatus.APPROVED
     elif site_status in SITE_REMOVED:
-        to_status = "rejected"
+        to_status = QueueStatus.REJECTED
     else:
         return 0
     reason = f"{site_status} on the site"
@@ -308,7 +310,7 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
         "post_external_id": comment.post_id,
         "author": comment.author,
         "parent_external_id": comment.parent_id,
-        "created_at": _utc(comment.created_at),
+        "created_at": as_utc(comment.created_at),
         "text": comment.text,
         "content_hash": comment.content_hash,
         "ingested_at": now,
@@ -398,18 +400,6 @@ def _unscored(scorer_version: str) -> Any:
     return ~scored.exists() & ~failed.exists()
 
 
-def next_unscored(db: Database, scorer_version: str, after_row_id: int, limit: int) -> list[StoredComment]:
-    """Comments (in id order, after `after_row_id`) whose current text has no score from this scorer version."""
-    query: Select[Any] = (
-        select(CommentRow)
-        .where(CommentRow.id > after_row_id, _unscored(scorer_version))
-        .order_by(CommentRow.id)
-        .limit(limit)
-    )
-    with db.session() as session:
-        return [_stored(row) for row in session.scalars(query)]
-
-
 @dataclass(frozen=True)
 class RowRange:
     """Comment row ids first..last (inclusive): one scoring batch, small enough to send to a worker."""
@@ -490,16 +480,11 @@ def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterato
     yield Claim(db, None, comments, threads)
 
 
-def load_threads(db: Database, batch: Sequence[StoredComment]) -> dict[int, Thread]:
+def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
     """The thread of each comment in the batch: its post, its parent, and who takes part in the post's thread.
 
     Cost is one query per kind for the whole batch, independent of thread size beyond the author list.
     """
-    with db.session() as session:
-        return _load_threads(session, batch)
-
-
-def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
     if not batch:
         return {}
     parents = _parents(session, batch)
@@ -690,7 +675,7 @@ def _insert_queue_items(
             "reasons": dict(decision.reasons),
             "attack_target": decision.attack_target,
             "priority": decision.priority,
-            "status": "pending",
+            "status": QueueStatus.PENDING,
             "version": 1,
             "created_at": now,
         }
@@ -848,9 +833,3 @@ def _stored(row: Any) -> StoredComment:
         url=row.url,
     )
     return StoredComment(row.id, row.source, comment, row.content_hash)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, overload
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-QUEUE_STATUSES = ("pending", "approved", "rejected", "escalated")
+from moderation.models import QueueStatus
+
 ALERT_STATUSES = ("pending", "sending", "delivered", "failed")
 SITE_ACTION_STATUSES = (*ALERT_STATUSES, "skipped")
 ROLES = ("moderator", "admin")
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """Every datetime here is stored in UTC, and SQLite hands it back without a zone: this adds it back."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -100,7 +112,7 @@ class QueueItemRow(Base):
     """Labels that crossed their thresholds, with their scores."""
     attack_target: Mapped[str | None] = mapped_column(String(255))
     priority: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=QueueStatus.PENDING.value)
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(255))

@@ -9,13 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import QueueError
 from moderation.links import BULK, DECIDE, DEFAULT_QUEUE, ITEM, QUEUE, RELEASE, UNDO, link
+from moderation.models import QueueStatus
 from moderation.queue import QueueFilter, check_status
 from moderation.review import bulk_decide, claim_next, decide, release, undo_last
 from moderation.web.forms import MAX_ROW_ID, FormFilters, ItemId, Version, query_string
 from moderation.web.security import Context, Posting, flash
 
 router = APIRouter()
-VERBS = {"approved": "Approved", "rejected": "Rejected", "escalated": "Escalated", "pending": "Pending"}
+VERBS = {status.value: status.value.capitalize() for status in QueueStatus}
 MAX_REFUSALS_SHOWN = 5
 
 Decision = Annotated[str, Form(max_length=20)]
@@ -68,7 +69,7 @@ def bulk(
     context: Context,
     filters: FormFilters,
     decision: Decision,
-    status: Annotated[str, Form(max_length=20)] = "pending",
+    status: Annotated[str, Form(max_length=20)] = QueueStatus.PENDING.value,
     items: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     reason_code: ReasonCode = "",
     note: Note = "",

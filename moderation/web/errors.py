@@ -27,8 +27,3 @@ class CsrfFailed(WebError):
 
     def __init__(self) -> None:
         super().__init__("This form expired or came from another site. Reload the page and try again.")
-
-
-class LoginThrottled(WebError):
-    status_code = 429
-    title = "Too many failed logins"

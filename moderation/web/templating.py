@@ -14,8 +14,8 @@ from markupsafe import Markup
 
 from moderation import links
 from moderation.links import link
+from moderation.models import QUEUE_STATUSES
 from moderation.review.present import label_name, reason_name, visible_name
-from moderation.storage.tables import QUEUE_STATUSES
 from moderation.web.security import csrf_token, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

@@ -20,6 +20,7 @@ from moderation.sources.files import JsonlFileSource
 from moderation.storage import outbox, store
 from moderation.storage.engine import Database, open_database
 from moderation.storage.tables import AlertOutboxRow, QueueItemRow, ScoreRow
+from tests.conftest import unscored_with_threads
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -43,8 +44,7 @@ def _results(db: Database) -> list[tuple[store.StoredComment, object, object]]:
         db, JsonlFileSource("examples", EXAMPLES / "seed_thread.jsonl", EXAMPLES / "seed_post.json").fetch(None), NOW
     )
     scorer = load_scorer("lexicon", ScoringSettings())
-    pending = store.next_unscored(db, scorer.version, 0, 1000)
-    threads = store.load_threads(db, pending)
+    pending, threads = unscored_with_threads(db, scorer.version)
     scores = scorer.score([InThread(p.comment, threads[p.row_id]) for p in pending])
     return [(p, s, decide(p.comment, s, PolicySettings())) for p, s in zip(pending, scores, strict=True)]
 

@@ -17,7 +17,7 @@ from moderation.sources.base import Batch
 from moderation.storage import store
 from moderation.storage.engine import Database, open_database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, RejectedInputRow, ScoreRow
-from tests.conftest import write_config
+from tests.conftest import unscored_with_threads, write_config
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -33,8 +33,7 @@ def _seed(db: Database, now: datetime = NOW) -> None:
     rejected = [RejectedRecord("s", "f.jsonl:9", "text: text is empty", '{"id": "x", "text": "  "}')]
     store.save_batch(db, Batch("s", comments=comments, rejected=rejected), old)
     scorer = load_scorer("lexicon", ScoringSettings())
-    pending = store.next_unscored(db, scorer.version, 0, 100)
-    threads = store.load_threads(db, pending)
+    pending, threads = unscored_with_threads(db, scorer.version)
     scores = scorer.score([InThread(p.comment, threads[p.row_id]) for p in pending])
     results = [(p, s, decide(p.comment, s, PolicySettings())) for p, s in zip(pending, scores, strict=True)]
     store.save_results(db, results, scorer.name, scorer.version, old)
@@ -80,7 +79,7 @@ def test_a_purged_comment_read_again_unchanged_is_not_restored_or_rescored(db_ur
     counts = store.save_batch(db, Batch("s", comments=[Comment("old-nice", "what a lovely day", "ann")]), NOW)
     assert (counts.unchanged, counts.updated) == (1, 0)
     assert _rows(db)["old-nice"][0] == ""
-    assert store.next_unscored(db, load_scorer("lexicon", ScoringSettings()).version, 0, 100) == []
+    assert store.unscored_ranges(db, load_scorer("lexicon", ScoringSettings()).version, 100) == []
     db.dispose()
 
 

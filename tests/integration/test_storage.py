@@ -12,6 +12,7 @@ from moderation.sources.files import JsonlFileSource
 from moderation.storage import store
 from moderation.storage.engine import open_database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
+from tests.conftest import unscored_with_threads
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,8 +30,7 @@ def _count(db, table) -> int:  # type: ignore[no-untyped-def]
 
 def _score_all(db) -> store.ResultCounts:  # type: ignore[no-untyped-def]
     scorer = load_scorer("lexicon", ScoringSettings())
-    pending = store.next_unscored(db, scorer.version, 0, 1000)
-    threads = store.load_threads(db, pending)
+    pending, threads = unscored_with_threads(db, scorer.version)
     scores = scorer.score([InThread(p.comment, threads[p.row_id]) for p in pending])
     results = [(p, s, decide(p.comment, s, PolicySettings())) for p, s in zip(pending, scores, strict=True)]
     return store.save_results(db, results, scorer.name, scorer.version, NOW)
@@ -70,8 +70,7 @@ def test_saving_the_same_results_again_adds_nothing(db_url: str) -> None:
     db = open_database(db_url)
     store.save_batch(db, _seed_batch(), NOW)
     scorer = load_scorer("lexicon", ScoringSettings())
-    pending = store.next_unscored(db, scorer.version, 0, 1000)
-    threads = store.load_threads(db, pending)
+    pending, threads = unscored_with_threads(db, scorer.version)
     scores = scorer.score([InThread(p.comment, threads[p.row_id]) for p in pending])
     results = [(p, s, decide(p.comment, s, PolicySettings())) for p, s in zip(pending, scores, strict=True)]
     store.save_results(db, results, scorer.name, scorer.version, NOW)
@@ -95,9 +94,9 @@ def test_an_edited_comment_is_rescored_without_losing_the_old_score(db_url: str)
 def test_thread_context_holds_parent_post_and_every_author(db_url: str) -> None:
     db = open_database(db_url)
     store.save_batch(db, _seed_batch(), NOW)
-    pending = store.next_unscored(db, "v", 0, 100)
+    pending, threads = unscored_with_threads(db, "v")
     c7 = next(p for p in pending if p.comment.id == "c7")
-    thread = store.load_threads(db, [c7])[c7.row_id]
+    thread = threads[c7.row_id]
     assert thread.parent_of(c7.comment) is not None
     assert thread.post is not None and thread.post.title is not None and thread.post.author == "tim"
     assert {"Slaven", "Lee Lindberg", "Mike", "tim"} <= thread.participants()

@@ -9,7 +9,7 @@ from moderation.alerts.messages import (
     teams_body,
     text_body,
 )
-from moderation.storage.outbox import OutboxEntry
+from moderation.models import OutboxEntry
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 HOSTILE = "<!channel> @channel @here see <https://evil.example|your account> *now* [click](https://evil.example)"

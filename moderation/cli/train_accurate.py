@@ -54,6 +54,11 @@ from moderation.cli.terminal import echo
 @report_options("reports/accurate-model.md")
 @click.option("--report-only", is_flag=True, help="Do not train: write the report for the model in --out.")
 @click.option(
+    "--calibrate-only",
+    is_flag=True,
+    help="Do not train: fit the per-label calibration of the model in --out on the dev files (training does it too).",
+)
+@click.option(
     "--curve-report",
     is_flag=True,
     help="Write the report from the curve recorded in model.json only (no scoring of the whole dev files).",
@@ -79,6 +84,7 @@ def accurate(
     report_path: str,
     no_report: bool,
     report_only: bool,
+    calibrate_only: bool,
     curve_report: bool,
 ) -> None:
     """Fine-tune MiniLM with low-rank adapters and a multi-output head, resumably; ship only the deltas."""
@@ -108,7 +114,7 @@ def accurate(
                 data, out, checkpoints, options=options, dev_scores_path=dev_scores, progress=echo
             )
         )
-    elif not report_only:
+    elif not (report_only or calibrate_only):
         guard(
             lambda: train_accurate(
                 data,
@@ -120,6 +126,12 @@ def accurate(
                 progress=echo,
             )
         )
+    if not report_only:
+        from moderation.training.accurate_calibration import calibrate_accurate
+
+        guard(lambda: calibrate_accurate(data, out, progress=echo))
+    if calibrate_only:
+        return
     if curve_report:
         from moderation.training.accurate_report import write_curve_report
 

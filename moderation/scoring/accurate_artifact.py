@@ -60,6 +60,11 @@ class Artifact:
     def version(self) -> str:
         return f"accurate-{self.digest[:12]}"
 
+    @property
+    def calibration(self) -> dict[str, list[float]]:
+        """Per label [slope, offset] of its Platt scaling (training/accurate_calibration.py); empty: none."""
+        return dict(self.meta.get("calibration", {}))
+
 
 def read_artifact(directory: Path | None = None) -> Artifact:
     """Check that `directory` holds a complete artifact; one ScoringError saying what to do if not."""

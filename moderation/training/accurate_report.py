@@ -142,7 +142,8 @@ def _how_far(training: dict[str, Any]) -> str:
 
 
 def accurate_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callable[[str], None]) -> dict[str, Scores]:
-    """The loaded model's dev scores (every output); reused from `cache` when it holds this model version's."""
+    """The loaded model's dev scores (every output, labels calibrated as the scorer gives them); reused from
+    `cache` when it holds this model version's."""
     if cache.is_file():
         stored = dict(np.load(cache))
         same_rows = {family: len(scores) for family, scores in stored.items() if family != "version"} == {
@@ -153,7 +154,7 @@ def accurate_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callabl
     scores = {}
     for family, texts in dev.texts.items():
         started = time.monotonic()
-        scores[family] = scorer.engine.runner.predict(texts)
+        scores[family] = scorer.predict_outputs(texts)
         progress(f"accurate: scored {family}.dev, {len(texts) / (time.monotonic() - started):.0f} comments/s")
     arrays: dict[str, Any] = {**scores, "version": np.array(scorer.version)}
     np.savez_compressed(cache, **arrays)

@@ -335,11 +335,15 @@ def _calibrate(model: FastModel, dev: Corpus, settings: TrainSettings) -> dict[s
     logits = {family: scorer.logits(texts) for family, texts in dev.normalised.items()}
     calibration = {}
     for k, name in enumerate(model.outputs):
-        rows = calibration_rows(logits, dev.tables, k, settings.calibration_sources[name])
-        platt = LogisticRegression(C=1e4, solver="lbfgs")
-        platt.fit(rows.scores.reshape(-1, 1), rows.truth, sample_weight=rows.weights)
-        calibration[name] = Calibration(round(float(platt.coef_[0, 0]), 6), round(float(platt.intercept_[0]), 6))
+        calibration[name] = fit_platt(calibration_rows(logits, dev.tables, k, settings.calibration_sources[name]))
     return calibration
+
+
+def fit_platt(rows: DevRows) -> Calibration:
+    """Platt scaling of one output's scores (logits) on its weighted calibration rows."""
+    platt = LogisticRegression(C=1e4, solver="lbfgs")
+    platt.fit(rows.scores.reshape(-1, 1), rows.truth, sample_weight=rows.weights)
+    return Calibration(round(float(platt.coef_[0, 0]), 6), round(float(platt.intercept_[0]), 6))
 
 
 def weighted_precision(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,7 @@ def _matrix(results: list[CommentScore], outputs: Sequence[str]) -> np.ndarray:
 
 
 def test_shipped_artifact_reproduces_the_trained_models_scores(accurate: AccurateScorer) -> None:
-    scores = _matrix(accurate.score_texts(REFERENCE["texts"]), REFERENCE["labels"])
+    scores = _matrix(accurate.model_scores(REFERENCE["texts"]), REFERENCE["labels"])
     assert np.abs(scores - np.array(REFERENCE["scores"])).max() <= 0.01
     assert accurate.labels == LABELS
     assert tuple(REFERENCE["labels"]) == LABELS + AUXILIARY
@@ -69,8 +70,22 @@ def test_merged_checkpoint_loads_through_detoxify_and_predict_agrees(accurate: A
     detoxify = Detoxify(model_type=str(folder), checkpoint=checkpoint, huggingface_config_path=str(folder))
     texts = REFERENCE["texts"][:4]
     plain = detoxify.predict(texts)
-    ours = _matrix(accurate.score_texts(texts), accurate.labels)
+    ours = _matrix(accurate.model_scores(texts), accurate.labels)
     assert np.abs(np.array([plain[label] for label in accurate.labels]).T - ours).max() < 1e-4
+
+
+def test_label_scores_are_calibrated_per_label_and_auxiliary_outputs_are_not(accurate: AccurateScorer) -> None:
+    texts = REFERENCE["texts"]
+    raw, calibrated = accurate.model_scores(texts), accurate.score_texts(texts)
+    assert set(accurate.calibration) == set(LABELS)
+    for before, after in zip(raw, calibrated, strict=True):
+        assert after.auxiliary == before.auxiliary
+        for label, (slope, offset) in accurate.calibration.items():
+            p = min(max(before.scores[label], 1e-6), 1 - 1e-6)
+            expected = 1 / (1 + math.exp(-(slope * math.log(p / (1 - p)) + offset)))
+            assert after.scores[label] == pytest.approx(expected, abs=1e-6)
+    # calibration keeps the model's order within a label (a positive slope), so ranking figures stand
+    assert all(slope > 0 for slope, _ in accurate.calibration.values())
 
 
 def test_sorted_batches_give_input_order_and_equal_one_by_one_scores(accurate: AccurateScorer) -> None:

@@ -231,7 +231,7 @@ def deliver_site_actions(
             report.retrying += 1
             continue
         try:
-            applier = _applier(appliers, by_name.get(action.source), action, environ)
+            applier = _applier(appliers, by_name.get(action.source), environ)
             applied = applier.apply(action) if applier is not None else None
         except SiteActionError as exc:
             _action_failed(db, action, token, when, delivery, report, str(exc), exc.permanent, exc.delay_asked(when))
@@ -252,10 +252,7 @@ def deliver_site_actions(
 
 
 def _applier(
-    cache: dict[str, Applier | None],
-    source: SourceSettings | None,
-    action: SiteAction,
-    environ: Mapping[str, str] | None,
+    cache: dict[str, Applier | None], source: SourceSettings | None, environ: Mapping[str, str] | None
 ) -> Applier | None:
     if source is None:
         return None

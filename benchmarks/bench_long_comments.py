@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from moderation.scoring.jsonl import score_file
+from moderation.score_file import score_file
 
 LENGTHS = (1_000, 10_000, 65_000, 1_000_000, 5_000_000)
 # Each pattern repeated to the length: no insult, one insulting word per ~230 characters, one every 16

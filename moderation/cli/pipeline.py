@@ -109,7 +109,7 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
     A line that is not a valid comment, or that the scorer fails on, is reported on standard error with
     its line number; every other line is written. Exit status 1 when anything was skipped, else 0.
     """
-    from moderation.scoring.jsonl import score_file
+    from moderation.score_file import score_file
 
     warn_about_unused_label_settings(config_path, scorer_name)
     with click.open_file(output_path or "-", "w", encoding="utf-8") as out:

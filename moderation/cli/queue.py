@@ -45,7 +45,7 @@ def queue_list(
     limit: int,
 ) -> None:
     """List queue items, most severe first."""
-    from moderation.queue import QueueFilter, list_items
+    from moderation.review.queue import QueueFilter, list_items
 
     db, _ = _open(config_path)
     entries = guard(lambda: list_items(db, status, limit, QueueFilter(label, post, author)))
@@ -70,7 +70,7 @@ def queue_list(
 @click.argument("item_id", type=int)
 def queue_show(config_path: str | None, output_format: str, item_id: int) -> None:
     """Show one item: scores, the text with its evidence [[marked]], the thread, the author's history, the audit."""
-    from moderation.queue import get_item
+    from moderation.review.queue import get_item
     from moderation.review import audit_for, author_history, thread_for
 
     db, _ = _open(config_path)

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from moderation.models import SYSTEM_ACTOR, QueueStatus
-from moderation.queue import QueueEntry
+from moderation.review.queue import QueueEntry
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow, as_utc
 

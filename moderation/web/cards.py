@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from moderation.config import ReviewSettings
-from moderation.queue import QueueEntry
+from moderation.review.queue import QueueEntry
 from moderation.review.actors import Moderator
 from moderation.review.claims import stale_before
 from moderation.review.present import ScoreChip, Segment, highlight, score_chips

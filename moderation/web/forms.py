@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Path, Query
 
-from moderation.queue import QueueFilter
+from moderation.review.queue import QueueFilter
 
 
 def filters_from_query(

@@ -9,7 +9,7 @@ import pytest
 
 from flows.moderate import moderate
 from moderation.pipeline import database
-from moderation.queue import list_items
+from moderation.review.queue import list_items
 from tests.conftest import write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

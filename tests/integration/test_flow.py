@@ -12,7 +12,7 @@ from flows.moderate import moderate
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.pipeline import database
-from moderation.queue import list_items
+from moderation.review.queue import list_items
 from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from moderation import pipeline
 from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
-from moderation.scoring.jsonl import score_file
+from moderation.score_file import score_file
 from moderation.sources.files import CsvFileSource
 from moderation.storage.tables import CommentRow, RejectedInputRow, ScoreRow
 

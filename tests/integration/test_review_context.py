@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from moderation.config import ReviewSettings
 from moderation.pipeline import database
-from moderation.queue import QueueEntry, list_items
+from moderation.review.queue import QueueEntry, list_items
 from moderation.review import Moderator, audit_for, author_history, decide, thread_for
 from moderation.review.export import export_labels
 from tests.conftest import SEED_TIME

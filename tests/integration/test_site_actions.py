@@ -29,7 +29,7 @@ from moderation.config import (
     SqlSourceSettings,
 )
 from moderation.pipeline import database, deliver_site_actions
-from moderation.queue import QueueEntry, list_items
+from moderation.review.queue import QueueEntry, list_items
 from moderation.review import Moderator, bulk_decide, decide, undo_last
 from moderation.storage.site_actions import list_actions
 from moderation.webhooks import verify

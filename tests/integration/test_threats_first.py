@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from moderation.cli import cli
 from moderation.models import CommentScore
 from moderation.pipeline import database
-from moderation.queue import list_items
+from moderation.review.queue import list_items
 from moderation.scoring.base import register_text_scorer
 from tests.conftest import write_config
 from tests.integration.loopback import WebhookServer

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from moderation.config import DatabaseSettings, Settings, WebSettings
 from moderation.pipeline import database
-from moderation.queue import list_items
+from moderation.review.queue import list_items
 from moderation.review import thread_for
 from moderation.review.accounts import add_user
 from moderation.storage.engine import Database

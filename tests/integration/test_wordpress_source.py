@@ -20,7 +20,7 @@ from flows.moderate import moderate
 from moderation.config import WordPressSourceSettings
 from moderation.errors import SourceError
 from moderation.pipeline import database
-from moderation.queue import list_items
+from moderation.review.queue import list_items
 from moderation.sources.base import collect
 from moderation.sources.wordpress import WordPressSource
 from tests.conftest import write_config

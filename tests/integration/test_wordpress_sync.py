@@ -25,7 +25,7 @@ from moderation.config import (
 )
 from moderation.errors import SourceError
 from moderation.pipeline import IngestReport, database, ingest, plan_batches, score_batch
-from moderation.queue import QueueEntry, list_items
+from moderation.review.queue import QueueEntry, list_items
 from moderation.review import Moderator, author_history, claim, decide, undo_last
 from moderation.review.accounts import add_user
 from moderation.sources.wordpress import WordPressSource

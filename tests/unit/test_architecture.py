@@ -1,7 +1,7 @@
 """The import rules of ARCHITECTURE.md's "Modules" table, checked against the code.
 
 Each module of `moderation/` and `flows/` belongs to a layer: its first name under `moderation/`
-(`review/claims.py` is in `review`, `queue.py` is `queue`), or `flows`. A module may import its own
+(`review/claims.py` is in `review`, `pipeline.py` is `pipeline`), or `flows`. A module may import its own
 layer and the layers listed for it in `MAY_IMPORT`; anything else must be named in `EXCEPTIONS` with
 its reason. ARCHITECTURE.md's table lists the same layers, so the document cannot drift either.
 """
@@ -36,13 +36,13 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         "policy": "models config",
         "training": "scoring config errors",
         "storage": "models errors redact",
-        "queue": "storage models errors",
-        "review": "queue storage models config errors",
+        "review": "storage models config errors",
         "alerts": "storage models config errors links retry_after webhooks wording",
         "pipeline": "sources scoring policy storage alerts models config errors stopping",
         "run_report": "pipeline",
-        "web": "review queue models config errors links",
-        "cli": "pipeline queue review web alerts flows scoring policy training wording "
+        "score_file": "sources scoring policy models config errors",
+        "web": "review models config errors links",
+        "cli": "pipeline score_file review web alerts flows scoring policy training wording "
         "models config errors stopping failure_logging",
         "flows": "pipeline run_report alerts config errors failure_logging",
         "__main__": "cli",
@@ -51,8 +51,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("moderation.storage.store", "sources"): "clips and repairs records with sources/storable.py's limits",
-    ("moderation.scoring.jsonl", "policy"): "`score-jsonl` is a second pipeline inside scoring/ (issue 11)",
-    ("moderation.scoring.jsonl", "sources"): "`score-jsonl` reads a comments file (issue 11)",
     ("moderation.web.app", "storage"): "opens the database the app serves",
     ("moderation.web.security", "storage"): "takes a session per request for the login check",
     ("moderation.cli.actions", "storage"): "lists and retries the site-action outbox",

@@ -14,13 +14,15 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 
 from moderation.models import Comment, Span, Thread
 from moderation.scoring.lexicon import collapse
 from moderation.scoring.normalise import MAX_HEAD, MAX_TAIL
 
 GROUP = "*"
-TOKEN = re.compile(r"[@\w'’*$]+", re.UNICODE)
+# One group, so that TOKEN.split gives the tokens and the text between them (see _Tokens).
+TOKEN = re.compile(r"([@\w'’*$]+)", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?;\n]+(\s|$)")
 LINK_DISTANCE = 60  # characters between an insulting word and who it is said of, within one sentence
 # The thread layer reads a comment's first READ_LIMIT characters: every comment the fast model reads whole
@@ -201,12 +203,13 @@ class _Scan:
 
     @classmethod
     def of(cls, text: str, names: _NameIndex, author: str) -> _Scan:
-        tokens = list(TOKEN.finditer(text))
-        mentions = [m for m in _mentions(text, tokens, names) if m.name != author]
+        tokens = _Tokens.of(text)
+        addressing, insulting = _classify(tokens, names)
+        mentions = [m for m in _mentions(text, tokens, addressing, names) if m.name != author]
         return cls(
             text,
             mentions,
-            list(_insult_words(text, tokens)),
+            list(_insult_words(text, tokens, insulting)),
             _quoted_spans(text),
             sorted((m.span[0], i) for i, m in enumerate(mentions)),
             max((m.span[1] - m.span[0] for m in mentions), default=0),
@@ -259,7 +262,45 @@ def _addressee(comment: Comment, thread: Thread, mentions: list[Mention]) -> _Ad
     return _Addressee("unknown" if alone else "none", None, None)
 
 
-def _mentions(text: str, tokens: list[re.Match[str]], names: _NameIndex) -> Iterable[Mention]:
+@dataclass(frozen=True)
+class _Tokens:
+    """A text's tokens (TOKEN's runs) and where they are, from one TOKEN.split of the text."""
+
+    words: list[str]
+    bounds: list[int]
+    """Offsets of the split's pieces: words[i] is text[bounds[2 * i + 1] : bounds[2 * i + 2]]."""
+
+    @classmethod
+    def of(cls, text: str) -> _Tokens:
+        pieces = TOKEN.split(text)  # text between tokens, token, text between tokens, ..., text after
+        return cls(pieces[1::2], list(accumulate(map(len, pieces), initial=0)))
+
+    def span(self, index: int) -> Span:
+        return self.bounds[2 * index + 1], self.bounds[2 * index + 2]
+
+    def start(self, index: int) -> int:
+        return self.bounds[2 * index + 1]
+
+    def end(self, index: int) -> int:
+        return self.bounds[2 * index + 2]
+
+
+def _classify(tokens: _Tokens, names: _NameIndex) -> tuple[list[int], list[int]]:
+    """Indices of the tokens that may say who is addressed (pronouns, handles, capitalised words,
+    participants' names), and of the insulting words. Most tokens are neither: one cached lookup each."""
+    addressing: list[int] = []
+    insulting: list[int] = []
+    exact = names.exact
+    for index, word in enumerate(tokens.words):
+        token = _token(word)
+        if token.insult:
+            insulting.append(index)
+        if not token.plain or token.key in exact:
+            addressing.append(index)
+    return addressing, insulting
+
+
+def _mentions(text: str, tokens: _Tokens, addressing: list[int], names: _NameIndex) -> Iterable[Mention]:
     groups = [match.span() for match in GROUP_PHRASES.finditer(text)]
     for span in groups:
         yield Mention("group", span, GROUP)
@@ -268,20 +309,19 @@ def _mentions(text: str, tokens: list[re.Match[str]], names: _NameIndex) -> Iter
             yield Mention("third", match.span())
     for match in REPORTING.finditer(text):
         yield Mention("reported", match.span())
-    for index, match in enumerate(tokens):
-        token = _token(match.group())
-        if token.plain and token.key not in names.exact:
-            continue  # most words: no pronoun, no handle, not capitalised, nobody's name
+    for index in addressing:  # the other words: no pronoun, no handle, not capitalised, nobody's name
+        word = tokens.words[index]
+        token = _token(word)
         if token.pronoun is not None:
-            yield Mention(token.pronoun, match.span())
+            yield Mention(token.pronoun, tokens.span(index))
             continue
         name = names.find(tokens, index, token)
         if name is not None:
             yield Mention("named", name[1], name[0])
         elif token.handle:
-            yield Mention("named", match.span(), match.group()[1:])  # a handle we have not seen comment
-        elif token.name_like and index > 0 and not _starts_sentence(text, match.start()):
-            yield Mention("third", match.span())  # a capitalised name that is not a participant
+            yield Mention("named", tokens.span(index), word[1:])  # a handle we have not seen comment
+        elif token.name_like and index > 0 and not _starts_sentence(text, tokens.start(index)):
+            yield Mention("third", tokens.span(index))  # a capitalised name that is not a participant
 
 
 @dataclass(frozen=True)
@@ -299,11 +339,8 @@ class _Token:
     """Capitalised like a name (see _looks_like_a_name)."""
     insult: bool
     """One of INSULT_WORDS, spelling games undone."""
-
-    @property
-    def plain(self) -> bool:
-        """Says nothing about who is addressed unless it is a participant's name."""
-        return self.pronoun is None and not (self.handle or self.capitalised or self.name_like)
+    plain: bool
+    """Says nothing about who is addressed unless it is a participant's name."""
 
 
 @lru_cache(maxsize=65536)
@@ -323,7 +360,9 @@ def _token(spelling: str) -> _Token:
     key = (key[:-2] if key.endswith(("'s", "’s")) else key).lstrip("@")
     handle = spelling.startswith("@") and len(spelling) > 2
     insult = _is_insult_word(spelling.strip("'’"))
-    return _Token(pronoun, key, spelling[:1].isupper(), handle, _looks_like_a_name(spelling), insult)
+    capitalised, name_like = spelling[:1].isupper(), _looks_like_a_name(spelling)
+    plain = pronoun is None and not (handle or capitalised or name_like)
+    return _Token(pronoun, key, capitalised, handle, name_like, insult, plain)
 
 
 def _looks_like_a_name(token: str) -> bool:
@@ -386,10 +425,10 @@ def _quoted_spans(text: str) -> list[Span]:
     return [m.span() for m in QUOTED.finditer(text) if " " in m.group(1)]
 
 
-def _insult_words(text: str, tokens: list[re.Match[str]]) -> Iterable[Span]:
+def _insult_words(text: str, tokens: _Tokens, insulting: list[int]) -> Iterable[Span]:
     for match in THREAT.finditer(text):
         yield match.span("verb")
-    yield from (match.span() for match in tokens if _token(match.group()).insult)
+    yield from (tokens.span(index) for index in insulting)
 
 
 @lru_cache(maxsize=65536)
@@ -440,19 +479,18 @@ class _NameIndex:
     def of(cls, names: frozenset[str]) -> _NameIndex:
         return _cached_index(names)  # a thread's frozenset caches its hash: this is a dict lookup
 
-    def find(self, tokens: list[re.Match[str]], index: int, spelling: _Token) -> tuple[str, Span] | None:
+    def find(self, tokens: _Tokens, index: int, spelling: _Token) -> tuple[str, Span] | None:
         """The participant named at tokens[index]: "Slaven", "@slaven", "Slaven's", "Lee Lindberg", "Lee"."""
-        token = tokens[index]
         word = spelling.key
         for words, name in self.exact.get(word, []):
-            following = [t.group().lower() for t in tokens[index + 1 : index + len(words)]]
-            end = tokens[index + len(words) - 1].end() if following == words[1:] else token.end()
-            return name, (token.start(), end)
+            following = [t.lower() for t in tokens.words[index + 1 : index + len(words)]]
+            end = tokens.end(index + len(words) - 1) if following == words[1:] else tokens.end(index)
+            return name, (tokens.start(index), end)
         if spelling.capitalised and len(word) >= 5 and self.fuzzy:
             for length in (len(word) - 1, len(word), len(word) + 1):
                 for name in self.fuzzy.get((word[0], length), []):
                     if _one_edit_apart(word, name.lower().split()[0]):
-                        return name, token.span()
+                        return name, tokens.span(index)
         return None
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from moderation.models import CommentScore, Span
 from moderation.scoring.evidence import batch_top_spans
 from moderation.scoring.fast_model import DEFAULT_MODEL_DIR, FastModel, load_model
-from moderation.scoring.features import featurise
+from moderation.scoring.features import featurise_blocks
 from moderation.scoring.normalise import normalise
 
 FALLBACK_EVIDENCE_MIN_SCORE = 0.5
@@ -48,6 +48,8 @@ class FastScorer:
         outputs = self.model.outputs
         self._slopes = np.array([self.model.calibration[name].slope for name in outputs], dtype=np.float64)
         self._offsets = np.array([self.model.calibration[name].offset for name in outputs], dtype=np.float64)
+        # (outputs, columns) float32: each output's weights contiguous, converted from float16 once.
+        self._weights_by_output = np.ascontiguousarray(self.model.weights.T, dtype=np.float32)
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         results: list[CommentScore] = []
@@ -64,16 +66,17 @@ class FastScorer:
     def logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
         """(texts, outputs) uncalibrated linear scores of already-normalised texts."""
         model = self.model
-        features = featurise(normalised, model.spec, model.idf, model.word_classes)
-        if features.n_docs == 0:
-            return np.zeros((0, len(model.outputs)))
-        # np.take is much faster than fancy indexing for gathering rows.
-        contributions = np.take(model.weights, features.columns, axis=0).astype(np.float32)
-        contributions *= features.values[:, None]
-        # Every text has at least one feature (the padding spaces' character n-gram), so no segment is empty.
-        starts = np.searchsorted(features.docs, np.arange(features.n_docs))
-        sums = np.add.reduceat(contributions, starts, axis=0, dtype=np.float64)
-        return np.asarray(sums, dtype=np.float64) + model.intercepts.astype(np.float64)
+        n_docs = len(normalised)
+        sums = np.zeros((len(model.outputs), n_docs), dtype=np.float64)
+        if n_docs == 0:
+            return sums.T
+        for block in featurise_blocks(normalised, model.spec, model.idf, model.word_classes):
+            # Per output: one gather from a contiguous row, float32 products (as value x weight always
+            # were), summed per text in float64.
+            for output, weights in enumerate(self._weights_by_output):
+                products = np.take(weights, block.columns) * block.values
+                sums[output] += np.bincount(block.docs, weights=products, minlength=n_docs)
+        return sums.T + model.intercepts.astype(np.float64)
 
     def _probabilities(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
         z = self.logits(normalised) * self._slopes + self._offsets

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -85,6 +86,22 @@ def _bucket(hashes: npt.NDArray[np.uint64], bits: int) -> IntArray:
     return (_mix(hashes) >> np.uint64(64 - bits)).astype(np.int64)
 
 
+class _Crc32Cache(dict[str, int]):
+    """Token -> CRC-32 of its UTF-8 bytes, computed on first use: comments reuse their words, so most
+    tokens cost one dict lookup. Emptied when it grows past MAX_CACHED_TOKENS (memory stays bounded in
+    a long-running process)."""
+
+    def __missing__(self, token: str) -> int:
+        if len(self) >= MAX_CACHED_TOKENS:
+            self.clear()
+        value = self[token] = zlib.crc32(token.encode("utf-8"))
+        return value
+
+
+MAX_CACHED_TOKENS = 200_000
+_CRC = _Crc32Cache()
+
+
 def word_tokens(text: str) -> list[str]:
     return WORD.findall(text)
 
@@ -93,9 +110,9 @@ def hash_words(
     token_lists: Sequence[Sequence[str]], spec: FeatureSpec, word_classes: Mapping[str, str] | None = None
 ) -> Hashed:
     """Word 1-2-grams; a word listed in `word_classes` also counts as its class (a pseudo-word)."""
-    counts = np.fromiter((len(tokens) for tokens in token_lists), dtype=np.int64, count=len(token_lists))
-    flat = [token for tokens in token_lists for token in tokens]
-    crc = np.fromiter((zlib.crc32(t.encode("utf-8")) for t in flat), dtype=np.uint64, count=len(flat))
+    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    flat = list(chain.from_iterable(token_lists))
+    crc = np.fromiter(map(_CRC.__getitem__, flat), dtype=np.uint64, count=len(flat))
     docs = np.repeat(np.arange(len(token_lists), dtype=np.int64), counts)
     positions = np.arange(len(flat), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     unigram = crc + np.uint64(1)
@@ -104,9 +121,9 @@ def hash_words(
     parts_start = [positions]
     parts_len = [np.ones(len(flat), dtype=np.int64)]
     if word_classes:
-        found = [(i, word_classes[t]) for i, t in enumerate(flat) if t in word_classes]
-        where = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
-        classes = np.fromiter((zlib.crc32(c.encode("utf-8")) for _, c in found), dtype=np.uint64, count=len(found))
+        where = np.flatnonzero(np.fromiter(map(word_classes.__contains__, flat), dtype=bool, count=len(flat)))
+        found = [word_classes[flat[i]] for i in where.tolist()]
+        classes = np.fromiter(map(_CRC.__getitem__, found), dtype=np.uint64, count=len(found))
         parts_docs.append(docs[where])
         parts_hash.append(classes + np.uint64(1))
         parts_start.append(positions[where])
@@ -168,30 +185,60 @@ def featurise(
     return weigh(len(normalised), [words, chars], spec, idf)
 
 
+@dataclass(frozen=True)
+class Weighed:
+    """One block's TF-IDF values, in (document, column) order, L2-normalised per text."""
+
+    docs: IntArray
+    columns: IntArray
+    values: FloatArray
+    per_doc: IntArray
+    """How many of the block's columns each document has."""
+
+
+def weigh_block(n_docs: int, block: Hashed, spec: FeatureSpec, idf: FloatArray) -> Weighed:
+    """Sublinear counts times idf of one block's occurrences, L2-normalised per text."""
+    n = spec.n_features
+    # Sorting (document, column) keys is most of the cost: 32-bit keys sort faster when they fit.
+    key_type = np.int32 if n_docs * n < 2**31 else np.int64
+    keys, counts = np.unique((block.docs * np.int64(n) + block.columns).astype(key_type), return_counts=True)
+    keys = keys.astype(np.int64)
+    if n & (n - 1) == 0:  # a power of two (the usual case): a shift and a mask instead of a division
+        docs, columns = keys >> np.int64(n.bit_length() - 1), keys & np.int64(n - 1)
+    else:
+        docs = keys // n
+        columns = keys - docs * n
+    values = ((1.0 + np.log(counts)) * idf[columns]).astype(np.float32)
+    norms = np.sqrt(np.bincount(docs, weights=values.astype(np.float64) ** 2, minlength=n_docs))
+    values = values / np.maximum(norms[docs], 1e-12).astype(np.float32)
+    return Weighed(docs, columns, values, np.bincount(docs, minlength=n_docs))
+
+
+def featurise_blocks(
+    normalised: Sequence[str], spec: FeatureSpec, idf: FloatArray, word_classes: Mapping[str, str] | None = None
+) -> list[Weighed]:
+    """The two blocks of `featurise`, each on its own (for a linear model, the sum over blocks is the
+    same as over the merged row, without the work of merging)."""
+    words = hash_words([word_tokens(text) for text in normalised], spec, word_classes)
+    chars = hash_chars(normalised, spec, positions=False)
+    return [weigh_block(len(normalised), block, spec, idf) for block in (words, chars)]
+
+
 def weigh(n_docs: int, blocks: Sequence[Hashed], spec: FeatureSpec, idf: FloatArray) -> Features:
     """TF-IDF values of hashed occurrences: sublinear counts times idf, each block L2-normalised per text."""
-    all_docs, all_columns, all_values, per_doc = [], [], [], []
-    n = np.int64(spec.n_features)
-    # Sorting (document, column) keys is most of the cost: 32-bit keys sort faster when they fit.
-    key_type = np.int32 if n_docs * spec.n_features < 2**31 else np.int64
-    for block in blocks:
-        keys, counts = np.unique((block.docs * n + block.columns).astype(key_type), return_counts=True)
-        docs = keys.astype(np.int64) // n
-        columns = keys.astype(np.int64) - docs * n
-        values = ((1.0 + np.log(counts)) * idf[columns]).astype(np.float32)
-        norms = np.sqrt(np.bincount(docs, weights=values.astype(np.float64) ** 2, minlength=n_docs))
-        values = values / np.maximum(norms[docs], 1e-12).astype(np.float32)
-        all_docs.append(docs)
-        all_columns.append(columns)
-        all_values.append(values)
-        per_doc.append(np.bincount(docs, minlength=n_docs))
+    return merge(n_docs, [weigh_block(n_docs, block, spec, idf) for block in blocks])
+
+
+def merge(n_docs: int, weighed: Sequence[Weighed]) -> Features:
+    """The blocks side by side, as one CSR batch."""
     # Interleave the blocks by document (each is sorted by document, then column) without a sort.
-    doc_sizes = np.sum(per_doc, axis=0)
+    doc_sizes = np.sum([block.per_doc for block in weighed], axis=0)
     doc_start = np.cumsum(doc_sizes) - doc_sizes
     taken = np.zeros(n_docs, dtype=np.int64)
     order = np.empty(int(doc_sizes.sum()), dtype=np.int64)
     offset = 0
-    for docs, counts_here in zip(all_docs, per_doc, strict=True):
+    for block in weighed:
+        docs, counts_here = block.docs, block.per_doc
         block_start = np.cumsum(counts_here) - counts_here
         rank = np.arange(len(docs), dtype=np.int64) - block_start[docs]
         order[doc_start[docs] + taken[docs] + rank] = np.arange(offset, offset + len(docs))
@@ -199,9 +246,9 @@ def weigh(n_docs: int, blocks: Sequence[Hashed], spec: FeatureSpec, idf: FloatAr
         offset += len(docs)
     return Features(
         n_docs=n_docs,
-        docs=np.concatenate(all_docs)[order],
-        columns=np.concatenate(all_columns)[order],
-        values=np.concatenate(all_values)[order].astype(np.float32),
+        docs=np.concatenate([block.docs for block in weighed])[order],
+        columns=np.concatenate([block.columns for block in weighed])[order],
+        values=np.concatenate([block.values for block in weighed])[order].astype(np.float32),
     )
 
 

@@ -196,6 +196,29 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# For each rule, a quick test that is true whenever the rule could change the text (it may also be true
+# when the rule would not): what a rule cannot change, normalise does not scan for.
+_BANG_LETTER = re.compile(r"![a-z]")
+_OTHER_SPACE = re.compile(r"[^\S ]")
+
+
+def _may_unmask(text: str) -> bool:
+    # With "!" the only mask character, a token changes only if "!" is inside it (trailing ones are
+    # kept as they are), that is, followed by a letter.
+    return any(c in text for c in "*#@$%") or ("!" in text and _BANG_LETTER.search(text) is not None)
+
+
+RULE_GUARDS: tuple[Callable[[str], bool], ...] = (
+    lambda text: "http" in text or "www." in text,
+    lambda text: "@" in text,
+    _may_unmask,
+    lambda text: any(c in text for c in "013457$@!|"),
+    lambda text: True,
+    lambda text: True,
+    lambda text: "  " in text or _OTHER_SPACE.search(text) is not None,
+)
+
+
 def _truncate(text: str) -> str:
     if len(text) <= MAX_HEAD + MAX_TAIL:
         return text
@@ -208,8 +231,9 @@ def normalise(text: str) -> str:
     if "&" in text:
         text = ENTITY.sub(_entity, text)
     text = text.lower() if text.isascii() else text.translate(_FOLD)
-    for pattern, replace in RULES:
-        text = pattern.sub(replace, text)
+    for (pattern, replace), may_change in zip(RULES, RULE_GUARDS, strict=True):
+        if may_change(text):
+            text = pattern.sub(replace, text)
     return text.strip(" ")
 
 
@@ -249,8 +273,9 @@ def normalise_tracked(text: str) -> Tracked:
     tracked = _truncate_tracked(text)
     tracked = _sub_tracked(ENTITY, _entity, tracked)
     tracked = _fold_tracked(tracked)
-    for pattern, replace in RULES:
-        tracked = _sub_tracked(pattern, replace, tracked)
+    for (pattern, replace), may_change in zip(RULES, RULE_GUARDS, strict=True):
+        if may_change(tracked.text):
+            tracked = _sub_tracked(pattern, replace, tracked)
     stripped = tracked.text.strip(" ")
     left = len(tracked.text) - len(tracked.text.lstrip(" "))
     right = left + len(stripped)

@@ -26,6 +26,10 @@ class CountingPattern:
         self.scanned.append(len(text))
         return self.pattern.finditer(text)
 
+    def split(self, text: str) -> list[str]:
+        self.scanned.append(len(text))
+        return self.pattern.split(text)
+
 
 @pytest.fixture
 def scans(monkeypatch: pytest.MonkeyPatch) -> dict[str, CountingPattern]:

@@ -168,12 +168,15 @@ class Directedness:
 
 
 def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] = ()) -> Directedness:
-    scan = _Scan.of(comment.text[:READ_LIMIT], _NameIndex.of(thread.participant_names), comment.author)
-    addressee = _addressee(comment, thread, scan.mentions)
-    listed = set(scan.insult_words)
+    words = _Words.of(comment.text[:READ_LIMIT], _NameIndex.of(thread.participant_names))
+    listed = set(words.insult_words())
     insults = sorted(set(insult_spans) | listed)
     if not insults:
+        # Only who is addressed matters: no third parties, reported speech or quotes to read.
+        addressee = _addressee(comment, thread, words.mentions(comment.author, addressing_only=True))
         return Directedness(UNTIED[addressee.kind], addressee.name, addressee.kind, _spans(addressee))
+    scan = _Scan.of(words, comment.author)
+    addressee = _addressee(comment, thread, scan.mentions)
     aims = [_aim(scan, span, addressee, listed=span in listed) for span in insults]
     best = max(aims, key=lambda d: (d.value, d.tied_word))
     if addressee.kind in STANDALONE and best.value < UNTIED["unknown"]:
@@ -188,13 +191,40 @@ def directedness(comment: Comment, thread: Thread, insult_spans: Iterable[Span] 
 
 
 @dataclass(frozen=True)
+class _Words:
+    """A comment's tokens, which of them may say who is addressed, and its insulting words: what every
+    comment needs, insulted or not."""
+
+    text: str
+    tokens: _Tokens
+    names: _NameIndex
+    addressing: list[int]
+    """Tokens that may say who is addressed: pronouns, handles, capitalised words, participants' names."""
+    insulting: list[int]
+    """Tokens that are insulting words (INSULT_WORDS)."""
+
+    @classmethod
+    def of(cls, text: str, names: _NameIndex) -> _Words:
+        tokens = _Tokens.of(text)
+        return cls(text, tokens, names, *_classify(tokens, names))
+
+    def insult_words(self) -> list[Span]:
+        return list(_insult_words(self.text, self.tokens, self.insulting))
+
+    def mentions(self, author: str, *, addressing_only: bool = False) -> list[Mention]:
+        """Mentions of anyone but `author`, in the order `_mentions` finds them; with addressing_only,
+        only those that can make someone the addressee (groups, participants, handles, pronouns)."""
+        found = _mentions(self.text, self.tokens, self.addressing, self.names, addressing_only)
+        return [m for m in found if m.name != author]
+
+
+@dataclass(frozen=True)
 class _Scan:
     """What is read from a comment's text, each scan done once; lookups around a span by bisection."""
 
     text: str
     mentions: list[Mention]
     """Participants, groups, pronouns and reporting phrases, in the order `_mentions` finds them."""
-    insult_words: list[Span]
     quoted: list[Span]
     """Quoted phrases, in text order and not overlapping."""
     by_start: list[tuple[int, int]]
@@ -202,15 +232,12 @@ class _Scan:
     longest: int
 
     @classmethod
-    def of(cls, text: str, names: _NameIndex, author: str) -> _Scan:
-        tokens = _Tokens.of(text)
-        addressing, insulting = _classify(tokens, names)
-        mentions = [m for m in _mentions(text, tokens, addressing, names) if m.name != author]
+    def of(cls, words: _Words, author: str) -> _Scan:
+        mentions = words.mentions(author)
         return cls(
-            text,
+            words.text,
             mentions,
-            list(_insult_words(text, tokens, insulting)),
-            _quoted_spans(text),
+            _quoted_spans(words.text),
             sorted((m.span[0], i) for i, m in enumerate(mentions)),
             max((m.span[1] - m.span[0] for m in mentions), default=0),
         )
@@ -300,15 +327,18 @@ def _classify(tokens: _Tokens, names: _NameIndex) -> tuple[list[int], list[int]]
     return addressing, insulting
 
 
-def _mentions(text: str, tokens: _Tokens, addressing: list[int], names: _NameIndex) -> Iterable[Mention]:
+def _mentions(
+    text: str, tokens: _Tokens, addressing: list[int], names: _NameIndex, addressing_only: bool = False
+) -> Iterable[Mention]:
     groups = [match.span() for match in GROUP_PHRASES.finditer(text)]
     for span in groups:
         yield Mention("group", span, GROUP)
-    for match in THIRD_SUBJECT.finditer(text):
-        if not _touches_any(match.span(), groups):
-            yield Mention("third", match.span())
-    for match in REPORTING.finditer(text):
-        yield Mention("reported", match.span())
+    if not addressing_only:
+        for match in THIRD_SUBJECT.finditer(text):
+            if not _touches_any(match.span(), groups):
+                yield Mention("third", match.span())
+        for match in REPORTING.finditer(text):
+            yield Mention("reported", match.span())
     for index in addressing:  # the other words: no pronoun, no handle, not capitalised, nobody's name
         word = tokens.words[index]
         token = _token(word)
@@ -320,6 +350,8 @@ def _mentions(text: str, tokens: _Tokens, addressing: list[int], names: _NameInd
             yield Mention("named", name[1], name[0])
         elif token.handle:
             yield Mention("named", tokens.span(index), word[1:])  # a handle we have not seen comment
+        elif addressing_only:
+            continue
         elif token.name_like and index > 0 and not _starts_sentence(text, tokens.start(index)):
             yield Mention("third", tokens.span(index))  # a capitalised name that is not a participant
 
@@ -426,9 +458,22 @@ def _quoted_spans(text: str) -> list[Span]:
 
 
 def _insult_words(text: str, tokens: _Tokens, insulting: list[int]) -> Iterable[Span]:
-    for match in THREAT.finditer(text):
-        yield match.span("verb")
+    if _may_threaten(text):
+        for match in THREAT.finditer(text):
+            yield match.span("verb")
     yield from (tokens.span(index) for index in insulting)
+
+
+# THREAT needs one of these (its "'ll", " will", "going to", "gonna" or " shall"). In ASCII text, matching
+# them in lower case is matching them case-insensitively; other text is always scanned.
+THREAT_NEEDS = ("'ll", "will", "going to", "gonna", "shall")
+
+
+def _may_threaten(text: str) -> bool:
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(needed in lowered for needed in THREAT_NEEDS)
 
 
 @lru_cache(maxsize=65536)

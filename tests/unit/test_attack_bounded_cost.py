@@ -46,13 +46,39 @@ def _in_thread(text: str) -> tuple[Comment, Thread]:
 
 
 def test_each_scan_runs_once_per_comment_however_many_insults_it_has(scans: dict[str, CountingPattern]) -> None:
-    comment, thread = _in_thread('you idiot "a b" ' * 200)
+    comment, thread = _in_thread("you idiot \"a b\" I'll " * 200)
     insults = [(m.start(), m.end()) for m in re.finditer("idiot", comment.text)]
 
     aim = directedness(comment, thread, insult_spans=insults)
 
     assert aim.target == "Slaven"
     assert {name: len(pattern.scanned) for name, pattern in scans.items()} == dict.fromkeys(SCANS, 1)
+
+
+def test_a_comment_without_insults_is_read_only_for_whom_it_addresses(scans: dict[str, CountingPattern]) -> None:
+    comment, thread = _in_thread("Thanks, the committee said they were right. " * 50)
+
+    aim = directedness(comment, thread)
+
+    assert aim.kind == "reply_no_you"
+    scanned = {name for name, pattern in scans.items() if pattern.scanned}
+    assert scanned == {"TOKEN", "GROUP_PHRASES"}
+
+
+@pytest.mark.parametrize(
+    "text", ["I'll kill you", "I WILL FIND YOU", "i am going to hurt you", "We will destroy you", "I'm gonna end you"]
+)
+def test_the_threat_scan_is_skipped_only_where_it_cannot_match(text: str) -> None:
+    assert directed.THREAT.search(text) is not None
+    assert directed._may_threaten(text)
+    assert directed._may_threaten(text.replace("I", "İ"))  # not ASCII: always scanned
+
+
+def test_the_threat_scan_is_skipped_for_text_without_a_future_tense() -> None:
+    text = "Kill the bill, I say; we kill it today."
+
+    assert directed.THREAT.search(text) is None
+    assert not directed._may_threaten(text)
 
 
 def test_the_thread_layer_reads_only_the_first_read_limit_characters(scans: dict[str, CountingPattern]) -> None:

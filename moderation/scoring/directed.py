@@ -3,8 +3,9 @@
 A pure function of one comment, its parent and the thread's author list: the cost per comment does not
 grow with the thread (names are looked up in a dict by token, not scanned one by one), and it is bounded
 however long the comment is: only its first READ_LIMIT characters are read, each scan of them (tokens,
-mentions, quotes, insulting words) is done once, and each insult looks only at the mentions and quotes
-around it.
+mentions, quotes, insulting words) is done at most once, and each insult looks only at the mentions and
+quotes around it. Most comments have no insulting word: for them only the tokens and group phrases are
+read (who is addressed), not third parties, reported speech or quotes, which only place an insult.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from typing import NamedTuple
 
 from moderation.models import Comment, Span, Thread
 from moderation.scoring.lexicon import collapse
@@ -150,8 +152,7 @@ INSULT_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):  # a tuple: comments have dozens, made and read in the hot loop
     kind: str  # "you", "named", "group", "self", "third", "reported"
     span: Span
     name: str | None = None
@@ -356,8 +357,7 @@ def _mentions(
             yield Mention("third", tokens.span(index))  # a capitalised name that is not a participant
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: cheap to make for every new word
     """What a token's spelling says, whatever the thread."""
 
     pronoun: str | None

@@ -47,36 +47,49 @@ def batch_top_spans(
     char_hits = hash_chars([t.text for t in tracked], spec)
     features = weigh(len(texts), [word_hits, char_hits], spec, model.idf)
     keys = features.docs * np.int64(spec.n_features) + features.columns
+    # Only the labels some text of the batch asks for: per_word's column j is label wanted[j].
+    wanted = sorted({k for indices in label_indices for k in indices})
+    column = {k: j for j, k in enumerate(wanted)}
 
-    per_word = _from_word_ngrams(word_hits, keys, features.values, model, first_word, int(n_words.sum()))
-    per_word += _from_char_ngrams(char_hits, keys, features.values, model, tracked, words)
+    total = int(n_words.sum())
+    per_word = _from_word_ngrams(word_hits, keys, features.values, model, wanted, first_word, total)
+    per_word += _from_char_ngrams(char_hits, keys, features.values, model, wanted, tracked, words)
 
     results: list[dict[str, list[Span]]] = []
     for i, (t, spans) in enumerate(zip(tracked, words, strict=True)):
         evidence: dict[str, list[Span]] = {}
         rows = per_word[first_word[i] : first_word[i] + n_words[i]]
         for k in label_indices[i]:
-            chosen = sorted({whole_word_span(texts[i], *t.original_span(*spans[j])) for j in _strongest(rows[:, k])})
+            strongest = _strongest(rows[:, column[k]])
+            chosen = sorted({whole_word_span(texts[i], *t.original_span(*spans[j])) for j in strongest})
             if chosen:
                 evidence[model.labels[k]] = chosen
         results.append(evidence)
     return results
 
 
-def _shares(hits: Hashed, keys: Ints, values: npt.NDArray[np.float32], model: FastModel) -> Floats:
-    """(occurrences, labels): each occurrence's share of its feature's contribution, per character or
-    word it covers (a feature seen twice in a text splits in two)."""
+def _shares(
+    hits: Hashed, keys: Ints, values: npt.NDArray[np.float32], model: FastModel, wanted: Sequence[int]
+) -> Floats:
+    """(occurrences, wanted labels): each occurrence's share of its feature's contribution, per character
+    or word it covers (a feature seen twice in a text splits in two)."""
     hit_keys = hits.docs * np.int64(model.spec.n_features) + hits.columns
     _, inverse, counts = np.unique(hit_keys, return_inverse=True, return_counts=True)
     value = values[np.searchsorted(keys, hit_keys)].astype(np.float64)
-    contribution = np.take(model.weights, hits.columns, axis=0).astype(np.float64) * value[:, None]
+    contribution = np.take(model.weights, hits.columns, axis=0)[:, wanted].astype(np.float64) * value[:, None]
     return contribution / (counts[inverse] * hits.lengths)[:, None]
 
 
 def _from_word_ngrams(
-    hits: Hashed, keys: Ints, values: npt.NDArray[np.float32], model: FastModel, first_word: Ints, total: int
+    hits: Hashed,
+    keys: Ints,
+    values: npt.NDArray[np.float32],
+    model: FastModel,
+    wanted: Sequence[int],
+    first_word: Ints,
+    total: int,
 ) -> Floats:
-    shares = _shares(hits, keys, values, model)
+    shares = _shares(hits, keys, values, model, wanted)
     word = first_word[hits.docs] + hits.starts
     second = hits.lengths == 2
     columns = [
@@ -92,10 +105,11 @@ def _from_char_ngrams(
     keys: Ints,
     values: npt.NDArray[np.float32],
     model: FastModel,
+    wanted: Sequence[int],
     tracked: Sequence[Tracked],
     words: Sequence[Sequence[tuple[int, int]]],
 ) -> Floats:
-    shares = _shares(hits, keys, values, model)
+    shares = _shares(hits, keys, values, model, wanted)
     # Each text gets len + 3 slots (positions -1 .. len + 1: padding and one past the end). A running sum
     # of +share where an n-gram starts and -share where it ends gives each character's total; a second
     # running sum gives prefix sums, so a word's total is prefix[end] - prefix[start].
@@ -115,7 +129,7 @@ def _from_char_ngrams(
         prefix = np.concatenate([[0.0], np.cumsum(np.cumsum(delta))])
         at_bounds = prefix[bounds]
         columns.append(at_bounds[1::2] - at_bounds[0::2])
-    return np.stack(columns, axis=1).astype(np.float64)
+    return np.stack(columns, axis=1).astype(np.float64) if columns else np.zeros((len(bounds) // 2, 0))
 
 
 def _strongest(per_word: Floats) -> list[int]:

@@ -93,9 +93,9 @@ class FastScorer:
         evidence: dict[int, dict[str, list[Span]]] = dict(zip(explain, spans, strict=True))
         return [
             CommentScore(
-                scores={label: round(float(p), 4) for label, p in zip(self.labels, row[:n_labels], strict=True)},
+                scores={label: round(p, 4) for label, p in zip(self.labels, row[:n_labels], strict=True)},
                 evidence=evidence.get(i, {}),
-                auxiliary={name: round(float(p), 4) for name, p in zip(self.auxiliary, row[n_labels:], strict=True)},
+                auxiliary={name: round(p, 4) for name, p in zip(self.auxiliary, row[n_labels:], strict=True)},
             )
-            for i, row in enumerate(probabilities)
+            for i, row in enumerate(probabilities.tolist())  # Python floats: rounded as float(p) always was
         ]

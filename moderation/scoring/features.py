@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from dataclasses import asdict, dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt

@@ -46,7 +46,7 @@ def _in_thread(text: str) -> tuple[Comment, Thread]:
 
 
 def test_each_scan_runs_once_per_comment_however_many_insults_it_has(scans: dict[str, CountingPattern]) -> None:
-    comment, thread = _in_thread("you idiot \"a b\" I'll " * 200)
+    comment, thread = _in_thread('you idiot "a b" I\'ll ' * 200)
     insults = [(m.start(), m.end()) for m in re.finditer("idiot", comment.text)]
 
     aim = directedness(comment, thread, insult_spans=insults)

@@ -12,11 +12,9 @@ Exits 1 when a record differs or a probability differs by more than --tolerance.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fast import write_threads
+from bench_fast import checkout, write_threads
 
 from moderation.training.data import dev_texts
 
@@ -34,15 +32,6 @@ PROBABILITIES = (
     "texts = [json.loads(line)['text'] for line in open(sys.argv[1], encoding='utf-8')]; "
     "np.save(sys.argv[2], FastScorer().probabilities(texts))"
 )
-
-
-def checkout(revision: str, into: Path) -> None:
-    """The package and config of `revision`, as files under `into`."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", revision, "moderation", "config"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
 
 
 def run_version(tree: Path, source: Path, out: Path) -> None:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from moderation.config import ReviewSettings
 from moderation.pipeline import database
-from moderation.review.queue import QueueEntry, list_items
 from moderation.review import Moderator, audit_for, author_history, decide, thread_for
 from moderation.review.export import export_labels
+from moderation.review.queue import QueueEntry, list_items
 from tests.conftest import SEED_TIME
 
 NOW = SEED_TIME + timedelta(hours=1)

@@ -9,14 +9,12 @@ ingest (per source: page since watermark -> store -> advance watermark, page aft
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from moderation.alerts.channels import build_channels
@@ -33,22 +31,12 @@ from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.stopping import stop_requested
 from moderation.storage import outbox, site_actions, store
-from moderation.storage.engine import Database, open_database
+from moderation.storage.engine import Database, database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
 Result = tuple[StoredComment, CommentScore, Decision]
 LISTED = 50
 """At most this many rejected records and flagged comments are listed in a summary (all are counted)."""
-
-
-@lru_cache(maxsize=8)
-def database(url: str) -> Database:
-    """One migrated database handle per URL per process (tasks in threads share it)."""
-    with _opening:
-        return open_database(url)
-
-
-_opening = threading.Lock()
 
 
 # ---- ingest -------------------------------------------------------------------------------------

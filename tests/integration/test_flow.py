@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from flows.moderate import moderate
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.pipeline import database
 from moderation.review.queue import list_items
 from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.storage.engine import database
 from moderation.storage.tables import ModerationActionRow, QueueItemRow, RejectedInputRow, ScoreRow, WatermarkRow
 from tests.conftest import write_config
 

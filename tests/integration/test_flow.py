@@ -62,7 +62,7 @@ def test_appended_comments_are_picked_up_by_the_next_run(seed_project: Path, db_
         )
     summary = moderate(str(config))
     assert (summary.sources["examples"].new, summary.scored) == (1, 1)
-    assert [item["attack_target"] for item in summary.flagged_items] == ["Mike"]
+    assert [item.attack_target for item in summary.flagged_items] == ["Mike"]
 
 
 def test_bad_lines_are_recorded_and_the_rest_of_the_batch_goes_on(seed_project: Path, db_url: str) -> None:

@@ -16,9 +16,11 @@ LEFT = 40
 BOTTOM = 22
 """Room for the category labels under the bars."""
 TOP = 10
+RIGHT = 24
+"""Room for the last category label, centred on the plot's right edge."""
 ROW = 22
 """Height of one row of a horizontal bar chart."""
-NAME_WIDTH = 170
+NAME_WIDTH = 190
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def day_bars(name: str, title: str, points: Sequence[tuple[str, int]]) -> Chart:
     """One vertical bar per (day, count), a value axis from 0 to the largest count."""
     top = max((value for _, value in points), default=0)
     scale = _scale(top)
-    plot_w, plot_h = WIDTH - LEFT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(points), 1)
     rects = []
     for n, (day, value) in enumerate(points):
@@ -83,7 +85,7 @@ def day_line(name: str, title: str, points: Sequence[tuple[str, int]]) -> Chart:
     """A line through (time, count) points, a value axis from 0 to the largest count."""
     top = max((value for _, value in points), default=0)
     scale = _scale(top)
-    plot_w, plot_h = WIDTH - LEFT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(points) - 1, 1)
     coords = [
         (round(LEFT + n * step, 2), round(TOP + plot_h - (plot_h * value / scale if scale else 0), 2))

@@ -62,7 +62,7 @@ def charts_for(found: Stats) -> list[Chart]:
     ]
     return [
         day_bars("flagged", "Items flagged per day", flagged),
-        day_line("backlog", "Open items (pending or escalated) at the end of each day", backlog),
+        day_line("backlog", "Open items (pending or escalated) at 00:00 UTC", backlog),
         count_bars("decisions", "Moderators' decisions", decisions),
         share_bars("precision", "Precision of each label's flags: rejected among approved or rejected", precision),
     ]

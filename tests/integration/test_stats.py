@@ -92,6 +92,13 @@ def test_a_period_ending_before_it_starts_is_refused() -> None:
         period_of(LAST_DAY, FIRST_DAY, at(9, 0))
 
 
+def test_a_period_longer_than_a_year_is_refused_and_the_default_is_30_days() -> None:
+    with pytest.raises(BadPeriod, match="at most 366 days"):
+        period_of(FIRST_DAY.replace(year=2024), LAST_DAY, at(9, 0))
+    default = period_of(None, None, at(9, 23))
+    assert (default.first.isoformat(), default.last.isoformat()) == ("2025-12-11", "2026-01-09")
+
+
 def test_stats_command_prints_the_same_numbers_as_json(history_url: str, tmp_path: Path) -> None:
     config = write_config(tmp_path / "m.toml", history_url)
     args = ["stats", "--config", str(config), "--since", "2026-01-05", "--until", "2026-01-07", "--format", "json"]

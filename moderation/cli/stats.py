@@ -9,18 +9,10 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo, visible_name
 
 DAY = click.DateTime(["%Y-%m-%d"])
-
-
-def _open(config_path: str | None) -> tuple[Any, Any]:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url)), settings
 
 
 def _day(value: datetime | None) -> date | None:
@@ -36,7 +28,7 @@ def stats(config_path: str | None, output_format: str, since: datetime | None, u
     """Comments scored and flagged, decisions, time to decision, backlog, per-label precision, per moderator."""
     from moderation.review.stats import gather_stats, period_of
 
-    db, settings = _open(config_path)
+    db, settings = configured_database(config_path)
     period = guard(lambda: period_of(_day(since), _day(until), datetime.now(UTC)))
     found = guard(lambda: gather_stats(db, period, settings.policy.thresholds))
     if output_format == "json":
@@ -117,7 +109,7 @@ def thresholds(
     from moderation.config import chosen_config_path
     from moderation.review.tuning import chosen, decided_scores, propose_thresholds, write_thresholds
 
-    db, settings = _open(config_path)
+    db, settings = configured_database(config_path)
     proposals = propose_thresholds(guard(lambda: decided_scores(db)), settings.policy.thresholds, target, min_decisions)
     if output_format == "json":
         click.echo(json.dumps([p.to_json() for p in proposals], indent=2))

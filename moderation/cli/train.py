@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import config_option, data_dir_option, guard, report_options
+from moderation.cli.options import config_option, configured_database, data_dir_option, guard, report_options
 from moderation.cli.terminal import echo
 from moderation.cli.train_accurate import accurate
 from moderation.cli.train_cascade import cascade
@@ -79,8 +79,6 @@ def fast(
 
 def _decisions(path: Path, unflagged: int | None, config_path: str | None) -> Any:
     """The decisions file and a sample of unflagged comments from the configured database, as one table."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.review.export import sample_unflagged
     from moderation.training.data import LABELS
     from moderation.training.decisions import decisions_table, provenance, read_decisions
@@ -92,8 +90,8 @@ def _decisions(path: Path, unflagged: int | None, config_path: str | None) -> An
     wanted = len(found.records) if unflagged is None else unflagged
     negatives: list[str] = []
     if wanted:
-        settings = guard(lambda: load_settings(config_path))
-        negatives = guard(lambda: sample_unflagged(database(settings.database.url), wanted))
+        db, _ = configured_database(config_path)
+        negatives = guard(lambda: sample_unflagged(db, wanted))
     outputs = [*LABELS, *TrainSettings().auxiliary_sources]
     echo(f"adding {len(found.records)} decisions and {len(negatives)} unflagged comments (presumed negatives)")
     table = decisions_table(found.records, negatives, outputs)

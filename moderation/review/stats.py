@@ -22,7 +22,7 @@ from moderation.errors import QueueError
 from moderation.models import OPEN_STATUSES, SYSTEM_ACTOR, QueueStatus
 from moderation.storage.engine import Database
 from moderation.storage.store import SITE_ACTOR
-from moderation.storage.tables import ModerationActionRow, QueueItemRow, ScoreRow, as_utc
+from moderation.storage.tables import ModerationActionRow, QueueItemRow, ScoreRow
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -57,7 +57,7 @@ class Period:
 
 def period_of(since: date | None, until: date | None, now: datetime, default_days: int = DEFAULT_DAYS) -> Period:
     """The period from `since` to `until` (both days included); by default the `default_days` days up to today."""
-    last = until or as_utc(now).date()
+    last = until or now.astimezone(UTC).date()
     first = since or last - timedelta(days=default_days - 1)
     if first > last:
         raise BadPeriod(f"the period starts ({first}) after it ends ({last}): --since must not be after --until")
@@ -202,11 +202,11 @@ def _scored(session: Session, period: Period) -> int:
 
 def _flagged_items(session: Session, period: Period) -> list[tuple[datetime, dict[str, Any]]]:
     query = select(QueueItemRow.created_at, QueueItemRow.reasons).where(*_in(QueueItemRow.created_at, period))
-    return [(as_utc(created), dict(reasons)) for created, reasons in session.execute(query)]
+    return [(created, dict(reasons)) for created, reasons in session.execute(query)]
 
 
 def _per_day(period: Period, times: Iterable[datetime]) -> list[DayCount]:
-    counts = Counter(as_utc(t).date() for t in times)
+    counts = Counter(t.date() for t in times)
     return [DayCount(day, counts.get(day, 0)) for day in period.days()]
 
 
@@ -260,7 +260,7 @@ def _decision_waits(session: Session, period: Period) -> list[float]:
         .join(first, first.c.item_id == QueueItemRow.id)
         .where(first.c.at >= period.start, first.c.at < period.end)
     )
-    return [(as_utc(decided) - as_utc(created)).total_seconds() for created, decided in session.execute(query)]
+    return [(decided - created).total_seconds() for created, decided in session.execute(query)]
 
 
 def _backlog(session: Session, period: Period) -> list[DayCount]:
@@ -289,11 +289,11 @@ def _backlog(session: Session, period: Period) -> list[DayCount]:
     )
     change: Counter[date] = Counter()
     for (created,) in session.execute(select(QueueItemRow.created_at).where(*_in(QueueItemRow.created_at, period))):
-        change[as_utc(created).date()] += 1
+        change[created.date()] += 1
     for conditions, sign in ((closing, -1), (reopening, 1)):
         times = select(ModerationActionRow.created_at).where(*conditions, *_in(ModerationActionRow.created_at, period))
         for (at,) in session.execute(times):
-            change[as_utc(at).date()] += sign
+            change[at.date()] += sign
     points = [DayCount(period.first, start)]
     running = start
     for day in period.days():

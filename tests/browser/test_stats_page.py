@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from moderation.pipeline import database
+from moderation.storage.engine import database
 from tests.browser.conftest import ARTIFACTS, PASSWORD, LiveServer
 from tests.integration.stats_seed import seed_history
 

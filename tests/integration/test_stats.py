@@ -15,9 +15,9 @@ from pydantic import SecretStr
 
 from moderation.cli import cli
 from moderation.config import DatabaseSettings, Settings, WebSettings
-from moderation.pipeline import database
 from moderation.review.accounts import add_user
 from moderation.review.stats import BadPeriod, LabelPrecision, ModeratorCounts, Period, gather_stats, period_of
+from moderation.storage.engine import database
 from moderation.web import create_app
 from tests.conftest import write_config
 from tests.integration.conftest import PASSWORD, login

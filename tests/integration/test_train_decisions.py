@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from moderation.cli import cli
-from moderation.pipeline import database
 from moderation.review.export import sample_unflagged
 from moderation.review.queue import list_items
+from moderation.storage.engine import database
 
 SEED_COMMENTS = 11
 

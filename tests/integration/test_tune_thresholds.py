@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from moderation.cli import cli
-from moderation.pipeline import database
 from moderation.review import decide
 from moderation.review.tuning import decided_scores
+from moderation.storage.engine import database
 from tests.conftest import write_config
 from tests.integration.stats_seed import ALICE, RULES, add_comment, at
 

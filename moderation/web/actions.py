@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from moderation.errors import QueueError
 from moderation.links import BULK, DECIDE, DEFAULT_QUEUE, ITEM, QUEUE, RELEASE, UNDO, link
 from moderation.models import QueueStatus
-from moderation.review.queue import QueueFilter, check_status
 from moderation.review import bulk_decide, claim_next, decide, release, undo_last
+from moderation.review.queue import QueueFilter, check_status
 from moderation.web.forms import MAX_ROW_ID, FormFilters, ItemId, Version, query_string
 from moderation.web.security import Context, Posting, flash
 
@@ -47,6 +47,7 @@ def decide_item(
         rules=rules,
         reason_code=reason_code,
         note=note,
+        codes_by_source=context.settings.reason_codes_by_source(),
     )
     flash(request, f"{VERBS[decided.status]} item #{item_id} ({decided.comment_id}).", "success")
     following = claim_next(context.db, moderator, now, rules, status=decided.from_status, filters=filters)
@@ -88,6 +89,7 @@ def bulk(
         rules=context.settings.review,
         reason_code=reason_code,
         note=note,
+        codes_by_source=context.settings.reason_codes_by_source(),
     )
     if outcome.decided:
         flash(request, f"{VERBS[decision]} {len(outcome.decided)} of {len(items)} selected items.", "success")

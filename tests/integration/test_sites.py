@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ from moderation.config import (
 )
 from moderation.errors import UnknownItem
 from moderation.pipeline import database
-from moderation.review import Moderator, claim, decide, thread_for
+from moderation.review import Decided, Moderator, claim, decide, thread_for
 from moderation.review.accounts import active_moderator, add_user
 from moderation.review.queue import QueueFilter, get_item, list_items
 from moderation.storage.tables import PostRow, QueueItemRow
@@ -100,14 +101,13 @@ def test_two_sites_with_the_same_post_id_stay_apart_through_a_flow_run(tmp_path:
         posts = {(p.source, p.external_id): p.title for p in session.scalars(select(PostRow))}
     assert posts == {("blog", "123"): "Blog: the defector", ("forum", "123"): "Forum: gardening"}
     entries = {(e.source, e.comment_id): e for e in list_items(db)}
-    on_blog, on_forum = entries[("blog", "c2")], entries.get(("forum", "c2"))
-    assert on_blog.attack_target == "Slaven"
-    assert on_forum is None or on_forum.attack_target is None  # no Slaven on the forum
-    blog_thread = thread_for(db, on_blog)
-    assert blog_thread.post_title == "Blog: the defector"
+    on_blog, on_forum = entries[("blog", "c2")], entries[("forum", "c2")]
+    assert (on_blog.attack_target, on_forum.attack_target) == ("Slaven", "Mike")  # each replies to its own c1
+    blog_thread, forum_thread = thread_for(db, on_blog), thread_for(db, on_forum)
+    assert (blog_thread.post_title, forum_thread.post_title) == ("Blog: the defector", "Forum: gardening")
     assert [c.author for c in blog_thread.ancestors] == ["Slaven"]
-    if on_forum is not None:
-        assert [c.author for c in thread_for(db, on_forum).ancestors] == ["Mike"]
+    assert [c.author for c in forum_thread.ancestors] == ["Mike"]
+    assert ("forum", "c1") not in entries  # "Tomatoes need sun." stays unflagged: the scores did not mix
 
 
 # ---- a source's own policy --------------------------------------------------------------------
@@ -162,7 +162,7 @@ def test_a_moderator_limited_to_one_source_cannot_claim_or_decide_anothers_item(
     with pytest.raises(UnknownItem, match=f"no queue item #{blog_item}"):
         claim(db, blog_item, carol, NOW, rules)
     with pytest.raises(UnknownItem, match=f"no queue item #{blog_item}"):
-        decide(db, blog_item, "approved", moderator=carol, expected_version=None, now=NOW, rules=rules)
+        _decide(db_url, blog_item, "approved", carol)
     untouched = get_item(db, blog_item)
     assert (untouched.status, untouched.version, untouched.claimed_by) == ("pending", 1, None)
     assert set(_items(db_url, within=frozenset(carol.sources or ()))) == {("forum", "c6"), ("forum", "c10")}
@@ -183,20 +183,27 @@ def test_a_rejection_takes_its_reason_from_the_items_source(sqlite_url: str) -> 
     from moderation.errors import QueueError
 
     _two_sites(sqlite_url)
-    db = database(sqlite_url)
-    root = Moderator("root", "admin")
-    codes = {"forum": ["abuse"]}
     items = _items(sqlite_url)
-    rules = Settings().review
-    with pytest.raises(QueueError, match="use one of abuse .*source 'forum'"):
-        decide(db, items[("forum", "c6")], "rejected", moderator=root, expected_version=None, now=NOW, rules=rules,
-               reason_code="insult", codes_by_source=codes)  # fmt: skip
-    done = decide(db, items[("forum", "c6")], "rejected", moderator=root, expected_version=None, now=NOW,
-                  rules=rules, reason_code="abuse", codes_by_source=codes)  # fmt: skip
-    assert done.reason_code == "abuse"
-    done = decide(db, items[("blog", "c6")], "rejected", moderator=root, expected_version=None, now=NOW,
-                  rules=rules, reason_code="insult", codes_by_source=codes)  # fmt: skip
-    assert done.reason_code == "insult"
+    codes = {"forum": ["abuse"]}
+    with pytest.raises(QueueError, match=r"use one of abuse \(reason_codes of source 'forum'"):
+        _decide(sqlite_url, items[("forum", "c6")], "rejected", reason_code="insult", codes_by_source=codes)
+    forum = _decide(sqlite_url, items[("forum", "c6")], "rejected", reason_code="abuse", codes_by_source=codes)
+    blog = _decide(sqlite_url, items[("blog", "c6")], "rejected", reason_code="insult", codes_by_source=codes)
+    assert (forum.reason_code, blog.reason_code) == ("abuse", "insult")
+
+
+def _decide(db_url: str, item_id: int, status: str, moderator: Moderator | None = None, **options: Any) -> Decided:
+    """`decide` as an admin (by default), on the item as it is now."""
+    return decide(
+        database(db_url),
+        item_id,
+        status,
+        moderator=moderator or Moderator("root", "admin"),
+        expected_version=None,
+        now=NOW,
+        rules=Settings().review,
+        **options,
+    )
 
 
 # ---- the review UI over real HTTP -------------------------------------------------------------
@@ -250,7 +257,9 @@ def _cards(html: str) -> set[str]:
 
 def test_a_moderator_limited_to_one_source_sees_only_its_items_in_the_ui(two_site_server: str) -> None:
     with _browser(two_site_server, "dave") as dave, _browser(two_site_server, "carol") as carol:
-        everything = _cards(dave.get("/queue/pending").text)
+        full_page = dave.get("/queue/pending").text
+        assert re.search(r'<option value="blog">blog</option>\s*<option value="forum">', full_page)  # source control
+        everything = _cards(full_page)
         forum_only = _cards(dave.get("/queue/pending?source=forum").text)
         blog_only = _cards(dave.get("/queue/pending?source=blog").text)
         assert len(everything) == 4 and forum_only | blog_only == everything and not forum_only & blog_only
@@ -294,14 +303,9 @@ def test_a_moderator_limited_to_one_source_cannot_decide_anothers_item_over_http
 def test_the_audit_page_shows_a_limited_moderator_only_their_sources_decisions(
     two_site_server: str, sqlite_url: str
 ) -> None:
-    db = database(sqlite_url)
     items = _items(sqlite_url)
-    dave = Moderator("dave")
-    rules = Settings().review
-    decide(db, items[("blog", "c10")], "approved", moderator=dave, expected_version=None, now=NOW, rules=rules,
-           note="blog-note")  # fmt: skip
-    decide(db, items[("forum", "c10")], "approved", moderator=dave, expected_version=None, now=NOW, rules=rules,
-           note="forum-note")  # fmt: skip
+    _decide(sqlite_url, items[("blog", "c10")], "approved", Moderator("dave"), note="blog-note")
+    _decide(sqlite_url, items[("forum", "c10")], "approved", Moderator("dave"), note="forum-note")
     with _browser(two_site_server, "carol") as carol:
         audit = carol.get("/audit").text
     assert "forum-note" in audit

@@ -264,6 +264,10 @@ def test_a_moderator_limited_to_one_source_sees_only_its_items_in_the_ui(two_sit
         blog_only = _cards(dave.get("/queue/pending?source=blog").text)
         assert len(everything) == 4 and forum_only | blog_only == everything and not forum_only & blog_only
 
+        post_links = set(re.findall(r'class="post" href="([^"]+)"', full_page))
+        assert post_links == {f"/queue/pending?source={name}&amp;post=post-belenko" for name in ("blog", "forum")}
+        assert _cards(dave.get("/queue/pending?source=blog&post=post-belenko").text) == blog_only
+
         page = carol.get("/queue/pending")
         assert page.status_code == 200
         assert _cards(page.text) == forum_only

@@ -59,3 +59,19 @@ def test_a_sources_reason_codes_replace_the_global_ones(tmp_path: Path) -> None:
     assert settings.reason_codes_for("forum") == ["abuse"]
     assert settings.reason_codes_for("blog") == settings.review.reason_codes
     assert settings.reason_codes_by_source() == {"forum": ["abuse"]}
+
+
+def test_a_sources_threshold_for_a_label_the_scorer_lacks_is_warned_about() -> None:
+    from moderation.config import Settings
+    from moderation.policy.unused_labels import unused_label_settings
+
+    settings = Settings.model_validate(
+        {
+            "policy": {"thresholds": {}, "severity": {}, "urgent_labels": []},
+            "sources": [{"name": "forum", "kind": "jsonl", "path": "x", "policy": {"thresholds": {"threat": 0.5}}}],
+        }
+    )
+    assert unused_label_settings(settings, "lexicon", ("insult",), "c.toml") == [
+        'c.toml: sources.forum.policy.thresholds.threat: scorer "lexicon" never produces "threat"; '
+        "this threshold does nothing"
+    ]

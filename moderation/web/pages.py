@@ -41,6 +41,8 @@ def queue_page(
     size, now = context.settings.review.page_size, context.now()
     entries = list_items(context.db, status, limit=size + 1, filters=filters, offset=(page - 1) * size)
     rules, settings = context.settings.review, context.settings
+    sources = queue_sources(context.db, moderator)
+    one_source = filters.source or (sources[0] if len(sources) == 1 else None)
     return render(
         request,
         "queue.html",
@@ -49,8 +51,8 @@ def queue_page(
         counts=count_items(context.db, filters),
         filters=filters,
         labels=sorted(settings.policy.thresholds),
-        sources=queue_sources(context.db, moderator),
-        reason_codes=settings.reason_codes_for(filters.source) if filters.source else rules.reason_codes,
+        sources=sources,
+        reason_codes=settings.reason_codes_for(one_source) if one_source else rules.reason_codes,
         page=page,
         more=len(entries) > size,
         qs=query_string(filters),

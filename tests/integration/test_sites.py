@@ -216,7 +216,10 @@ def two_site_server(sqlite_url: str) -> Iterator[str]:
     db = database(sqlite_url)
     add_user(db, "carol", PASSWORD, "moderator", NOW, sources=["forum"])
     add_user(db, "dave", PASSWORD, "moderator", NOW)
-    settings = Settings(database=DatabaseSettings(url=sqlite_url), web=WebSettings(secret_key=SecretStr("t")))
+    forum = FileSourceSettings(name="forum", kind="jsonl", path="forum.jsonl", reason_codes=["abuse", "spam"])
+    settings = Settings(
+        database=DatabaseSettings(url=sqlite_url), web=WebSettings(secret_key=SecretStr("t")), sources=[forum]
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(settings, db=db), log_level="warning", lifespan="on"))
@@ -276,6 +279,25 @@ def test_a_moderator_limited_to_one_source_sees_only_its_items_in_the_ui(two_sit
         assert "pending 2" in page.text  # the counts are hers too
         for item_id in blog_only:
             assert carol.get(f"/items/{item_id}").status_code == 404
+
+
+def test_the_forms_offer_the_reason_codes_of_the_items_source(two_site_server: str) -> None:
+    with _browser(two_site_server, "dave") as dave, _browser(two_site_server, "carol") as carol:
+        assert _reasons(carol.get("/queue/pending").text) == ["abuse", "spam"]  # her only source's
+        assert "personal_attack" in _reasons(dave.get("/queue/pending").text)
+        assert _reasons(dave.get("/queue/pending?source=forum").text) == ["abuse", "spam"]
+        forum_item = sorted(_cards(dave.get("/queue/pending?source=forum").text))[0]
+        blog_item = sorted(_cards(dave.get("/queue/pending?source=blog").text))[0]
+        assert _reasons(dave.get(f"/items/{forum_item}").text) == ["abuse", "spam"]
+        assert "personal_attack" in _reasons(dave.get(f"/items/{blog_item}").text)
+
+
+def _reasons(html: str) -> list[str]:
+    """The reason codes a page offers: the bulk form's list (queue page) or the reject form's (item page)."""
+    if '<select name="reason_code"' in html:
+        block = html.split('<select name="reason_code"')[1].split("</select>")[0]
+        return re.findall(r'<option value="([a-z0-9_]+)">', block)
+    return re.findall(r'name="reason_code" value="([a-z0-9_]+)"', html)
 
 
 def test_a_moderator_limited_to_one_source_cannot_decide_anothers_item_over_http(

@@ -75,3 +75,34 @@ def test_a_sources_threshold_for_a_label_the_scorer_lacks_is_warned_about() -> N
         'c.toml: sources.forum.policy.thresholds.threat: scorer "lexicon" never produces "threat"; '
         "this threshold does nothing"
     ]
+
+
+def test_score_with_a_source_decides_with_that_sources_settings(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from moderation.cli import cli
+    from tests.conftest import EXAMPLES
+
+    config = tmp_path / "c.toml"
+    lenient = ", ".join(f"{label} = 1.0" for label in PolicySettings().thresholds)
+    config.write_text(
+        '[[sources]]\nname = "forum"\nkind = "jsonl"\npath = "x.jsonl"\n'
+        f"[sources.policy]\nthresholds = {{ {lenient} }}\n"
+    )
+
+    def flagged(*more: str) -> set[str]:
+        out = tmp_path / "out.jsonl"
+        args = ["score", "--config", str(config), "--input", str(EXAMPLES / "seed_thread.jsonl"), "--output", str(out)]
+        result = CliRunner().invoke(cli, [*args, "--scorer", "lexicon", *more])
+        assert result.exit_code == 0, result.output
+        return {r["id"] for r in map(json.loads, out.read_text().splitlines()) if r["flagged"]}
+
+    assert "c6" in flagged()
+    assert flagged("--source", "forum") == set()
+    unknown = CliRunner().invoke(
+        cli, ["score", "--config", str(config), "--input", str(EXAMPLES / "seed_thread.jsonl"), "--source", "blog"]
+    )
+    assert unknown.exit_code == 1
+    assert "Error: --source blog: no such source in the config (sources: forum)" in unknown.output

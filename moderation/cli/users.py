@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo
 
 
@@ -41,7 +41,7 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
     """Create an account NAME; the password is asked for (twice) unless --password-stdin."""
     from moderation.review.accounts import add_user
 
-    db, settings = _open(config_path)
+    db, settings = configured_database(config_path)
     allowed = _checked_sources(db, settings, sources) if sources is not None else None
     password = _read_password(password_stdin)
     guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator(), sources=allowed))
@@ -59,7 +59,7 @@ def user_set_sources(config_path: str | None, name: str, sources: str | None, ev
 
     if every_source == (sources is not None):
         raise click.UsageError("give the sources (e.g. blog,forum) or --all, not both and not neither")
-    db, settings = _open(config_path)
+    db, settings = configured_database(config_path)
     allowed = None if every_source else _checked_sources(db, settings, sources or "")
     guard(lambda: set_sources(db, name, allowed, datetime.now(UTC), by=_operator()))
     echo(f"{name} now reviews {', '.join(allowed) if allowed is not None else 'every source'}")
@@ -72,7 +72,8 @@ def user_list(config_path: str | None, output_format: str) -> None:
     """List the accounts."""
     from moderation.review.accounts import list_users
 
-    accounts = list_users(_database(config_path))
+    db, _ = configured_database(config_path)
+    accounts = list_users(db)
     if output_format == "json":
         rows = [
             {
@@ -140,20 +141,8 @@ def user_set_password(config_path: str | None, name: str, password_stdin: bool) 
 
 
 def _change(config_path: str | None, change: Callable[[Any, datetime], None]) -> None:
-    db = _database(config_path)
+    db, _ = configured_database(config_path)
     guard(lambda: change(db, datetime.now(UTC)))
-
-
-def _database(config_path: str | None) -> Any:
-    return _open(config_path)[0]
-
-
-def _open(config_path: str | None) -> tuple[Any, Any]:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url)), settings
 
 
 def _checked_sources(db: Any, settings: Any, listed: str) -> list[str]:

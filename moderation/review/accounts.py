@@ -20,15 +20,7 @@ from moderation.errors import AccountError
 from moderation.models import SYSTEM_ACTOR
 from moderation.review.actors import Moderator, limited_to, moderator_from
 from moderation.storage.engine import Database
-from moderation.storage.tables import (
-    ROLES,
-    AccountEventRow,
-    AppSecretRow,
-    CommentRow,
-    SessionRow,
-    UserRow,
-    as_utc,
-)
+from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, CommentRow, SessionRow, UserRow
 
 MIN_PASSWORD_LENGTH = 10
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -94,7 +86,7 @@ def list_users(db: Database) -> list[Account]:
             Account(
                 r.name,
                 r.role,
-                as_utc(r.created_at),
+                r.created_at,
                 r.disabled_at is None,
                 None if r.sources is None else tuple(r.sources),
             )
@@ -184,7 +176,7 @@ def account_events(db: Database, name: str | None = None) -> list[AccountEvent]:
     if name is not None:
         query = query.where(AccountEventRow.username == name)
     with db.session() as session:
-        return [AccountEvent(r.actor, r.action, r.username, as_utc(r.created_at)) for r in session.scalars(query)]
+        return [AccountEvent(r.actor, r.action, r.username, r.created_at) for r in session.scalars(query)]
 
 
 def _account(session: Session, name: str) -> UserRow:

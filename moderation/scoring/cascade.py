@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.scoring.base import TextScorer
+from moderation.scoring.protocols import TextScorer
 
 # The screen's evidence for a label is kept on escalation only where the accurate tier still scores it this high.
 EVIDENCE_MIN_SCORE = 0.5

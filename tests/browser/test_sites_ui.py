@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from moderation.pipeline import database
 from moderation.review.accounts import add_user
 from moderation.review.queue import QueueFilter, list_items
+from moderation.storage.engine import database
 from tests.browser.conftest import ARTIFACTS, PASSWORD, LiveServer
 from tests.conftest import seed_review_queue
 

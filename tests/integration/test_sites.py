@@ -35,10 +35,10 @@ from moderation.config import (
     WebSettings,
 )
 from moderation.errors import UnknownItem
-from moderation.pipeline import database
 from moderation.review import Decided, Moderator, claim, decide, thread_for
 from moderation.review.accounts import active_moderator, add_user
 from moderation.review.queue import QueueFilter, get_item, list_items
+from moderation.storage.engine import database
 from moderation.storage.tables import PostRow, QueueItemRow
 from moderation.web import create_app
 from tests.conftest import EXAMPLES, SEED_TIME, seed_review_queue, write_config

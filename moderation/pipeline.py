@@ -189,7 +189,9 @@ def record_scored(
     many comments were queued. Idempotent like the flow: the same text sent twice is stored and queued once.
     """
     store.save_batch(db, batch, now)
-    by_id = {stored.comment.id: stored for stored in store.stored_comments(db, batch.source, [c.id for c, _, _ in results])}
+    by_id = {
+        stored.comment.id: stored for stored in store.stored_comments(db, batch.source, [c.id for c, _, _ in results])
+    }
     rows = [(by_id[c.id], score, decision) for c, score, decision in results if c.id in by_id]
     rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     counts = store.save_results(db, rows, scorer, scorer_version, now, rule)

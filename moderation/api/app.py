@@ -1,14 +1,15 @@
 """The service application: `create_app(settings)` wires the endpoints, limits, access log and health.
 
 Each worker process builds its own app (uvicorn's `--workers`, `app_from_environment`), opens the
-database once and loads the scorer once, in a thread started at startup: `/healthz` answers at once,
-`/readyz` and the scoring endpoints answer 503 until the scorer is loaded.
+database once and loads the scorer once, at startup, before it takes connections: the workers share the
+listening socket, so a request waits in the backlog for a worker that is ready instead of failing. A
+scorer that fails to load leaves the worker answering 503 with the reason (`/readyz`, scoring endpoints).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,18 +40,16 @@ def create_app(settings: Settings, *, db: Database | None = None, clock: Callabl
         database = db if db is not None else open_database(settings.database.url)
         service = ScoringService(settings, database, clock)
         app.state.service = service
-        loader = threading.Thread(target=service.load, name="load-scorer", daemon=True)
-        loader.start()
+        await asyncio.to_thread(service.load)
         try:
             yield
         finally:
-            loader.join(timeout=settings.api.shutdown_timeout_seconds)
             if opened:
                 database.dispose()
 
     app = FastAPI(
         title="Comment moderation API",
-        summary="Score comments with the moderation pipeline's scorer and policy: native, Perspective-compatible, Coral Talk.",
+        summary="The moderation pipeline's scorer and policy over HTTP: native, Perspective-compatible, Coral Talk.",
         version="1",
         lifespan=lifespan,
         docs_url="/docs",

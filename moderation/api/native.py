@@ -68,10 +68,9 @@ def score(
         raise ApiProblem(400, "Invalid request: give either comment (one) or comments (a batch)")
     records = [body.comment] if body.comment is not None else body.comments or []
     limit = service.settings.api.max_comments
-    if len(records) + len(body.context) > limit:
-        raise ApiProblem(
-            413, f"Too many comments: {len(records) + len(body.context)} in one request, the limit is {limit} (api.max_comments)"
-        )
+    count = len(records) + len(body.context)
+    if count > limit:
+        raise ApiProblem(413, f"Too many comments: {count} in one request, the limit is {limit} (api.max_comments)")
     request.state.comments = len(records)
     batch = _parse(records, "comments" if body.comments is not None else "comment", service)
     context = _parse(body.context, "context", service)
@@ -105,7 +104,13 @@ def _parse(records: list[CommentJson], name: str, service: ScoringService) -> Ba
     too_long = [c for c in batch.comments if len(c.text.encode("utf-8")) > limit]
     for comment in too_long:
         batch.comments.remove(comment)
-        batch.rejected.append(_rejected(batch, comment, f"text is {len(comment.text.encode('utf-8'))} bytes, the limit is {limit} (api.max_comment_bytes)"))
+        batch.rejected.append(
+            _rejected(
+                batch,
+                comment,
+                f"text is {len(comment.text.encode('utf-8'))} bytes, the limit is {limit} (api.max_comment_bytes)",
+            )
+        )
     return batch
 
 

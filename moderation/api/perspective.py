@@ -127,7 +127,9 @@ def analyze(
     return answer
 
 
-def _requested_labels(body: AnalyzeCommentRequest, service: ScoringService) -> dict[str, tuple[str, AttributeParameters]]:
+def _requested_labels(
+    body: AnalyzeCommentRequest, service: ScoringService
+) -> dict[str, tuple[str, AttributeParameters]]:
     if not body.requested_attributes:
         raise ApiProblem(400, "Missing requested_attributes", error_type="MISSING_REQUESTED_ATTRIBUTES")
     assert service.scorer is not None

@@ -49,7 +49,9 @@ class ApiProblem(Exception):
         self.headers = headers or {}
 
 
-def error_body(code: int, message: str, error_type: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: int, message: str, error_type: str | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message, "status": STATUS_NAMES.get(code, "UNKNOWN")}
     if error_type is not None:
         error["details"] = [{"@type": PERSPECTIVE_ERROR_TYPE, "errorType": error_type, **(extra or {})}]
@@ -73,7 +75,7 @@ async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """A body that is not JSON, or not the expected shape: 400 naming the first problem and where."""
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    first: dict[str, Any] = dict(errors[0]) if errors else {"loc": (), "msg": "invalid request", "type": ""}
     where = ".".join(str(part) for part in first["loc"] if part != "body")
     if first["type"] == "json_invalid":
         message = f"Invalid JSON payload received: {first.get('ctx', {}).get('error', first['msg'])}"
@@ -84,6 +86,4 @@ async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return JSONResponse(
-        error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)

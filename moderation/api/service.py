@@ -72,7 +72,9 @@ class ScoringService:
         api = self.settings.api
         items = list(in_threads(comments, list(posts), context, participants))
         outcomes = list(
-            score_in_threads(items, self.scorer, self.settings.policy, api.source_name, self.settings.scoring.batch_size)
+            score_in_threads(
+                items, self.scorer, self.settings.policy, api.source_name, self.settings.scoring.batch_size
+            )
         )
         if api.record and store:
             self._record(comments, list(posts), [o for o in outcomes if isinstance(o, Scored)])
@@ -84,7 +86,14 @@ class ScoringService:
         now = datetime.fromtimestamp(self.clock(), UTC)
         results = [(s.item.comment, s.score, s.decision) for s in scored]
         record_scored(
-            self.db, batch, results, self.scorer.name, self.scorer.version, now, self.settings.policy, self.settings.alerts
+            self.db,
+            batch,
+            results,
+            self.scorer.name,
+            self.scorer.version,
+            now,
+            self.settings.policy,
+            self.settings.alerts,
         )
 
 

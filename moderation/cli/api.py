@@ -42,7 +42,9 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
 @click.option("--port", type=int, default=None, help="Listen on this port (default: api.port in the config).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: api.workers in the config).")
 @click.option("--scorer", "scorer_name", default=None, help="Scorer (default: api.scorer, else scoring.scorer).")
-def api(config_path: str | None, host: str | None, port: int | None, workers: int | None, scorer_name: str | None) -> None:
+def api(
+    config_path: str | None, host: str | None, port: int | None, workers: int | None, scorer_name: str | None
+) -> None:
     """Serve the scoring API: /v1/score, Perspective's /v1alpha1/comments:analyze, Coral's /v1/coral/moderate.
 
     Each worker process loads the scorer once; SIGTERM stops taking connections and lets requests in

@@ -70,8 +70,8 @@ def queue_list(
 @click.argument("item_id", type=int)
 def queue_show(config_path: str | None, output_format: str, item_id: int) -> None:
     """Show one item: scores, the text with its evidence [[marked]], the thread, the author's history, the audit."""
-    from moderation.review.queue import get_item
     from moderation.review import audit_for, author_history, thread_for
+    from moderation.review.queue import get_item
 
     db, _ = _open(config_path)
     entry = guard(lambda: get_item(db, item_id))

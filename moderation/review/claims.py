@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, aliased
 from moderation.config import ReviewSettings
 from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed, UnknownItem
 from moderation.models import OPEN_STATUSES, QueueStatus
-from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item
 from moderation.review.actors import Moderator
+from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, QueueItemRow, as_utc
 

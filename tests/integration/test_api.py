@@ -146,7 +146,10 @@ def test_one_bad_comment_in_a_batch_is_rejected_and_the_others_are_scored(api: R
 def test_malformed_json_is_a_400_saying_so(api: RunningApi, key: str) -> None:
     with api.client() as client:
         answer = client.post(
-            "/v1/score", params={"key": key}, content=b'{"comment": {"id": "x", "text": ', headers={"Content-Type": "application/json"}
+            "/v1/score",
+            params={"key": key},
+            content=b'{"comment": {"id": "x", "text": ',
+            headers={"Content-Type": "application/json"},
         )
     assert answer.status_code == 400
     error = answer.json()["error"]
@@ -188,7 +191,9 @@ def test_an_unknown_key_is_refused_with_403(api: RunningApi) -> None:
     assert answer.status_code == 403
 
 
-def test_api_key_list_shows_names_and_prefixes_never_keys(api: RunningApi, key: str, config_for: Callable[..., Path]) -> None:
+def test_api_key_list_shows_names_and_prefixes_never_keys(
+    api: RunningApi, key: str, config_for: Callable[..., Path]
+) -> None:
     listed = CliRunner().invoke(cli, ["api-key", "list", "--config", str(config_for()), "--format", "json"])
     assert listed.exit_code == 0, listed.output
     [row] = json.loads(listed.stdout)
@@ -220,16 +225,25 @@ def test_a_body_over_the_limit_is_413_with_a_clear_error(serve: Serve, config_fo
         key = create_key(config_for(), "site")
         big = json.dumps({"comment": {"id": "big", "text": "word " * 1000}}).encode()
         with running.client() as client:
-            declared = client.post("/v1/score", params={"key": key}, content=big, headers={"Content-Type": "application/json"})
+            declared = client.post(
+                "/v1/score", params={"key": key}, content=big, headers={"Content-Type": "application/json"}
+            )
             chunked = client.post(
-                "/v1/score", params={"key": key}, content=iter([big[:1000], big[1000:]]), headers={"Content-Type": "application/json"}
+                "/v1/score",
+                params={"key": key},
+                content=iter([big[:1000], big[1000:]]),
+                headers={"Content-Type": "application/json"},
             )
     for answer in (declared, chunked):
         assert answer.status_code == 413
-        assert answer.json()["error"]["message"] == "Request body too large: the limit is 2048 bytes (api.max_body_bytes)"
+        assert (
+            answer.json()["error"]["message"] == "Request body too large: the limit is 2048 bytes (api.max_body_bytes)"
+        )
 
 
-def test_too_many_comments_in_one_request_is_413_naming_the_setting(serve: Serve, config_for: Callable[..., Path]) -> None:
+def test_too_many_comments_in_one_request_is_413_naming_the_setting(
+    serve: Serve, config_for: Callable[..., Path]
+) -> None:
     with serve("max_comments = 3") as running:
         key = create_key(config_for(), "site")
         with running.client() as client:
@@ -243,7 +257,9 @@ def test_too_many_comments_in_one_request_is_413_naming_the_setting(serve: Serve
 
 def test_a_perspective_request_as_coral_sends_it_gets_a_response_coral_can_read(api: RunningApi, key: str) -> None:
     with api.client() as client:
-        answer = client.post("/v1alpha1/comments:analyze", params={"key": key}, json=perspective_as_coral_sends_it(C6_TEXT))
+        answer = client.post(
+            "/v1alpha1/comments:analyze", params={"key": key}, json=perspective_as_coral_sends_it(C6_TEXT)
+        )
         native = client.post("/v1/score", params={"key": key}, json={"comment": {"id": "x", "text": C6_TEXT}})
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -298,7 +314,9 @@ def test_perspective_unsupported_language_is_a_perspective_style_400(api: Runnin
 
 def test_perspective_empty_comment_is_refused_as_perspective_does(api: RunningApi, key: str) -> None:
     with api.client() as client:
-        answer = client.post("/v1alpha1/comments:analyze", params={"key": key}, json=perspective_as_coral_sends_it("  "))
+        answer = client.post(
+            "/v1alpha1/comments:analyze", params={"key": key}, json=perspective_as_coral_sends_it("  ")
+        )
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == "Comment must be non-empty."
 
@@ -310,7 +328,9 @@ def test_coral_phase_with_a_good_signature_premoderates_an_attack(api: RunningAp
     body = coral_request(C6_TEXT)
     with api.client() as client:
         answer = client.post(
-            "/v1/coral/moderate", content=body, headers={"Content-Type": "application/json", "X-Coral-Signature": coral_signature(body)}
+            "/v1/coral/moderate",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Coral-Signature": coral_signature(body)},
         )
     assert answer.status_code == 200, answer.text
     decision = answer.json()
@@ -340,7 +360,9 @@ def test_coral_phase_with_a_bad_signature_is_refused(api: RunningApi) -> None:
         assert "X-Coral-Signature" in answer.json()["error"]["message"]
 
 
-def test_coral_phase_rejects_outright_above_the_reject_threshold(serve: Serve, config_for: Callable[..., Path], tmp_path: Path) -> None:
+def test_coral_phase_rejects_outright_above_the_reject_threshold(
+    serve: Serve, config_for: Callable[..., Path], tmp_path: Path
+) -> None:
     config = config_for()
     config.write_text(config.read_text().replace("[api.coral]\n", "[api.coral]\nreject_threshold = 0.5\n"))
     with running_api(config) as running, running.client() as client:
@@ -358,15 +380,26 @@ def test_recorded_comments_reach_the_review_queue_and_do_not_store_is_honoured(
     with serve("record = true") as running:
         key = create_key(config_for(), "site")
         with running.client() as client:
-            native = client.post("/v1/score", params={"key": key}, json={"comment": seed_comment("c6"), "context": [seed_comment("c5")]})
+            native = client.post(
+                "/v1/score", params={"key": key}, json={"comment": seed_comment("c6"), "context": [seed_comment("c5")]}
+            )
             kept = client.post(
                 "/v1alpha1/comments:analyze",
                 params={"key": key},
                 json={"comment": {"text": "You are a moron."}, "requestedAttributes": {"INSULT": {}}},
             )
-            secret = client.post("/v1alpha1/comments:analyze", params={"key": key}, json=perspective_as_coral_sends_it("Secret idiot text"))
+            secret = client.post(
+                "/v1alpha1/comments:analyze",
+                params={"key": key},
+                json=perspective_as_coral_sends_it("Secret idiot text"),
+            )
         assert native.status_code == kept.status_code == secret.status_code == 200
-        stored = {s.comment.id: s for s in store.stored_comments(running.db, "api", ["c6", _perspective_id("You are a moron."), _perspective_id("Secret idiot text")])}
+        stored = {
+            s.comment.id: s
+            for s in store.stored_comments(
+                running.db, "api", ["c6", _perspective_id("You are a moron."), _perspective_id("Secret idiot text")]
+            )
+        }
         with running.db.session() as session:
             queued = set(session.scalars(select(QueueItemRow.comment_id)))
     assert set(stored) == {"c6", _perspective_id("You are a moron.")}
@@ -420,6 +453,8 @@ def test_the_default_scorer_reports_c6_as_an_attack_on_slaven_through_the_native
         key = create_key(config, "site")
         with running.client() as client:
             ready = client.get("/readyz").json()
-            answer = client.post("/v1/score", params={"key": key}, json={"comment": seed_comment("c6"), "context": [seed_comment("c5")]})
+            answer = client.post(
+                "/v1/score", params={"key": key}, json={"comment": seed_comment("c6"), "context": [seed_comment("c5")]}
+            )
     assert ready["scorer"].startswith("cascade/")
     assert answer.json()["attack_target"] == "Slaven"

@@ -64,7 +64,8 @@ def _count(service: ScoringService, key: ApiKey) -> None:
         )
 
 
-def require_ready(request: Request) -> ScoringService:
+async def require_ready(request: Request) -> ScoringService:
+    """The service, once its scorer is loaded (async: no I/O, so no hop to the thread pool)."""
     service: ScoringService = request.app.state.service
     if not service.ready:
         why = service.load_error or "the scorer is still loading"

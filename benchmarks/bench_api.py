@@ -154,7 +154,12 @@ def _measure(url: str, key: str, texts: list[str], single: int, batches: int, wo
 def _analyze(client: httpx.Client, text: str) -> None:
     answer = client.post(
         "/v1alpha1/comments:analyze",
-        json={"comment": {"text": text}, "languages": ["en"], "doNotStore": True, "requestedAttributes": {"TOXICITY": {}}},
+        json={
+            "comment": {"text": text},
+            "languages": ["en"],
+            "doNotStore": True,
+            "requestedAttributes": {"TOXICITY": {}},
+        },
     )
     if answer.status_code not in (200, 400):  # 400: an empty text, answered as Perspective does
         raise SystemExit(f"analyze answered {answer.status_code}: {answer.text}")

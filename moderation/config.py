@@ -567,7 +567,9 @@ class ApiSettings(StrictModel):
     """Most comments (scored plus context) in one request to /v1/score."""
     max_comment_bytes: int = Field(default=20_480, ge=1)
     """Longest comment text, in UTF-8 bytes (Perspective's own limit is 3000)."""
-    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = Field(
+        default_factory=lambda: ["en"], min_length=1
+    )
     """Languages the scorer understands (ISO 639-1); a Perspective request for another gets
     LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, as Perspective answers."""
     rate_limit: int = Field(default=600, ge=0)

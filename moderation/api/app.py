@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, db: Database | None = None, clock: Callabl
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(ModerationError, _on_moderation_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
     app.include_router(native.router)
     app.include_router(perspective.router)
     app.include_router(coral.router)
@@ -97,3 +98,8 @@ async def _on_moderation_error(_request: Request, exc: Exception) -> JSONRespons
     """An expected failure (the database went away): 503 in one line, no traceback in the answer."""
     log.error("request failed: %s", exc)
     return JSONResponse(error_body(503, str(exc)), status_code=503)
+
+
+async def _on_unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A bug: the answer says only that (the traceback goes to the log, never to the caller)."""
+    return JSONResponse(error_body(500, "Internal error: see the service's log"), status_code=500)

@@ -9,14 +9,18 @@ even on several machines sharing a PostgreSQL database, share one count.
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from moderation.api.problems import ApiProblem
 from moderation.api.service import ScoringService
 from moderation.storage.api_keys import ApiKey, active_key, count_request
 
 KEY_HEADERS = ("x-api-key", "x-goog-api-key")
+QUERY_KEY = APIKeyQuery(name="key", auto_error=False, description="An API key from `moderation api-key create`")
+HEADER_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key, as a header")
 
 
 def api_key_of(request: Request) -> str | None:
@@ -29,8 +33,13 @@ def api_key_of(request: Request) -> str | None:
     return key or None
 
 
-def require_key(request: Request) -> ApiKey:
-    """The caller's key, counted against its rate limit; 401, 403 or 429 otherwise."""
+def require_key(
+    request: Request,
+    _query: Annotated[str | None, Security(QUERY_KEY)] = None,
+    _header: Annotated[str | None, Security(HEADER_KEY)] = None,
+) -> ApiKey:
+    """The caller's key, counted against its rate limit; 401, 403 or 429 otherwise. (The two security
+    parameters only show the key's places in /docs; `api_key_of` reads every place a key may be.)"""
     service: ScoringService = request.app.state.service
     given = api_key_of(request)
     if given is None:

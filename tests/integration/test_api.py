@@ -360,9 +360,7 @@ def test_coral_phase_with_a_bad_signature_is_refused(api: RunningApi) -> None:
         assert "X-Coral-Signature" in answer.json()["error"]["message"]
 
 
-def test_coral_phase_rejects_outright_above_the_reject_threshold(
-    serve: Serve, config_for: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_coral_phase_rejects_outright_above_the_reject_threshold(serve: Serve, config_for: Callable[..., Path]) -> None:
     config = config_for()
     config.write_text(config.read_text().replace("[api.coral]\n", "[api.coral]\nreject_threshold = 0.5\n"))
     with running_api(config) as running, running.client() as client:

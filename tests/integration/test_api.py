@@ -44,10 +44,17 @@ def seed_comment(comment_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def config_for(tmp_path: Path, sqlite_url: str) -> Callable[..., Path]:
+def database_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless a test asks for `postgres` too (indirect parametrization)."""
+    kind = getattr(request, "param", "sqlite")
+    return str(request.getfixturevalue("sqlite_url" if kind == "sqlite" else "postgres_url"))
+
+
+@pytest.fixture
+def config_for(tmp_path: Path, database_url: str) -> Callable[..., Path]:
     def write(api: str = "", scorer: str = "fast") -> Path:
         extra = f'[api]\nscorer = "{scorer}"\n{api}\n[api.coral]\nsigning_secret_env = "{CORAL_SECRET_ENV}"\n'
-        return write_config(tmp_path / "moderation.toml", sqlite_url, extra)
+        return write_config(tmp_path / "moderation.toml", database_url, extra)
 
     return write
 
@@ -203,6 +210,7 @@ def test_api_key_list_shows_names_and_prefixes_never_keys(
     assert key not in listed.output
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_the_third_request_in_a_window_over_a_limit_of_two_is_429_and_other_keys_carry_on(
     serve: Serve, config_for: Callable[..., Path]
 ) -> None:
@@ -372,6 +380,7 @@ def test_coral_phase_rejects_outright_above_the_reject_threshold(serve: Serve, c
 # ---- recording ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 def test_recorded_comments_reach_the_review_queue_and_do_not_store_is_honoured(
     serve: Serve, config_for: Callable[..., Path]
 ) -> None:

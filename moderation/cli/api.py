@@ -61,7 +61,7 @@ def api(
         os.environ["MODERATION__API__SCORER"] = json.dumps(scorer_name)
     settings = guard(lambda: load_settings(config_path))
     guard(lambda: database(settings.database.url))  # migrate once here, not in every worker at once
-    warn_about_unused_label_settings(config_path, settings.api.scorer or scorer_name)
+    warn_about_unused_label_settings(config_path, scorer_name or settings.api.scorer)
     chosen_workers = workers or settings.api.workers
     bind_host, bind_port = host or settings.api.host, port or settings.api.port
     echo(

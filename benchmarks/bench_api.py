@@ -9,6 +9,10 @@ keep-alive client:
 - batch: --batches requests of 32 comments each to POST /v1/score, from as many client threads as the
   service has workers: comments per second.
 
+First the floor: the same single requests to a bare FastAPI endpoint under uvicorn that does nothing. Then,
+per scorer, the scorer alone, in the benchmark's process, one comment per call (p50): the service's own cost is
+the difference. Config: config/moderation.toml (its cascade bands), on a temporary database, no rate limit.
+
 Comments: natural-prevalence dev texts from ../shared/data (every k-th, to mix the families), the same
 for every scorer. Numbers depend on the machine and on what else runs on it.
 
@@ -54,12 +58,17 @@ def main() -> None:
     results = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "workers": args.workers,
+        "load_average_at_start": round(os.getloadavg()[0], 1),
         "scorers": {},
     }
+    results["floor"] = _floor(texts[: args.single])
+    print(json.dumps({"floor": results["floor"]}), flush=True)
     for scorer in args.scorers:
         with tempfile.TemporaryDirectory() as folder, _service(Path(folder), scorer, args.workers) as (url, key):
             results["scorers"][scorer] = _measure(url, key, texts, args.single, args.batches, args.workers)
+        results["scorers"][scorer]["in_process_single_p50_ms"] = _in_process_p50(scorer, texts[: args.single])
         print(json.dumps({scorer: results["scorers"][scorer]}), flush=True)
+    results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(_table(results))
 
@@ -80,13 +89,17 @@ class _service:
         self.port = _free_port()
 
     def __enter__(self) -> tuple[str, str]:
-        config = self.folder / "moderation.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite:///{self.folder / "bench.db"}"\n'
-            f'[api]\nscorer = "{self.scorer}"\nport = {self.port}\nworkers = {self.workers}\nrate_limit = 0\n',
-            encoding="utf-8",
-        )
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # The shipped config (its scorer settings and cascade bands), on a temporary database, without a limit.
+        config = ROOT / "config" / "moderation.toml"
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "MODERATION_DATABASE_URL": f"sqlite:///{self.folder / 'bench.db'}",
+            "MODERATION__API__SCORER": json.dumps(self.scorer),
+            "MODERATION__API__PORT": str(self.port),
+            "MODERATION__API__WORKERS": str(self.workers),
+            "MODERATION__API__RATE_LIMIT": "0",
+        }
         command = [sys.executable, "-m", "moderation"]
         created = subprocess.run(
             [*command, "api-key", "create", "bench", "--config", str(config)],
@@ -151,6 +164,66 @@ def _measure(url: str, key: str, texts: list[str], single: int, batches: int, wo
     }
 
 
+BARE_APP = """
+import sys, uvicorn
+from fastapi import FastAPI
+app = FastAPI()
+@app.post("/echo")
+def echo(body: dict) -> dict:
+    return {"attributeScores": {}}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _floor(texts: list[str]) -> dict[str, float]:
+    """The same single requests to a bare FastAPI endpoint under uvicorn that does nothing: what this machine
+    and the HTTP stack cost before any scoring, authentication or logging."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                httpx.post(f"http://127.0.0.1:{port}/echo", json={}, timeout=10)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        latencies = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for text in texts:
+                started = time.perf_counter()
+                client.post("/echo", json={"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}})
+                latencies.append((time.perf_counter() - started) * 1000)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    ordered = sorted(latencies)
+    return {
+        "single_p50_ms": round(statistics.median(ordered), 1),
+        "single_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+    }
+
+
+def _in_process_p50(scorer_name: str, texts: list[str]) -> float:
+    """The scorer alone, in this process, one comment per call: what the service adds is the difference."""
+    from moderation.config import load_settings
+    from moderation.models import Comment, InThread, Thread
+    from moderation.scoring.base import load_scorer
+
+    scorer = load_scorer(scorer_name, load_settings(ROOT / "config" / "moderation.toml").scoring)
+    items = [
+        InThread(comment, Thread.of([comment])) for comment in (Comment(f"s{i}", t, "") for i, t in enumerate(texts))
+    ]
+    for item in items[:20]:
+        scorer.score([item])
+    latencies = []
+    for item in items:
+        started = time.perf_counter()
+        scorer.score([item])
+        latencies.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(latencies), 1)
+
+
 def _analyze(client: httpx.Client, text: str) -> None:
     answer = client.post(
         "/v1alpha1/comments:analyze",
@@ -182,13 +255,17 @@ def _free_port() -> int:
 def _table(results: dict[str, Any]) -> str:
     lines = [
         f"machine: {results['machine']}; {results['workers']} workers",
-        "| scorer | single p50 | single p99 | single max | batch of 32 |",
-        "|---|---|---|---|---|",
+        "| scorer | single p50 | single p99 | single max | batch of 32 | scorer alone, single p50 |",
+        "|---|---|---|---|---|---|",
     ]
+    floor = results["floor"]
+    lines.append(
+        f"| (bare FastAPI endpoint, no scoring) | {floor['single_p50_ms']} ms | {floor['single_p99_ms']} ms | | | |"
+    )
     for scorer, r in results["scorers"].items():
         lines.append(
             f"| {scorer} | {r['single_p50_ms']} ms | {r['single_p99_ms']} ms | {r['single_max_ms']} ms | "
-            f"{r['batch_comments_per_second']} comments/s |"
+            f"{r['batch_comments_per_second']} comments/s | {r['in_process_single_p50_ms']} ms |"
         )
     return "\n".join(lines)
 

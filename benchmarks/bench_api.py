@@ -95,7 +95,7 @@ class _service:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "MODERATION_DATABASE_URL": f"sqlite:///{self.folder / 'bench.db'}",
-            "MODERATION__API__SCORER": json.dumps(self.scorer),
+            "MODERATION__API__SCORER": self.scorer,
             "MODERATION__API__PORT": str(self.port),
             "MODERATION__API__WORKERS": str(self.workers),
             "MODERATION__API__RATE_LIMIT": "0",

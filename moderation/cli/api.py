@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard, warn_about_unused_label_settings
+from moderation.cli.options import (
+    config_option,
+    configured_database,
+    format_option,
+    guard,
+    warn_about_unused_label_settings,
+)
 from moderation.cli.terminal import echo
 
 
@@ -52,15 +58,13 @@ def api(
     """
     import uvicorn
 
-    from moderation.config import chosen_config_path, load_settings
-    from moderation.pipeline import database
+    from moderation.config import chosen_config_path
 
     if config_path is not None:
         os.environ["MODERATION_CONFIG"] = config_path  # each worker process reads the config itself
     if scorer_name is not None:
-        os.environ["MODERATION__API__SCORER"] = json.dumps(scorer_name)
-    settings = guard(lambda: load_settings(config_path))
-    guard(lambda: database(settings.database.url))  # migrate once here, not in every worker at once
+        os.environ["MODERATION__API__SCORER"] = scorer_name
+    _, settings = configured_database(config_path)  # migrated once here, not in every worker at once
     warn_about_unused_label_settings(config_path, scorer_name or settings.api.scorer)
     chosen_workers = workers or settings.api.workers
     bind_host, bind_port = host or settings.api.host, port or settings.api.port
@@ -138,8 +142,4 @@ def api_key_list(config_path: str | None, output_format: str) -> None:
 
 
 def _database(config_path: str | None) -> Any:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url))
+    return configured_database(config_path)[0]

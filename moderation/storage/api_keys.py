@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from moderation.errors import ApiKeyError, StorageError
 from moderation.storage.engine import Database
-from moderation.storage.tables import ApiKeyRow, ApiRateWindowRow, as_utc
+from moderation.storage.tables import ApiKeyRow, ApiRateWindowRow
 
 KEY_PREFIX = "mod_"
 
@@ -109,7 +109,7 @@ def count_request(db: Database, key_id: int, window_start: int) -> int:
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:
-    return ApiKey(row.id, row.name, row.prefix, as_utc(row.created_at), as_utc(row.revoked_at))
+    return ApiKey(row.id, row.name, row.prefix, row.created_at, row.revoked_at)
 
 
 __all__ = ["ApiKey", "active_key", "count_request", "create_api_key", "list_api_keys", "revoke_api_key"]

@@ -18,8 +18,7 @@ import uvicorn
 
 from moderation.api import create_app
 from moderation.config import Settings, load_settings
-from moderation.pipeline import database
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, database
 
 FIXED_CLOCK = 1_767_600_000.0  # 2026-01-05 08:00 UTC; the start of a window of any length up to 10 minutes
 STARTUP_DEADLINE_SECONDS = 300  # the default scorer loads its accurate tier before the server starts

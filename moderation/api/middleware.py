@@ -94,6 +94,13 @@ class AccessLog:
         request_id = given if SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         status = 500
+        logged = False
+
+        def log_once() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                access_log.info(json.dumps(_entry(scope, state, status, started, request_id)))
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -101,12 +108,14 @@ class AccessLog:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode("latin-1"))]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log_once()  # before the last byte leaves: a client that has its answer finds the line written
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            access_log.info(json.dumps(_entry(scope, state, status, started, request_id)))
+            log_once()
 
 
 def _entry(scope: Scope, state: dict[str, Any], status: int, started: float, request_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ RELEASE = "/items/{item_id}/release"
 BULK = "/bulk"
 UNDO = "/undo"
 AUDIT = "/audit"
+STATS = "/stats"
 HEALTH = "/healthz"
 READY = "/readyz"
 DEFAULT_QUEUE = QueueStatus.PENDING.value

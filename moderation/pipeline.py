@@ -24,6 +24,7 @@ from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, 
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
 from moderation.models import Comment, CommentScore, Decision, FlaggedItem, InThread, SiteAction, all_scores
 from moderation.policy import decide
+from moderation.policy.per_source import policies_by_source, policy_for
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
@@ -138,8 +139,9 @@ def score_batch(
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
         scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
+        own = policies_by_source(policy, sources)
         results = [
-            (item, score, decide(item.comment, score, policy, item.source))
+            (item, score, decide(item.comment, score, policy_for(item.source, policy, own), item.source))
             for item, score in zip(claim.comments, scores, strict=True)
             if isinstance(score, CommentScore)
         ]

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from moderation.config import PolicySettings, load_settings
+from moderation.errors import ConfigError
 from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
 from moderation.policy import decide
+from moderation.policy.per_source import effective_policy
 from moderation.scoring.base import Scorer, load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources.files import JsonlFileSource
@@ -53,15 +55,28 @@ class Failed:
 
 
 def score_file(
-    path: Path, out: IO[str], *, config_path: str | None = None, scorer_name: str | None = None
+    path: Path,
+    out: IO[str],
+    *,
+    config_path: str | None = None,
+    scorer_name: str | None = None,
+    source: str | None = None,
 ) -> ScoreFileReport:
-    """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`."""
+    """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`; with `source`,
+    decide as for that configured source's comments (its own policy, its trusted authors)."""
     settings = load_settings(config_path)
+    policy = settings.policy
+    if source is not None:
+        found = settings.source_named(source)
+        if found is None:
+            known = ", ".join(s.name for s in settings.sources) or "none"
+            raise ConfigError(f"--source {source}: no such source in the config (sources: {known})")
+        policy = effective_policy(policy, found.policy)
     scorer = load_scorer(scorer_name or settings.scoring.scorer, settings.scoring)
     batch = JsonlFileSource(FILE_SOURCE, path).fetch(None)
     report = ScoreFileReport(rejected=batch.rejected)
     items = list(in_threads(batch.comments, batch.posts))
-    for outcome in score_in_threads(items, scorer, settings.policy, FILE_SOURCE, settings.scoring.batch_size):
+    for outcome in score_in_threads(items, scorer, policy, source or FILE_SOURCE, settings.scoring.batch_size):
         if isinstance(outcome, Failed):
             report.failed.append((batch.locations.get(outcome.comment.id, outcome.comment.id), outcome.error))
             continue

@@ -33,6 +33,8 @@ COMMANDS = {
     "api-key": "moderation.cli.api:api_key",
     "export-labels": "moderation.cli.labels:export_labels",
     "train": "moderation.cli.train:train",
+    "stats": "moderation.cli.stats:stats",
+    "tune": "moderation.cli.stats:tune",
 }
 
 

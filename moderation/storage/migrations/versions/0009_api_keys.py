@@ -1,7 +1,7 @@
 """api keys: keys of `moderation api` (hashed) and their rate-limit counters
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0011 (assigned 0008; re-chained after main gained 0011)
 
 Self-contained: two new tables, nothing else touched, so it can be re-chained after other revisions.
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

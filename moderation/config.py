@@ -577,12 +577,62 @@ class WebSettings(StrictModel):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+class CoralSettings(StrictModel):
+    """Coral Talk's external moderation phase: `POST /v1/coral/moderate` (`[api.coral]`)."""
+
+    signing_secret_env: str | None = None
+    """Environment variable holding the phase's signing secret (Coral shows it when the phase is created);
+    requests whose X-Coral-Signature does not match are refused. Unset: the endpoint answers 404."""
+    reject_threshold: Probability | None = None
+    """A flagged comment whose strongest reason reaches this is REJECTED; other flagged comments are PREMOD
+    (held for a moderator). Unset: never rejected outright."""
+    approve_clean: bool = True
+    """A comment the policy does not flag is APPROVED; false: answered 204, so Coral's own settings decide."""
+
+
+class ApiSettings(StrictModel):
+    """`moderation api`: the scoring service other systems call (`[api]`)."""
+
+    host: str = "127.0.0.1"
+    """Address `moderation api` listens on (127.0.0.1: this machine only; put a TLS proxy in front)."""
+    port: int = Field(default=8100, ge=1, le=65535)
+    """Port `moderation api` listens on."""
+    workers: int = Field(default=2, ge=1)
+    """Worker processes; each loads the scorer once and answers requests on its own."""
+    scorer: str | None = None
+    """Scorer of the service; unset: scoring.scorer (the flow's)."""
+    record: bool = False
+    """Store every scored comment in the database as source `source_name`, with its score and decision, so
+    flagged ones reach the review queue (a request's doNotStore wins)."""
+    source_name: str = Field(default="api", min_length=1, max_length=100)
+    """The source name of recorded comments (and of `policy.trusted_authors` entries "<name>:<user id>")."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest request body; a larger one is refused with 413 before it is read."""
+    max_comments: int = Field(default=256, ge=1)
+    """Most comments (scored plus context) in one request to /v1/score."""
+    max_comment_bytes: int = Field(default=20_480, ge=1)
+    """Longest comment text, in UTF-8 bytes (Perspective's own limit is 3000)."""
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = Field(
+        default_factory=lambda: ["en"], min_length=1
+    )
+    """Languages the scorer understands (ISO 639-1); a Perspective request for another gets
+    LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, as Perspective answers."""
+    rate_limit: int = Field(default=600, ge=0)
+    """Requests per API key per window (0: no limit). Counted in the database, so all workers share it."""
+    rate_window_seconds: int = Field(default=60, ge=1)
+    """Length of the rate-limit window."""
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
+    """On SIGTERM, requests in flight get this long to finish; new connections are refused at once."""
+    coral: CoralSettings = CoralSettings()
+
+
 class Settings(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     scoring: ScoringSettings = ScoringSettings()
     policy: PolicySettings = PolicySettings()
     review: ReviewSettings = ReviewSettings()
     web: WebSettings = WebSettings()
+    api: ApiSettings = ApiSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     alerts: AlertsSettings = AlertsSettings()
     schedule: ScheduleSettings = ScheduleSettings()

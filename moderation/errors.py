@@ -55,6 +55,10 @@ class AccountError(ModerationError):
     """A user account could not be created or changed (duplicate name, unknown role, short password)."""
 
 
+class ApiKeyError(ModerationError):
+    """An API key could not be created or revoked (duplicate or unknown name)."""
+
+
 class DeliveryError(ModerationError):
     """Something could not be delivered to another system (an alert to its channel, a decision to its site).
 

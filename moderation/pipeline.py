@@ -22,7 +22,7 @@ from moderation.alerts.outbox import DeliveryReport, backoff, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, ScoringSettings, SourceSettings
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
-from moderation.models import CommentScore, Decision, FlaggedItem, InThread, SiteAction, all_scores
+from moderation.models import Comment, CommentScore, Decision, FlaggedItem, InThread, SiteAction, all_scores
 from moderation.policy import decide
 from moderation.policy.per_source import policies_by_source, policy_for
 from moderation.policy.premoderation import site_plan
@@ -162,6 +162,30 @@ def score_batch(
     outcome.by_label.update(label for item in flagged for label in item.reasons)
     outcome.flagged_items = flagged[:LISTED]
     return outcome
+
+
+def record_scored(
+    db: Database,
+    batch: Batch,
+    results: Sequence[tuple[Comment, CommentScore, Decision]],
+    scorer: str,
+    scorer_version: str,
+    now: datetime,
+    policy: PolicySettings,
+    alerts: AlertsSettings | None = None,
+) -> int:
+    """Store comments scored elsewhere (`moderation api`) as the flow would have: the comments and posts of
+    `batch`, then each comment's score, decision, queue item (if flagged), audit row and alerts. Returns how
+    many comments were queued. Idempotent like the flow: the same text sent twice is stored and queued once.
+    """
+    store.save_batch(db, batch, now)
+    by_id = {
+        stored.comment.id: stored for stored in store.stored_comments(db, batch.source, [c.id for c, _, _ in results])
+    }
+    rows = [(by_id[c.id], score, decision) for c, score, decision in results if c.id in by_id]
+    rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
+    counts = store.save_results(db, rows, scorer, scorer_version, now, rule)
+    return len(counts.queued)
 
 
 def check_backlog(db_url: str, alerts: AlertsSettings, now: datetime) -> int:

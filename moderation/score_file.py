@@ -1,25 +1,29 @@
 """`moderation score`: a JSONL file of comments in, one JSON object per comment out.
 
-The output format is a public interface: add fields, never rename or remove them.
+The output format is a public interface: add fields, never rename or remove them. `moderation api`'s
+`POST /v1/score` answers with the same objects: both go through `score_in_threads` and `output_record`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from moderation.config import load_settings
+from moderation.config import PolicySettings, load_settings
 from moderation.errors import ConfigError
 from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
 from moderation.policy import decide
 from moderation.policy.per_source import effective_policy
-from moderation.scoring.base import load_scorer
+from moderation.scoring.base import Scorer, load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources.files import JsonlFileSource
+
+FILE_SOURCE = "input"
+"""The source name `moderation score` decides with (`policy.trusted_authors` entries "input:<user id>")."""
 
 
 @dataclass
@@ -30,6 +34,24 @@ class ScoreFileReport:
     """Lines that are not a valid comment (invalid JSON, wrong types, ...), with file and line."""
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(where, error) of comments the scorer raised on alone; every other comment was written."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One comment scored and decided, with its public output object."""
+
+    item: InThread
+    score: CommentScore
+    decision: Decision
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A comment the scorer raised on, alone."""
+
+    comment: Comment
+    error: str
 
 
 def score_file(
@@ -51,26 +73,33 @@ def score_file(
             raise ConfigError(f"--source {source}: no such source in the config (sources: {known})")
         policy = effective_policy(policy, found.policy)
     scorer = load_scorer(scorer_name or settings.scoring.scorer, settings.scoring)
-    batch = JsonlFileSource("input", path).fetch(None)
+    batch = JsonlFileSource(FILE_SOURCE, path).fetch(None)
     report = ScoreFileReport(rejected=batch.rejected)
-    items = list(_in_threads(batch.comments, batch.posts))
-    size = settings.scoring.batch_size
-    for start in range(0, len(items), size):
-        chunk = items[start : start + size]
+    items = list(in_threads(batch.comments, batch.posts))
+    for outcome in score_in_threads(items, scorer, policy, source or FILE_SOURCE, settings.scoring.batch_size):
+        if isinstance(outcome, Failed):
+            report.failed.append((batch.locations.get(outcome.comment.id, outcome.comment.id), outcome.error))
+            continue
+        out.write(json.dumps(outcome.record, ensure_ascii=False) + "\n")
+        report.scored += 1
+        report.flagged += outcome.decision.flagged
+    return report
+
+
+def score_in_threads(
+    items: Sequence[InThread], scorer: Scorer, policy: PolicySettings, source: str, batch_size: int
+) -> Iterator[Scored | Failed]:
+    """Score and decide each comment with its thread, `batch_size` at a time; a comment the scorer fails
+    on alone comes out as `Failed`, in its place."""
+    scorer_label = f"{scorer.name}/{scorer.version}"
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
         for item, score in zip(chunk, score_isolated(scorer, chunk), strict=True):
             if isinstance(score, ScoringFailed):
-                report.failed.append((batch.locations.get(item.comment.id, item.comment.id), score.error))
+                yield Failed(item.comment, score.error)
                 continue
-            decision = decide(item.comment, score, policy, source or "input")
-            out.write(
-                json.dumps(
-                    output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False
-                )
-                + "\n"
-            )
-            report.scored += 1
-            report.flagged += decision.flagged
-    return report
+            decision = decide(item.comment, score, policy, source)
+            yield Scored(item, score, decision, output_record(item.comment, score, decision, scorer_label))
 
 
 def output_record(comment: Comment, score: CommentScore, decision: Decision, scorer: str) -> dict[str, Any]:
@@ -86,14 +115,28 @@ def output_record(comment: Comment, score: CommentScore, decision: Decision, sco
     }
 
 
-def _in_threads(comments: list[Comment], posts: list[Post]) -> Iterable[InThread]:
-    """Group comments by post, keeping file order in the output."""
+def in_threads(
+    comments: list[Comment],
+    posts: list[Post],
+    context: Iterable[Comment] = (),
+    participants: Iterable[str] = (),
+) -> Iterator[InThread]:
+    """Group comments by post, keeping their order. `context` comments (a parent, earlier replies) join
+    their post's thread without being scored; `participants` are other people known to take part."""
     by_post: dict[str | None, list[Comment]] = defaultdict(list)
     for comment in comments:
         by_post[comment.post_id].append(comment)
+    around: dict[str | None, list[Comment]] = defaultdict(list)
+    for comment in context:
+        around[comment.post_id].append(comment)
     post_by_id = {post.id: post for post in posts}
+    names = {name for name in participants if name}
     threads = {
-        post_id: Thread.of(members, post=post_by_id.get(post_id) if post_id else None)
+        post_id: Thread(
+            post=post_by_id.get(post_id) if post_id else None,
+            comments={c.id: c for c in [*around[post_id], *members]},
+            authors=set(names),
+        )
         for post_id, members in by_post.items()
     }
     for comment in comments:

@@ -29,6 +29,8 @@ COMMANDS = {
     "failures": "moderation.cli.failures:failures",
     "user": "moderation.cli.users:user",
     "web": "moderation.cli.web:web",
+    "api": "moderation.cli.api:api",
+    "api-key": "moderation.cli.api:api_key",
     "export-labels": "moderation.cli.labels:export_labels",
     "train": "moderation.cli.train:train",
     "stats": "moderation.cli.stats:stats",

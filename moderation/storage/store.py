@@ -542,6 +542,17 @@ def _per_source(pairs: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]
     return {source: sorted(ids) for source, ids in grouped.items()}
 
 
+def stored_comments(db: Database, source: str, external_ids: Sequence[str]) -> list[StoredComment]:
+    """The stored comments of `source` with these ids (those stored; in no particular order)."""
+    if not external_ids:
+        return []
+    with db.session() as session:
+        query = select(*COMMENT_COLUMNS).where(
+            CommentRow.source == source, CommentRow.external_id.in_(sorted(set(external_ids)))
+        )
+        return [_stored(row) for row in session.execute(query)]
+
+
 def save_results(
     db: Database,
     results: Sequence[tuple[StoredComment, CommentScore, Decision]],

@@ -42,7 +42,8 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         "run_report": "pipeline models links",
         "score_file": "sources scoring policy models config errors",
         "web": "review models config errors links",
-        "cli": "pipeline score_file review web alerts flows scoring policy training wording "
+        "api": "pipeline score_file sources scoring storage models config errors",
+        "cli": "pipeline score_file review web api alerts flows scoring policy training wording "
         "models config errors stopping failure_logging",
         "flows": "pipeline run_report alerts config errors failure_logging",
         "__main__": "cli",
@@ -57,6 +58,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("moderation.cli.actions", "storage"): "lists and retries the site-action outbox",
     ("moderation.cli.alerts", "storage"): "lists and retries the alert outbox",
     ("moderation.cli.failures", "storage"): "lists and retries scoring failures",
+    ("moderation.cli.api", "storage"): "creates, revokes and lists API keys",
 }
 
 

@@ -9,7 +9,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import AlreadyClaimed, QueueError, UnknownItem
 from moderation.links import AUDIT, DEFAULT_QUEUE, HOME, ITEM, QUEUE, link
-from moderation.review.queue import check_status, count_items, get_item, list_items, neighbours
+from moderation.models import COMMENTER_STATES, POLICY_REASONS
+from moderation.review.commenters import profile
+from moderation.review.queue import check_status, count_items, get_item, key_of, list_items, neighbours
+from moderation.review.reports import reports_for
 from moderation.review import audit_for, author_history, claim, thread_for
 from moderation.review.context import recent_actions
 from moderation.web.cards import CARD_TEXT_CHARS, make_card
@@ -48,7 +51,7 @@ def queue_page(
         cards=[make_card(e, moderator, now, rules, fold_at=CARD_TEXT_CHARS) for e in entries[:size]],
         counts=count_items(context.db, filters),
         filters=filters,
-        labels=sorted(context.settings.policy.thresholds),
+        labels=sorted({*context.settings.policy.thresholds, *POLICY_REASONS}),
         reason_codes=rules.reason_codes,
         page=page,
         more=len(entries) > size,
@@ -81,6 +84,9 @@ def item_page(
             context.db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id
         ),
         trail=audit_for(context.db, entry),
+        reports=reports_for(context.db, entry),
+        commenter=profile(context.db, entry.source, key, now) if (key := key_of(entry)) else None,
+        commenter_states=COMMENTER_STATES,
         reason_codes=rules.reason_codes,
         filters=filters,
         qs=qs,

@@ -167,7 +167,14 @@ def score_batch(
             if isinstance(score, ScoringFailed)
         ]
         counts = claim.save(
-            results, scorer.name, scorer.version, now, rule, site_plan=site_plan(sources), failures=failures
+            results,
+            scorer.name,
+            scorer.version,
+            now,
+            rule,
+            site_plan=site_plan(sources),
+            failures=failures,
+            report_rule=report_rule(policy),
         )
     outcome.failed = len(failures)
     outcome.failed_items = [failure_summary(item, error) for item, error in failures[:LISTED]]

@@ -46,7 +46,8 @@ def score_file(
             if isinstance(score, ScoringFailed):
                 report.failed.append((batch.locations.get(item.comment.id, item.comment.id), score.error))
                 continue
-            decision = decide(item.comment, score, settings.policy, "input")
+            reports = sum(report.count for report in item.comment.reports)
+            decision = decide(item.comment, score, settings.policy, "input", reports=reports)
             out.write(
                 json.dumps(
                     output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False

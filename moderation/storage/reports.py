@@ -57,8 +57,12 @@ def add(
     Raises UnknownItem when no such comment is stored (the caller should retry after the next run reads it).
     """
     with db.session() as session:
+        # FOR UPDATE (PostgreSQL): a run scoring this comment holds it until its decision is saved, so the
+        # reports wait and then see that decision; SQLite: the save re-checks reports (store.Claim.save)
         comment = session.scalars(
-            select(CommentRow).where(CommentRow.source == source, CommentRow.external_id == external_id)
+            select(CommentRow)
+            .where(CommentRow.source == source, CommentRow.external_id == external_id)
+            .with_for_update()
         ).first()
         if comment is None:
             raise UnknownItem(f"no comment {external_id!r} from source {source!r} is stored yet")
@@ -94,6 +98,18 @@ def sync_from_source(
         session.flush()
         if rule is not None:
             _apply(session, comment, now, rule)
+
+
+def recheck(session: Session, seen: dict[int, int], comment_ids: Iterable[int], now: datetime, rule: ReportRule) -> int:
+    """After scoring: apply reports that arrived between reading these comments (with `seen` reports each) and
+    saving their decisions. Returns how many comments had new reports."""
+    current = counts_for(session, comment_ids)
+    changed = [comment_id for comment_id, total in current.items() if total != seen.get(comment_id, 0)]
+    for comment_id in changed:
+        comment = session.get(CommentRow, comment_id)
+        if comment is not None:
+            _apply(session, comment, now, rule)
+    return len(changed)
 
 
 def counts_for(session: Session, comment_ids: Iterable[int]) -> dict[int, int]:

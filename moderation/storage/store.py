@@ -469,14 +469,39 @@ class Claim:
         alert_rule: AlertRule | None = None,
         site_plan: SitePlan | None = None,
         failures: Sequence[tuple[StoredComment, str]] = (),
+        report_rule: ReportRule | None = None,
     ) -> ResultCounts:
-        """The results, and the comments the scorer failed on alone (with the error), in one transaction."""
+        """The results, and the comments the scorer failed on alone (with the error), in one transaction.
+
+        With `report_rule`, reports that arrived while the comments were scored are applied to the saved
+        decisions (SQLite reads and saves in two transactions; on PostgreSQL the comments are locked throughout).
+        """
         if self._session is not None:
-            _save_failures(self._session, failures, scorer, scorer_version, now)
-            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule, site_plan)
+            return self._save(
+                self._session, results, scorer, scorer_version, now, alert_rule, site_plan, failures, report_rule
+            )
         with self._db.session() as session:
-            _save_failures(session, failures, scorer, scorer_version, now)
-            return _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
+            return self._save(
+                session, results, scorer, scorer_version, now, alert_rule, site_plan, failures, report_rule
+            )
+
+    def _save(
+        self,
+        session: Session,
+        results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+        scorer: str,
+        scorer_version: str,
+        now: datetime,
+        alert_rule: AlertRule | None,
+        site_plan: SitePlan | None,
+        failures: Sequence[tuple[StoredComment, str]],
+        report_rule: ReportRule | None,
+    ) -> ResultCounts:
+        _save_failures(session, failures, scorer, scorer_version, now)
+        counts = _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
+        if report_rule is not None:
+            reports.recheck(session, self.report_counts, [stored.row_id for stored, _, _ in results], now, report_rule)
+        return counts
 
 
 @contextmanager

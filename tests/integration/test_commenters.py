@@ -28,7 +28,7 @@ from moderation.config import (
     SqlSourceSettings,
 )
 from moderation.errors import CommenterError, NotAllowed, UnknownItem
-from moderation.models import REPORTED, Report
+from moderation.models import REPORTED, InThread, Report
 from moderation.pipeline import database
 from moderation.review import Moderator, decide
 from moderation.review.accounts import add_user
@@ -335,3 +335,25 @@ def test_the_cli_sets_shows_lists_and_notes_commenters(sqlite_url: str, tmp_path
     assert [e["action"] for e in shown["events"]] == ["note", "state"]
     bad = run("commenter", "show", "blog", "Dana")
     assert bad.exit_code == 1 and "is not a commenter" in bad.output
+
+
+def test_reports_that_arrive_while_a_comment_is_scored_still_count(sqlite_url: str, tmp_path: Path) -> None:
+    # SQLite reads and saves a batch in two transactions: reports added in between are applied at the save
+    from moderation.policy import decide as policy_decide
+    from moderation.policy.phases import report_rule
+    from moderation.scoring import load_scorer
+    from moderation.storage import store
+
+    source = _source(_write(tmp_path / "c.jsonl", [_record(1, CIVIL)]))
+    policy = PolicySettings()
+    pipeline.ingest(sqlite_url, source, NOW, policy)
+    scorer = load_scorer("lexicon", SCORING)
+    (rows,) = pipeline.plan_batches(sqlite_url, SCORING)
+    with store.claim_unscored(database(sqlite_url), scorer.version, rows, NOW, NOW) as claim:
+        (item,) = claim.comments
+        (score,) = scorer.score([InThread(item.comment, claim.threads[item.row_id])])
+        decision = policy_decide(item.comment, score, policy, "blog", reports=claim.report_counts.get(item.row_id, 0))
+        assert not decision.flagged
+        pipeline.add_reports(sqlite_url, "blog", "c1", [Report(3, "spam")], policy, NOW)  # not scored yet: stored
+        claim.save([(item, score, decision)], scorer.name, scorer.version, NOW, report_rule=report_rule(policy))
+    assert _items(sqlite_url)["c1"].reasons == {REPORTED: 3.0}

@@ -142,7 +142,8 @@ def forum(postgres_url: str) -> Iterator[SqlSourceSettings]:
         connection.execute(
             text(
                 "CREATE TABLE forum (id integer PRIMARY KEY, post text, author text, user_id integer, "
-                "at timestamptz NOT NULL, body text, status text NOT NULL DEFAULT 'published')"
+                "at timestamptz NOT NULL, body text, status text NOT NULL DEFAULT 'published', "
+                "flags text NOT NULL DEFAULT '0')"
             )
         )
     engine.dispose()
@@ -151,17 +152,22 @@ def forum(postgres_url: str) -> Iterator[SqlSourceSettings]:
         kind="sql",
         url=postgres_url,
         table="forum",
-        columns=SqlColumns(post="post", author="author", parent=None, time="at", text="body", author_id="user_id"),
+        columns=SqlColumns(
+            post="post", author="author", parent=None, time="at", text="body", author_id="user_id", reports="flags"
+        ),
         actions=SiteActionSettings(status_column="status", statuses={"approve": "published", "reject": "removed"}),
     )
 
 
-def _post(url: str, n: int, user_id: int, body: str) -> None:
+def _post(url: str, n: int, user_id: int, body: str, flags: str = "0") -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO forum (id, post, author, user_id, at, body) VALUES (:id, 'p1', 'Dana', :u, :at, :b)"),
-            {"id": n, "u": user_id, "at": SEED_TIME + timedelta(minutes=n), "b": body},
+            text(
+                "INSERT INTO forum (id, post, author, user_id, at, body, flags) "
+                "VALUES (:id, 'p1', 'Dana', :u, :at, :b, :f)"
+            ),
+            {"id": n, "u": user_id, "at": SEED_TIME + timedelta(minutes=n), "b": body, "f": flags},
         )
     engine.dispose()
 
@@ -180,6 +186,16 @@ def test_a_banned_users_comment_is_removed_from_the_sql_site(postgres_url: str, 
     assert statuses == {1: "removed", 2: "published"}
     (action,) = list_actions(database(postgres_url))
     assert (action.decision, action.actor, action.applied) == ("reject", "system", "published->removed")
+
+
+@pytest.mark.postgres
+def test_the_sql_sources_reports_column_queues_a_clean_comment(postgres_url: str, forum: SqlSourceSettings) -> None:
+    _post(postgres_url, 1, 42, CIVIL, flags='{"count": 3, "reasons": ["spam", "abuse"]}')
+    _post(postgres_url, 2, 42, CIVIL, flags="1")
+    _run(postgres_url, forum)
+    assert {c: e.reasons for c, e in _items(postgres_url).items()} == {"1": {REPORTED: 3.0}}
+    reasons = [(r.count, r.reason) for r in reports_on(database(postgres_url), "forum", "1")]
+    assert reasons == [(1, "spam"), (1, "abuse"), (1, None)]
 
 
 def test_trust_is_taken_from_the_user_id_never_from_the_display_name(db_url: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import actor_option, config_option, format_option, guard
+from moderation.cli.options import actor_option, config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo, visible_name
 from moderation.models import COMMENTER_STATES
 
@@ -31,7 +31,7 @@ def commenter_show(config_path: str | None, output_format: str, source: str, key
     """Show a commenter: state, counts, notes and changes. KEY is user:<id> or email:<address or sha256>."""
     from moderation.review.commenters import profile
 
-    db = _db(config_path)
+    db, _ = configured_database(config_path)
     found = guard(lambda: profile(db, source, key, datetime.now(UTC)))
     _print(found, output_format)
 
@@ -62,7 +62,7 @@ def commenter_set(
     from moderation.review.accounts import active_moderator
     from moderation.review.commenters import set_state
 
-    db = _db(config_path)
+    db, _ = configured_database(config_path)
     now = datetime.now(UTC)
     expires = _expiry(now, days, until)
     moderator = guard(lambda: active_moderator(db, actor))
@@ -95,7 +95,7 @@ def commenter_notes(
     from moderation.review.accounts import active_moderator
     from moderation.review.commenters import add_note, profile
 
-    db = _db(config_path)
+    db, _ = configured_database(config_path)
     now = datetime.now(UTC)
     if note is None:
         found = guard(lambda: profile(db, source, key, now))
@@ -123,7 +123,7 @@ def commenter_list(
     """List commenters whose state is in force, latest change first."""
     from moderation.review.commenters import list_commenters
 
-    db = _db(config_path)
+    db, _ = configured_database(config_path)
     found = guard(lambda: list_commenters(db, datetime.now(UTC), state=state, source=source, limit=limit))
     if output_format == "json":
         click.echo(json.dumps([asdict(c) for c in found], ensure_ascii=False, indent=2, default=_json_value))
@@ -169,14 +169,6 @@ def _expiry(now: datetime, days: int | None, until: str | None) -> datetime | No
     except ValueError:
         raise click.UsageError(f"--until {until!r} is not an ISO 8601 time, e.g. 2027-01-31T12:00") from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def _db(config_path: str | None) -> Any:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url))
 
 
 def _json_value(value: Any) -> Any:

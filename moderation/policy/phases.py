@@ -174,10 +174,6 @@ def attack_on_commenter(ctx: PolicyContext) -> PhaseResult | None:
     return PhaseResult(reasons=crossed, explanation=f"attack on {target}" if target else "attack on a commenter")
 
 
-def fallback(ctx: PolicyContext) -> PhaseResult | None:
-    return None
-
-
 PHASES: tuple[Phase, ...] = (
     # nothing to judge
     empty,
@@ -193,7 +189,6 @@ PHASES: tuple[Phase, ...] = (
     blocked_words,
     label_thresholds,
     attack_on_commenter,
-    fallback,
 )
 
 
@@ -227,7 +222,7 @@ def decide(
     """
     ctx = PolicyContext(comment, score, settings, source, commenter, reports)
     status, reasons, explanations = run_phases(ctx, PHASES)
-    if status is None:
+    if status is None:  # no phase decided: flagged for any reason, else passed
         status = FLAGGED if reasons else PASSED
     flagged = status == FLAGGED
     if flagged and reports:

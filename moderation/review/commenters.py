@@ -35,7 +35,6 @@ from moderation.storage.tables import (
     CommentReportRow,
     CommentRow,
     QueueItemRow,
-    as_utc,
 )
 
 STATE_EVENT = "state"
@@ -221,13 +220,13 @@ def _row(session: Session, source: str, key: str, now: datetime) -> CommenterRow
 
 
 def _fill_state(found: CommenterProfile, row: CommenterRow, now: datetime) -> None:
-    expires = as_utc(row.state_expires_at)
+    expires = row.state_expires_at
     active = row.state is not None and (expires is None or expires > now)
     found.state = row.state if active else None
     found.expires_at = expires if active else None
     found.state_note = row.state_note
     found.set_by = row.state_set_by
-    found.set_at = as_utc(row.state_set_at)
+    found.set_at = row.state_set_at
 
 
 def _event(row: CommenterRow, actor: str, action: str, now: datetime, **values: Any) -> CommenterEventRow:
@@ -235,9 +234,7 @@ def _event(row: CommenterRow, actor: str, action: str, now: datetime, **values: 
 
 
 def _view(event: CommenterEventRow) -> CommenterEvent:
-    return CommenterEvent(
-        event.actor, event.action, event.state, as_utc(event.expires_at), event.note, as_utc(event.created_at)
-    )
+    return CommenterEvent(event.actor, event.action, event.state, event.expires_at, event.note, event.created_at)
 
 
 def _clean_note(note: str | None) -> str | None:

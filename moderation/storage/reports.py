@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from moderation.errors import UnknownItem
 from moderation.models import OPEN_STATUSES, REPORTED, SYSTEM_ACTOR, QueueStatus, Report, ReportRule
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentReportRow, CommentRow, ModerationActionRow, QueueItemRow, ScoreRow, as_utc
+from moderation.storage.tables import CommentReportRow, CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
 
 FROM_SOURCE = "source"
 FROM_API = "api"
@@ -135,8 +135,7 @@ def reports_on(db: Database, source: str, external_id: str) -> list[ReportEntry]
     )
     with db.session() as session:
         return [
-            ReportEntry(row.count, row.reason, row.reporter, row.via, as_utc(row.created_at))
-            for row in session.scalars(query)
+            ReportEntry(row.count, row.reason, row.reporter, row.via, row.created_at) for row in session.scalars(query)
         ]
 
 

@@ -65,7 +65,7 @@ def moderate(config_path: str | None = None) -> RunSummary:
     summary.alerts_written += check_backlog(db_url, settings.alerts, now)
     summary.alerts = deliver_alerts_task(db_url, settings.alerts)
     emit_flagged_post_events(summary)
-    publish_run_summary(summary)
+    publish_run_summary(summary, settings.web.public_url())
 
     get_run_logger().info(
         "scored %d comments, flagged %d, alerts sent %d, decisions applied on sites %d; sources failed: %s",

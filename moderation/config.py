@@ -27,6 +27,7 @@ from moderation.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config/moderation.toml")
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+ReasonCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,50}$")]
 
 
 class StrictModel(BaseModel):
@@ -169,14 +170,36 @@ class PolicySettings(StrictModel):
     @field_validator("trusted_authors")
     @classmethod
     def _identities_not_names(cls, authors: list[str]) -> list[str]:
-        for author in authors:
-            source, _, user_id = author.partition(":")
-            if not source.strip() or not user_id.strip() or user_id.strip() in ("0", ""):
-                raise ValueError(
-                    f"{author!r} is not a registered user: write <source name>:<user id>, e.g. 'blog:1' "
-                    "(display names are never trusted: a guest can type any name)"
-                )
-        return authors
+        return registered_users(authors)
+
+
+def registered_users(authors: list[str]) -> list[str]:
+    """`authors` if each is `<source name>:<user id>`; a display name is refused (a guest can type any name)."""
+    for author in authors:
+        source, _, user_id = author.partition(":")
+        if not source.strip() or not user_id.strip() or user_id.strip() in ("0", ""):
+            raise ValueError(
+                f"{author!r} is not a registered user: write <source name>:<user id>, e.g. 'blog:1' "
+                "(display names are never trusted: a guest can type any name)"
+            )
+    return authors
+
+
+class SourcePolicySettings(StrictModel):
+    """One source's own policy: `[sources.policy]`. Thresholds override the global ones label by label; the
+    lists add to the global ones. Whatever is left out is `[policy]`'s."""
+
+    thresholds: dict[str, Probability] = Field(default_factory=dict)
+    """Per-label thresholds for this source's comments, replacing `policy.thresholds` for the labels named."""
+    trusted_authors: list[str] = Field(default_factory=list)
+    """More trusted registered users of this source, as `<this source's name>:<user id>`."""
+    blocked_words: list[str] = Field(default_factory=list)
+    """More words or phrases that send this source's comments to the queue."""
+
+    @field_validator("trusted_authors")
+    @classmethod
+    def _identities_not_names(cls, authors: list[str]) -> list[str]:
+        return registered_users(authors)
 
 
 class SiteActionSettings(StrictModel):
@@ -219,9 +242,35 @@ class SiteActionSettings(StrictModel):
         return self
 
 
-class FileSourceSettings(StrictModel):
+class SourceCommonSettings(StrictModel):
+    """Keys every source kind has besides its own: its name, what applies to its comments, who reviews them."""
+
     name: str = Field(min_length=1)
-    """Unique source name; comment ids are unique per source."""
+    """Unique source name; comment and post ids are unique per source."""
+    policy: SourcePolicySettings | None = None
+    """This source's own thresholds, trusted authors and blocked words (see SourcePolicySettings)."""
+    reason_codes: list[ReasonCode] | None = None
+    """The reasons moderators pick from when rejecting this source's comments, instead of review.reason_codes."""
+
+    @field_validator("reason_codes")
+    @classmethod
+    def _unique_codes(cls, codes: list[str] | None) -> list[str] | None:
+        if codes is not None and (not codes or len(set(codes)) != len(codes)):
+            raise ValueError("reason codes must be unique, and at least one")
+        return codes
+
+    @model_validator(mode="after")
+    def _trusted_here(self) -> SourceCommonSettings:
+        for author in self.policy.trusted_authors if self.policy else []:
+            if author.partition(":")[0].strip() != self.name:
+                raise ValueError(
+                    f"policy.trusted_authors: {author!r} is not a user of source {self.name!r}: "
+                    f"write '{self.name}:<user id>' (a user of another source goes under that source or [policy])"
+                )
+        return self
+
+
+class FileSourceSettings(SourceCommonSettings):
     kind: Literal["jsonl", "csv"]
     """File format of the comments."""
     path: str
@@ -234,8 +283,7 @@ class FileSourceSettings(StrictModel):
     """What decisions do on the site (see SiteActionSettings)."""
 
 
-class FolderSourceSettings(StrictModel):
-    name: str = Field(min_length=1)
+class FolderSourceSettings(SourceCommonSettings):
     kind: Literal["folder"]
     path: str
     """Folder of comment files (*.jsonl, *.ndjson, *.csv); each file is read once, a changed file again."""
@@ -267,8 +315,7 @@ class SqlColumns(StrictModel):
     """Readers' reports on the comment: a count, or JSON as in a comments file ({"count": 3, "reasons": [...]})."""
 
 
-class SqlSourceSettings(StrictModel):
-    name: str = Field(min_length=1)
+class SqlSourceSettings(SourceCommonSettings):
     kind: Literal["sql"]
     url: str
     """SQLAlchemy URL of the database holding the comments, without the password."""
@@ -304,8 +351,7 @@ class SqlSourceSettings(StrictModel):
     """What decisions do on the site (see SiteActionSettings)."""
 
 
-class WordPressSourceSettings(StrictModel):
-    name: str = Field(min_length=1)
+class WordPressSourceSettings(SourceCommonSettings):
     kind: Literal["wordpress"]
     url: str
     """Site address, e.g. https://blog.example.org (the REST API is under /wp-json/wp/v2/)."""
@@ -511,9 +557,6 @@ class AlertsSettings(StrictModel):
         return tuple(channel.name for channel in self.channels if kind in channel.alert_kinds)
 
 
-ReasonCode = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,50}$")]
-
-
 class ReviewSettings(StrictModel):
     reason_codes: list[ReasonCode] = Field(
         default_factory=lambda: [
@@ -582,6 +625,18 @@ class Settings(StrictModel):
         if repeated:
             raise ValueError(f"source names must be unique, repeated: {', '.join(repeated)}")
         return sources
+
+    def source_named(self, name: str) -> SourceSettings | None:
+        return next((source for source in self.sources if source.name == name), None)
+
+    def reason_codes_for(self, source: str) -> list[str]:
+        """The reasons a moderator may give when rejecting a comment of `source`."""
+        found = self.source_named(source)
+        return list(found.reason_codes) if found and found.reason_codes else list(self.review.reason_codes)
+
+    def reason_codes_by_source(self) -> dict[str, list[str]]:
+        """The sources with reason codes of their own, and those codes."""
+        return {source.name: list(source.reason_codes) for source in self.sources if source.reason_codes}
 
 
 def secret_from_env(variable: str | None, what: str, environ: Mapping[str, str] | None = None) -> SecretStr | None:

@@ -20,6 +20,7 @@ UNDO = "/undo"
 AUDIT = "/audit"
 COMMENTER_STATE = "/commenters/state"
 COMMENTER_NOTE = "/commenters/notes"
+STATS = "/stats"
 HEALTH = "/healthz"
 READY = "/readyz"
 DEFAULT_QUEUE = QueueStatus.PENDING.value

@@ -24,6 +24,7 @@ from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, 
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
 from moderation.models import CommentScore, Decision, FlaggedItem, InThread, Report, SiteAction, all_scores
 from moderation.policy import decide
+from moderation.policy.per_source import policies_by_source, policy_for
 from moderation.policy.phases import report_rule
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
@@ -144,8 +145,9 @@ def score_batch(
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
         scores = score_isolated(scorer, [InThread(item.comment, claim.threads[item.row_id]) for item in claim.comments])
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
+        own = policies_by_source(policy, sources)
         results = [
-            (item, score, _decide(claim, item, score, policy))
+            (item, score, _decide(claim, item, score, policy_for(item.source, policy, own)))
             for item, score in zip(claim.comments, scores, strict=True)
             if isinstance(score, CommentScore)
         ]

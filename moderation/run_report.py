@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from moderation.links import STATS, link
 from moderation.models import FlaggedItem
 from moderation.pipeline import RunSummary
 
@@ -27,9 +28,13 @@ class PostEvent:
     payload: dict[str, Any]
 
 
-def summary_markdown(summary: RunSummary) -> str:
-    """Counts only: comment text is hostile and stays out of Markdown (the table artifact shows it as text)."""
-    lines = ["# Moderation run", "", "| | count |", "|---|---:|"]
+def summary_markdown(summary: RunSummary, base_url: str = "") -> str:
+    """Counts only: comment text is hostile and stays out of Markdown (the table artifact shows it as text).
+    With `base_url` (the review UI's address), a link to its stats page."""
+    lines = ["# Moderation run", ""]
+    if base_url:
+        lines += [f"Flags, decisions and backlog over time: [stats page]({stats_link(base_url)})", ""]
+    lines += ["| | count |", "|---|---:|"]
     for name, counts in summary.sources.items():
         lines.append(
             f"| comments in from `{_md(name)}` | {counts.new} new, {counts.updated} edited, "
@@ -104,12 +109,18 @@ def flagged_post_events(summary: RunSummary) -> list[PostEvent]:
     return events
 
 
-def publish_run_summary(summary: RunSummary) -> None:
-    """A Markdown artifact (counts) and, when something was flagged, a table artifact (the comments)."""
+def stats_link(base_url: str) -> str:
+    """The review UI's stats page (its default period: the last 30 days)."""
+    return link(STATS, base_url)
+
+
+def publish_run_summary(summary: RunSummary, base_url: str = "") -> None:
+    """A Markdown artifact (counts, and a link to the stats page at `base_url`) and, when something was
+    flagged, a table artifact (the comments)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     create_markdown_artifact(
-        markdown=summary_markdown(summary),
+        markdown=summary_markdown(summary, base_url),
         key=SUMMARY_ARTIFACT_KEY,
         description=f"scored {summary.scored}, flagged {summary.flagged}, alerts sent {summary.alerts.delivered}",
     )

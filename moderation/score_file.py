@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from moderation.config import load_settings
+from moderation.errors import ConfigError
 from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
 from moderation.policy import decide
+from moderation.policy.per_source import effective_policy
 from moderation.scoring.base import load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources.files import JsonlFileSource
@@ -31,10 +33,23 @@ class ScoreFileReport:
 
 
 def score_file(
-    path: Path, out: IO[str], *, config_path: str | None = None, scorer_name: str | None = None
+    path: Path,
+    out: IO[str],
+    *,
+    config_path: str | None = None,
+    scorer_name: str | None = None,
+    source: str | None = None,
 ) -> ScoreFileReport:
-    """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`."""
+    """Score every valid comment of `path` (each with its thread) and write JSON lines to `out`; with `source`,
+    decide as for that configured source's comments (its own policy, its trusted authors)."""
     settings = load_settings(config_path)
+    policy = settings.policy
+    if source is not None:
+        found = settings.source_named(source)
+        if found is None:
+            known = ", ".join(s.name for s in settings.sources) or "none"
+            raise ConfigError(f"--source {source}: no such source in the config (sources: {known})")
+        policy = effective_policy(policy, found.policy)
     scorer = load_scorer(scorer_name or settings.scoring.scorer, settings.scoring)
     batch = JsonlFileSource("input", path).fetch(None)
     report = ScoreFileReport(rejected=batch.rejected)
@@ -47,7 +62,7 @@ def score_file(
                 report.failed.append((batch.locations.get(item.comment.id, item.comment.id), score.error))
                 continue
             reports = sum(report.count for report in item.comment.reports)
-            decision = decide(item.comment, score, settings.policy, "input", reports=reports)
+            decision = decide(item.comment, score, policy, source or "input", reports=reports)
             out.write(
                 json.dumps(
                     output_record(item.comment, score, decision, f"{scorer.name}/{scorer.version}"), ensure_ascii=False

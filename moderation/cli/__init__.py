@@ -32,6 +32,8 @@ COMMANDS = {
     "web": "moderation.cli.web:web",
     "export-labels": "moderation.cli.labels:export_labels",
     "train": "moderation.cli.train:train",
+    "stats": "moderation.cli.stats:stats",
+    "tune": "moderation.cli.stats:tune",
 }
 
 

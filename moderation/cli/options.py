@@ -59,6 +59,17 @@ def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def viewer_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--as",
+        "viewer",
+        envvar="MODERATION_ACTOR",
+        default=None,
+        metavar="USER",
+        help="Show only what this account may see (its sources; default $MODERATION_ACTOR, else everything).",
+    )(func)
+
+
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for name, help_text in reversed(
         [
@@ -66,8 +77,9 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--label",
                 "Only items flagged for this label (e.g. insult, attack_on_commenter; reported: the reported queue).",
             ),
-            ("--post", "Only comments on this post id."),
+            ("--post", "Only comments on this post id (with --source: of that source)."),
             ("--author", "Only comments by this author."),
+            ("--source", "Only comments of this source (a [[sources]] name)."),
         ]
     ):
         func = click.option(name, default=None, help=help_text)(func)

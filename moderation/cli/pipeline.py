@@ -103,7 +103,15 @@ def _print_summary(summary: RunSummary) -> None:
 )
 @output_option
 @click.option("--scorer", "scorer_name", default=None, help="Scorer name (default: scoring.scorer in the config).")
-def score(config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None) -> None:
+@click.option(
+    "--source",
+    default=None,
+    metavar="NAME",
+    help="Decide as for this configured source's comments (its [sources.policy]); default: the global [policy].",
+)
+def score(
+    config_path: str | None, input_path: str, output_path: str | None, scorer_name: str | None, source: str | None
+) -> None:
     """Score a JSONL file of comments, each with its thread; no database, no Prefect server.
 
     A line that is not a valid comment, or that the scorer fails on, is reported on standard error with
@@ -113,7 +121,9 @@ def score(config_path: str | None, input_path: str, output_path: str | None, sco
 
     warn_about_unused_label_settings(config_path, scorer_name)
     with click.open_file(output_path or "-", "w", encoding="utf-8") as out:
-        report = guard(lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name))
+        report = guard(
+            lambda: score_file(Path(input_path), out, config_path=config_path, scorer_name=scorer_name, source=source)
+        )
     for rejected in report.rejected:
         echo(f"skipped {rejected.location}: {rejected.error}", err=True)
     for location, error in report.failed:

@@ -16,6 +16,7 @@ from moderation.cli.options import (
     filter_options,
     format_option,
     guard,
+    viewer_option,
 )
 from moderation.cli.terminal import echo, visible_name
 from moderation.errors import QueueError
@@ -32,6 +33,7 @@ def queue() -> None:
 @config_option
 @format_option
 @filter_options
+@viewer_option
 @click.option(
     "--status", default=QueueStatus.PENDING.value, show_default=True, help="pending, approved, rejected or escalated."
 )
@@ -42,6 +44,8 @@ def queue_list(
     label: str | None,
     post: str | None,
     author: str | None,
+    source: str | None,
+    viewer: str | None,
     status: str,
     limit: int,
 ) -> None:
@@ -49,7 +53,10 @@ def queue_list(
     from moderation.review.queue import QueueFilter, list_items
 
     db, _ = configured_database(config_path)
-    entries = guard(lambda: list_items(db, status, limit, QueueFilter(label, post, author)))
+    filters = QueueFilter(label, post, author, source)
+    if viewer is not None:
+        filters = filters.seen_by(_moderator(db, viewer))
+    entries = guard(lambda: list_items(db, status, limit, filters))
     if output_format == "json":
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
@@ -68,15 +75,17 @@ def queue_list(
 @queue.command("show")
 @config_option
 @format_option
+@viewer_option
 @click.argument("item_id", type=int)
-def queue_show(config_path: str | None, output_format: str, item_id: int) -> None:
+def queue_show(config_path: str | None, output_format: str, viewer: str | None, item_id: int) -> None:
     """Show one item: scores, the text with its evidence [[marked]], the thread, the author's history, the audit."""
     from moderation.review import audit_for, author_history, thread_for
     from moderation.review.queue import get_item
     from moderation.review.reports import reports_for
 
     db, _ = configured_database(config_path)
-    entry = guard(lambda: get_item(db, item_id))
+    moderator = _moderator(db, viewer) if viewer is not None else None
+    entry = guard(lambda: get_item(db, item_id, moderator))
     thread = thread_for(db, entry)
     history = author_history(db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id)
     trail = audit_for(db, entry)
@@ -105,7 +114,8 @@ def _decision_command(status: str, summary: str) -> click.Command:
         "--reason",
         "reason_code",
         default=None,
-        help="Reason code from review.reason_codes in the config (required to reject).",
+        help="Reason code from review.reason_codes in the config, or the item's source's reason_codes "
+        "(required to reject).",
     )
     @click.option("--note", default=None, help="Free text for the audit log.")
     def command(
@@ -131,6 +141,7 @@ def _decision_command(status: str, summary: str) -> click.Command:
                 rules=settings.review,
                 reason_code=reason_code,
                 note=note,
+                codes_by_source=settings.reason_codes_by_source(),
             )
         )
         if len(items) == 1 and outcome.refused:

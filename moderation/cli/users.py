@@ -31,14 +31,38 @@ def user() -> None:
     help="Admins also decide escalated items.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-def user_add(config_path: str | None, name: str, role: str, password_stdin: bool) -> None:
+@click.option(
+    "--sources",
+    default=None,
+    metavar="NAME,NAME...",
+    help="Only these sources' items (comma-separated [[sources]] names); default: every source.",
+)
+def user_add(config_path: str | None, name: str, role: str, password_stdin: bool, sources: str | None) -> None:
     """Create an account NAME; the password is asked for (twice) unless --password-stdin."""
     from moderation.review.accounts import add_user
 
+    db, settings = configured_database(config_path)
+    allowed = _checked_sources(db, settings, sources) if sources is not None else None
     password = _read_password(password_stdin)
-    db, _ = configured_database(config_path)
-    guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator()))
-    echo(f"added {role} {name}")
+    guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator(), sources=allowed))
+    echo(f"added {role} {name}{_limited(allowed)}")
+
+
+@user.command("set-sources")
+@config_option
+@click.argument("name")
+@click.argument("sources", required=False, metavar="[NAME,NAME...]")
+@click.option("--all", "every_source", is_flag=True, help="Lift the limit: every source's items.")
+def user_set_sources(config_path: str | None, name: str, sources: str | None, every_source: bool) -> None:
+    """Limit account NAME to the items of SOURCES (comma-separated [[sources]] names), or --all."""
+    from moderation.review.accounts import set_sources
+
+    if every_source == (sources is not None):
+        raise click.UsageError("give the sources (e.g. blog,forum) or --all, not both and not neither")
+    db, settings = configured_database(config_path)
+    allowed = None if every_source else _checked_sources(db, settings, sources or "")
+    guard(lambda: set_sources(db, name, allowed, datetime.now(UTC), by=_operator()))
+    echo(f"{name} now reviews {', '.join(allowed) if allowed is not None else 'every source'}")
 
 
 @user.command("list")
@@ -52,7 +76,13 @@ def user_list(config_path: str | None, output_format: str) -> None:
     accounts = list_users(db)
     if output_format == "json":
         rows = [
-            {"name": a.name, "role": a.role, "created_at": a.created_at.isoformat(), "active": a.active}
+            {
+                "name": a.name,
+                "role": a.role,
+                "created_at": a.created_at.isoformat(),
+                "active": a.active,
+                "sources": None if a.sources is None else list(a.sources),
+            }
             for a in accounts
         ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -61,7 +91,7 @@ def user_list(config_path: str | None, output_format: str) -> None:
         echo("no users yet: add one with `moderation user add NAME --role admin`")
     for account in accounts:
         state = "" if account.active else "  (disabled)"
-        echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}{state}")
+        echo(f"{account.name}  {account.role}  since {account.created_at:%Y-%m-%d}{_limited(account.sources)}{state}")
 
 
 @user.command("disable")
@@ -113,6 +143,27 @@ def user_set_password(config_path: str | None, name: str, password_stdin: bool) 
 def _change(config_path: str | None, change: Callable[[Any, datetime], None]) -> None:
     db, _ = configured_database(config_path)
     guard(lambda: change(db, datetime.now(UTC)))
+
+
+def _checked_sources(db: Any, settings: Any, listed: str) -> list[str]:
+    """The comma-separated source names, each one the config or the database knows."""
+    from moderation.review.accounts import stored_sources
+
+    names = sorted({name.strip() for name in listed.split(",") if name.strip()})
+    if not names:
+        raise click.ClickException("no source named: give source names such as blog,forum (or leave the option out)")
+    known = {source.name for source in settings.sources} | set(guard(lambda: stored_sources(db)))
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown source {', '.join(repr(n) for n in unknown)}: the config and the database know "
+            f"{', '.join(sorted(known)) or 'no source yet'}"
+        )
+    return names
+
+
+def _limited(sources: Any) -> str:
+    return "" if sources is None else f"  (sources: {', '.join(sources)})"
 
 
 def _read_password(from_stdin: bool) -> str:

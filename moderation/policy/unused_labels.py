@@ -23,6 +23,12 @@ def unused_label_settings(
         *((f"policy.thresholds.{label}", label, "threshold") for label in policy.thresholds),
         *((f"policy.severity.{label}", label, "severity weight") for label in policy.severity),
         *(("policy.urgent_labels", label, "urgent label") for label in policy.urgent_labels),
+        *(
+            (f"sources.{source.name}.policy.thresholds.{label}", label, "threshold")
+            for source in settings.sources
+            if source.policy is not None
+            for label in source.policy.thresholds
+        ),
     ]
     if settings.alerts.channels_for("severe"):  # alert thresholds do nothing anyway while no channel wants them
         alerting = settings.alerts.severe.thresholds

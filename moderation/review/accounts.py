@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from moderation.errors import AccountError
 from moderation.models import SYSTEM_ACTOR
-from moderation.review.actors import Moderator
+from moderation.review.actors import Moderator, limited_to, moderator_from
 from moderation.storage.engine import Database
-from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow
+from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, CommentRow, SessionRow, UserRow
 
 MIN_PASSWORD_LENGTH = 10
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -33,6 +34,8 @@ class Account:
     role: str
     created_at: datetime
     active: bool = True
+    sources: tuple[str, ...] | None = None
+    """The sources this account may review; None: every source."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,18 @@ class AccountEvent:
     created_at: datetime
 
 
-def add_user(db: Database, name: str, password: str, role: str, now: datetime, *, by: str = "cli") -> Moderator:
-    """Create an account; the password is kept only as an argon2 hash."""
+def add_user(
+    db: Database,
+    name: str,
+    password: str,
+    role: str,
+    now: datetime,
+    *,
+    by: str = "cli",
+    sources: Sequence[str] | None = None,
+) -> Moderator:
+    """Create an account; the password is kept only as an argon2 hash. `sources` limits it to those sources'
+    items (None: every source)."""
     if not NAME.match(name):
         raise AccountError(
             f"invalid user name {name!r}: use 1-64 letters, digits and . _ @ -, starting with a letter or digit"
@@ -54,19 +67,31 @@ def add_user(db: Database, name: str, password: str, role: str, now: datetime, *
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     _check_password(password)
+    allowed = _source_list(sources)
     try:
         with db.session() as session:
-            session.add(UserRow(name=name, password_hash=_hasher.hash(password), role=role, created_at=now))
+            session.add(
+                UserRow(name=name, password_hash=_hasher.hash(password), role=role, created_at=now, sources=allowed)
+            )
             _audit(session, by, "add", name, now)
     except IntegrityError as exc:
         raise AccountError(f"user {name!r} already exists") from exc
-    return Moderator(name, role)
+    return Moderator(name, role, limited_to(allowed))
 
 
 def list_users(db: Database) -> list[Account]:
     with db.session() as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.name))
-        return [Account(r.name, r.role, r.created_at, r.disabled_at is None) for r in rows]
+        return [
+            Account(
+                r.name,
+                r.role,
+                r.created_at,
+                r.disabled_at is None,
+                None if r.sources is None else tuple(r.sources),
+            )
+            for r in rows
+        ]
 
 
 def active_moderator(db: Database, name: str) -> Moderator:
@@ -77,7 +102,7 @@ def active_moderator(db: Database, name: str) -> Moderator:
             raise AccountError(f"no user {name!r}: create one with `moderation user add {name}`")
         if row.disabled_at is not None:
             raise AccountError(f"user {name!r} is disabled: enable it with `moderation user enable {name}`")
-        return Moderator(row.name, row.role)
+        return moderator_from(row)
 
 
 def authenticate(db: Database, name: str, password: str) -> Moderator | None:
@@ -94,7 +119,7 @@ def authenticate(db: Database, name: str, password: str) -> Moderator | None:
             return None
         if _hasher.check_needs_rehash(stored):
             row.password_hash = _hasher.hash(password)
-        return Moderator(row.name, row.role)
+        return moderator_from(row)
 
 
 def set_password(db: Database, name: str, password: str, now: datetime, *, by: str) -> None:
@@ -105,6 +130,14 @@ def set_password(db: Database, name: str, password: str, now: datetime, *, by: s
         row.password_hash = _hasher.hash(password)
         _end_sessions(session, row, now)
         _audit(session, by, "set-password", name, now)
+
+
+def set_sources(db: Database, name: str, sources: Sequence[str] | None, now: datetime, *, by: str) -> None:
+    """Limit `name` to the items of `sources` (None: every source); takes effect on their next request."""
+    allowed = _source_list(sources)
+    with db.session() as session:
+        _account(session, name).sources = allowed
+        _audit(session, by, "set-sources", name, now)
 
 
 def disable_user(db: Database, name: str, now: datetime, *, by: str) -> None:
@@ -131,6 +164,12 @@ def delete_user(db: Database, name: str, now: datetime, *, by: str) -> None:
         _audit(session, by, "delete", name, now)
 
 
+def stored_sources(db: Database) -> list[str]:
+    """The names of the sources the database holds comments of."""
+    with db.session() as session:
+        return sorted(session.scalars(select(CommentRow.source).distinct()))
+
+
 def account_events(db: Database, name: str | None = None) -> list[AccountEvent]:
     """The audit of account changes, oldest first (only those of `name` if given)."""
     query = select(AccountEventRow).order_by(AccountEventRow.id)
@@ -155,6 +194,15 @@ def _end_sessions(session: Session, user: UserRow, now: datetime) -> None:
 
 def _audit(session: Session, by: str, action: str, name: str, now: datetime) -> None:
     session.add(AccountEventRow(actor=by[:255], action=action, username=name, created_at=now))
+
+
+def _source_list(sources: Sequence[str] | None) -> list[str] | None:
+    if sources is None:
+        return None
+    cleaned = sorted({source.strip() for source in sources if source.strip()})
+    if not cleaned:
+        raise AccountError("no source named: give at least one source name, or every source")
+    return cleaned
 
 
 def _check_password(password: str) -> None:

@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.config import ReviewSettings
-from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed, UnknownItem
+from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed
 from moderation.models import OPEN_STATUSES, QueueStatus
 from moderation.review.actors import Moderator
-from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item
+from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item, unknown_item
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, QueueItemRow
 
@@ -24,6 +24,7 @@ def claim(db: Database, item_id: int, moderator: Moderator, now: datetime, rules
     """Take item `item_id` for `moderator`, or raise why not (decided, escalated, someone else's)."""
     cutoff = stale_before(now, rules)
     with db.session() as session:
+        check_visible(session, item_id, moderator)
         release_others(session, moderator, keep=item_id)
         taken = session.execute(
             update(QueueItemRow)
@@ -37,7 +38,7 @@ def claim(db: Database, item_id: int, moderator: Moderator, now: datetime, rules
         )
         if rowcount(taken) != 1:
             raise refusal(session, item_id, moderator, cutoff, rules)
-    return get_item(db, item_id)
+    return get_item(db, item_id, moderator)
 
 
 def claim_next(
@@ -65,6 +66,7 @@ def claim_next(
         .where(
             item.status == status,
             or_(item.claimed_by.is_(None), item.claimed_at < cutoff),
+            moderator.sees(),
             *(filters or QueueFilter()).conditions(item=item),
         )
         .order_by(item.priority.desc(), item.id)
@@ -92,7 +94,7 @@ def claim_next(
             )
             if found is None:
                 return None
-    return get_item(db, found)
+    return get_item(db, found, moderator)
 
 
 def release(db: Database, item_id: int, moderator: Moderator) -> bool:
@@ -105,6 +107,17 @@ def release(db: Database, item_id: int, moderator: Moderator) -> bool:
             .execution_options(synchronize_session=False)
         )
         return rowcount(result) == 1
+
+
+def check_visible(session: Session, item_id: int, moderator: Moderator) -> None:
+    """Raise UnknownItem when item `item_id` does not exist or is of a source `moderator` may not see."""
+    source = session.scalar(
+        select(CommentRow.source)
+        .join(QueueItemRow, QueueItemRow.comment_id == CommentRow.id)
+        .where(QueueItemRow.id == item_id)
+    )
+    if source is None or not moderator.may_see(source):
+        raise unknown_item(item_id)
 
 
 def stale_before(now: datetime, rules: ReviewSettings) -> datetime:
@@ -132,7 +145,7 @@ def refusal(session: Session, item_id: int, moderator: Moderator, cutoff: dateti
     """Why `moderator` can't claim or decide item `item_id` now, as the error to raise."""
     row = session.get(QueueItemRow, item_id, populate_existing=True)
     if row is None:
-        return UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
+        return unknown_item(item_id)
     if row.status not in OPEN_STATUSES:
         by = f" by {row.decided_by}" if row.decided_by else ""
         return AlreadyDecided(f"item #{item_id} is already {row.status}{by}; nothing left to decide")

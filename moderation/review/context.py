@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from moderation.models import SYSTEM_ACTOR, QueueStatus
+from moderation.review.actors import Moderator
 from moderation.review.queue import QueueEntry
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow
@@ -185,10 +186,18 @@ def audit_for(db: Database, item: QueueEntry) -> list[AuditEntry]:
 
 
 def recent_actions(
-    db: Database, *, actor: str | None = None, limit: int = 100, moderators_only: bool = True
+    db: Database,
+    *,
+    actor: str | None = None,
+    limit: int = 100,
+    moderators_only: bool = True,
+    viewer: Moderator | None = None,
 ) -> list[AuditEntry]:
-    """The latest decisions, newest first; by default only those of moderators (not the pipeline's)."""
+    """The latest decisions, newest first; by default only those of moderators (not the pipeline's); with
+    `viewer`, only those on comments of the sources they may see."""
     query = _audit_query()
+    if viewer is not None:
+        query = query.where(viewer.sees())
     if actor:
         query = query.where(ModerationActionRow.actor == actor)
     elif moderators_only:

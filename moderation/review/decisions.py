@@ -7,7 +7,7 @@ decision on an item that changed meanwhile updates nothing and is refused with S
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,10 +16,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.config import ReviewSettings
-from moderation.errors import AlreadyDecided, NotAllowed, NothingToUndo, QueueError, StaleVersion, UnknownItem
+from moderation.errors import AlreadyDecided, NotAllowed, NothingToUndo, QueueError, StaleVersion
 from moderation.models import DECISIONS, OPEN_STATUSES, SYSTEM_ACTOR, QueueStatus, all_scores
 from moderation.review.actors import Moderator
-from moderation.review.claims import claimable_by, refusal, release_others, rowcount, stale_before
+from moderation.review.claims import check_visible, claimable_by, refusal, release_others, rowcount, stale_before
 from moderation.storage import site_actions
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
@@ -71,6 +71,7 @@ class Undone:
 class _Snapshot:
     row: QueueItemRow
     comment_id: str
+    source: str
     scorer: str | None
     scores: dict[str, Any] | None
 
@@ -86,13 +87,17 @@ def decide(
     rules: ReviewSettings,
     reason_code: str | None = None,
     note: str | None = None,
+    codes_by_source: Mapping[str, Sequence[str]] | None = None,
 ) -> Decided:
     """Set item `item_id` to `status` (approved, rejected, escalated) if it is still at `expected_version`.
 
-    `expected_version` None means "as it is now" (scripts); the claim check applies either way.
+    `expected_version` None means "as it is now" (scripts); the claim check applies either way. An item of a
+    source the moderator may not see is unknown to them. A rejection's reason is one of the item's source's
+    codes (`codes_by_source`, `Settings.reason_codes_by_source()`), else of `rules.reason_codes`.
     """
-    reason_code, note = check_decision(status, reason_code, note, rules)
-    snapshot = _snapshot(db, item_id)
+    snapshot = _snapshot(db, item_id, moderator)
+    codes = (codes_by_source or {}).get(snapshot.source, rules.reason_codes)
+    reason_code, note = check_decision(status, reason_code, note, rules, codes=codes, source=snapshot.source)
     item = snapshot.row
     expected = item.version if expected_version is None else expected_version
     if item.version != expected:
@@ -167,9 +172,11 @@ def bulk_decide(
     rules: ReviewSettings,
     reason_code: str | None = None,
     note: str | None = None,
+    codes_by_source: Mapping[str, Sequence[str]] | None = None,
 ) -> BulkOutcome:
     """Decide each (item id, expected version) on its own; items that can't be decided are reported, not fatal."""
-    check_decision(status, reason_code, note, rules)
+    every_code = [*rules.reason_codes, *(code for codes in (codes_by_source or {}).values() for code in codes)]
+    check_decision(status, reason_code, note, rules, codes=list(dict.fromkeys(every_code)))
     outcome = BulkOutcome()
     for item_id, version in items:
         try:
@@ -184,6 +191,7 @@ def bulk_decide(
                     rules=rules,
                     reason_code=reason_code,
                     note=note,
+                    codes_by_source=codes_by_source,
                 )
             )
         except QueueError as exc:
@@ -210,6 +218,12 @@ def undo_last(db: Database, moderator: Moderator, now: datetime) -> Undone:
         ).first()
         if last is None or last.queue_item_id is None or last.from_status is None:
             raise NothingToUndo(f"{moderator.name} has no decision left to undo")
+        source = session.scalar(select(CommentRow.source).where(CommentRow.id == last.comment_id))
+        if source is None or not moderator.may_see(source):
+            raise NotAllowed(
+                f"your last decision (item #{last.queue_item_id}) is on a source you no longer review; "
+                "ask an admin to undo it"
+            )
         item = session.get(QueueItemRow, last.queue_item_id)
         latest = session.scalar(
             select(ModerationActionRow.id)
@@ -273,34 +287,46 @@ def undo_last(db: Database, moderator: Moderator, now: datetime) -> Undone:
 
 
 def check_decision(
-    status: str, reason_code: str | None, note: str | None, rules: ReviewSettings
+    status: str,
+    reason_code: str | None,
+    note: str | None,
+    rules: ReviewSettings,
+    *,
+    codes: Sequence[str] | None = None,
+    source: str | None = None,
 ) -> tuple[str | None, str | None]:
-    """The reason code and note, cleaned; raise QueueError on a bad status, reason or note."""
+    """The reason code and note, cleaned; raise QueueError on a bad status, reason or note. `codes`: the reasons
+    allowed for the item's `source` (default: rules.reason_codes)."""
     if status not in DECISIONS:
         raise QueueError(f"unknown decision {status!r}: use one of {', '.join(DECISIONS)}")
     reason_code = (reason_code or "").strip() or None
     note = (note or "").strip() or None
-    codes = ", ".join(rules.reason_codes)
+    allowed = list(rules.reason_codes if codes is None else codes)
+    listed = ", ".join(allowed)
     if status == QueueStatus.REJECTED and reason_code is None:
-        raise QueueError(f"a rejection needs a reason: one of {codes}")
-    if reason_code is not None and reason_code not in rules.reason_codes:
-        raise QueueError(f"unknown reason {reason_code!r}: use one of {codes} (review.reason_codes in the config)")
+        raise QueueError(f"a rejection needs a reason: one of {listed}")
+    if reason_code is not None and reason_code not in allowed:
+        where = (
+            f"reason_codes of source {source!r} in the config"
+            if codes is not None and source is not None and list(codes) != list(rules.reason_codes)
+            else "review.reason_codes in the config"
+        )
+        raise QueueError(f"unknown reason {reason_code!r}: use one of {listed} ({where})")
     if note is not None and len(note) > NOTE_MAX_LENGTH:
         raise QueueError(f"a note is at most {NOTE_MAX_LENGTH} characters, this one has {len(note)}")
     return reason_code, note
 
 
-def _snapshot(db: Database, item_id: int) -> _Snapshot:
+def _snapshot(db: Database, item_id: int, moderator: Moderator) -> _Snapshot:
     with db.session() as session:
-        item = session.get(QueueItemRow, item_id)
-        if item is None:
-            raise UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
-        comment_id = session.scalar(select(CommentRow.external_id).where(CommentRow.id == item.comment_id)) or ""
+        check_visible(session, item_id, moderator)
+        item = session.get_one(QueueItemRow, item_id)
+        comment = session.get_one(CommentRow, item.comment_id)
         score = session.get(ScoreRow, item.score_id) if item.score_id else None
     scores: dict[str, Any] | None = None
     if score is not None:
         scores = all_scores(score.labels, score.attack_on_commenter)
-    return _Snapshot(item, comment_id, score.scorer_version if score else None, scores)
+    return _Snapshot(item, comment.external_id, comment.source, score.scorer_version if score else None, scores)
 
 
 def _refused(

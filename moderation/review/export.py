@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,6 +13,8 @@ from sqlalchemy import select, tuple_
 from moderation.models import QueueStatus, all_scores
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow
+
+UNFLAGGED_SEED = 0
 
 FINAL = (QueueStatus.APPROVED.value, QueueStatus.REJECTED.value)
 CHUNK = 500
@@ -70,3 +73,21 @@ def export_labels(db: Database, since: datetime | None = None) -> Iterator[dict[
             "moderator": item.decided_by,
             "decided_at": item.decided_at.isoformat() if item.decided_at else None,
         }
+
+
+def sample_unflagged(db: Database, count: int, seed: int = UNFLAGGED_SEED) -> list[str]:
+    """The texts of up to `count` comments drawn at random (seeded: the same database gives the same sample)
+    from those that were scored and never queued, text not purged: presumed negatives for training."""
+    queued = select(QueueItemRow.id).where(QueueItemRow.comment_id == CommentRow.id).exists()
+    scored = select(ScoreRow.id).where(ScoreRow.comment_id == CommentRow.id).exists()
+    candidates = select(CommentRow.id).where(
+        scored, ~queued, CommentRow.text_purged_at.is_(None), CommentRow.text != ""
+    )
+    with db.session() as session:
+        ids = list(session.scalars(candidates.order_by(CommentRow.id)))
+        chosen = sorted(random.Random(seed).sample(ids, min(count, len(ids))))
+        texts: list[str] = []
+        for start in range(0, len(chosen), CHUNK):
+            part = chosen[start : start + CHUNK]
+            texts += session.scalars(select(CommentRow.text).where(CommentRow.id.in_(part)).order_by(CommentRow.id))
+    return texts

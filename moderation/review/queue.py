@@ -5,7 +5,7 @@ Deciding on items (claims, version-checked decisions, undo) lives in `moderation
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from moderation.errors import QueueError, UnknownItem
 from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores, commenter_key
+from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow
 
@@ -66,11 +67,18 @@ class QueueEntry:
 
 @dataclass(frozen=True)
 class QueueFilter:
-    """Narrows a queue view: items flagged for `label`, on post `post`, written by `author`."""
+    """Narrows a queue view: items flagged for `label`, on post `post`, written by `author`, from `source`;
+    `within`: only the sources a moderator may see (None: all; set by `seen_by`, never from a request)."""
 
     label: str | None = None
     post: str | None = None
     author: str | None = None
+    source: str | None = None
+    within: frozenset[str] | None = None
+
+    def seen_by(self, moderator: Moderator) -> QueueFilter:
+        """This filter, limited to the sources `moderator` may see."""
+        return replace(self, within=moderator.sources)
 
     def conditions(self, item: Any = QueueItemRow, comment: Any = CommentRow) -> list[ColumnElement[bool]]:
         """WHERE conditions for a query that joins the queue item (`item`) to its comment (`comment`)."""
@@ -81,10 +89,15 @@ class QueueFilter:
             found.append(comment.post_external_id == self.post)
         if self.author:
             found.append(comment.author == self.author)
+        if self.source:
+            found.append(comment.source == self.source)
+        if self.within is not None:
+            found.append(comment.source.in_(sorted(self.within)))
         return found
 
     def is_empty(self) -> bool:
-        return not (self.label or self.post or self.author)
+        """No filter chosen (the limit to a moderator's sources is not a choice)."""
+        return not (self.label or self.post or self.author or self.source)
 
 
 def key_of(item: QueueEntry) -> str | None:
@@ -112,13 +125,19 @@ def list_items(
         return [entry(*row) for row in session.execute(query)]
 
 
-def get_item(db: Database, item_id: int) -> QueueEntry:
-    """One queue item by id, whatever its status."""
+def get_item(db: Database, item_id: int, viewer: Moderator | None = None) -> QueueEntry:
+    """One queue item by id, whatever its status; an item of a source `viewer` may not see is unknown to them."""
     with db.session() as session:
         found = session.execute(_entries_query().where(QueueItemRow.id == item_id)).first()
-    if found is None:
-        raise UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
+    if found is None or (viewer is not None and not viewer.may_see(found[1].source)):
+        raise unknown_item(item_id)
     return entry(*found)
+
+
+def unknown_item(item_id: int) -> UnknownItem:
+    """The error for an item that does not exist, and for one of a source the moderator may not see: the same
+    words, so a moderator limited to some sources learns nothing of the others."""
+    return UnknownItem(f"no queue item #{item_id}: `moderation queue list` shows the ids")
 
 
 def count_items(db: Database, filters: QueueFilter | None = None) -> dict[str, int]:
@@ -132,6 +151,15 @@ def count_items(db: Database, filters: QueueFilter | None = None) -> dict[str, i
     with db.session() as session:
         found = {status: int(count) for status, count in session.execute(query)}
     return {status: found.get(status, 0) for status in QUEUE_STATUSES}
+
+
+def queue_sources(db: Database, viewer: Moderator | None = None) -> list[str]:
+    """The sources that have items in the queue (any status), those `viewer` may see, by name."""
+    query = select(CommentRow.source).join(QueueItemRow, QueueItemRow.comment_id == CommentRow.id).distinct()
+    if viewer is not None:
+        query = query.where(viewer.sees())
+    with db.session() as session:
+        return sorted(session.scalars(query))
 
 
 def neighbours(db: Database, item: QueueEntry, filters: QueueFilter | None = None) -> tuple[int | None, int | None]:

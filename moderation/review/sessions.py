@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from moderation.config import WebSettings
 from moderation.review.accounts import authenticate
-from moderation.review.actors import Moderator
+from moderation.review.actors import Moderator, moderator_from
 from moderation.storage.engine import Database
 from moderation.storage.tables import LoginAttemptRow, SessionRow, UserRow
 
@@ -111,7 +111,7 @@ def session_moderator(db: Database, token: str, now: datetime) -> Moderator | No
     )
     with db.session() as session:
         row = session.scalars(query).first()
-        return Moderator(row.name, row.role) if row else None
+        return moderator_from(row) if row else None
 
 
 def end_session(db: Database, token: str, now: datetime) -> None:

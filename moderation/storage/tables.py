@@ -226,6 +226,8 @@ class UserRow(Base):
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
     """Set while the account is disabled: it cannot log in, its sessions are ended, `--as` refuses it."""
+    sources: Mapped[list[str] | None] = mapped_column(JSON)
+    """The sources whose items this account may see and decide; None: every source."""
 
 
 class SessionRow(Base):

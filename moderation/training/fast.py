@@ -47,6 +47,7 @@ from moderation.training.data import (
     natural_weights,
     read_table,
 )
+from moderation.training.decisions import with_decisions
 from moderation.training.lexicons import IDENTITY_TERMS, valence_classes
 
 CHUNK = 2000
@@ -108,6 +109,15 @@ class Threshold:
     rows: int
 
 
+@dataclass(frozen=True)
+class ExtraTraining:
+    """A training table that is not a file of the data folder (moderators' decisions), and what the model
+    records about it (model.json's `decisions`)."""
+
+    table: Table
+    provenance: dict[str, Any]
+
+
 @dataclass
 class Corpus:
     """Normalised texts and their feature matrix, per file."""
@@ -118,10 +128,17 @@ class Corpus:
 
 
 def train_fast(
-    data_dir: Path, out_dir: Path, settings: TrainSettings | None = None, progress: Progress | None = None
+    data_dir: Path,
+    out_dir: Path,
+    settings: TrainSettings | None = None,
+    progress: Progress | None = None,
+    extra: ExtraTraining | None = None,
 ) -> tuple[FastModel, list[Threshold]]:
-    """Train from `data_dir`'s train files, calibrate on its dev files, write the model to `out_dir`."""
+    """Train from `data_dir`'s train files (and `extra`'s table: moderators' decisions), calibrate on its dev
+    files, write the model to `out_dir`."""
     settings = settings or TrainSettings()
+    if extra:
+        settings = with_decisions(settings, extra.table)
     say = progress or (lambda _: None)
     families = sorted({s.family for sources in settings.output_sources.values() for s in sources})
     labels = tuple(label for label in LABELS if label in settings.label_sources)
@@ -131,7 +148,8 @@ def train_fast(
     word_classes = valence_classes()
 
     say(f"reading and normalising {', '.join(families)}")
-    train = _corpus({f: read_table(data_dir, f, "train") for f in families})
+    given = {extra.table.name.partition(".")[0]: extra.table} if extra else {}
+    train = _corpus({f: given[f] if f in given else read_table(data_dir, f, "train") for f in families})
     idf = compute_idf([t for f in families for t in train.normalised[f]], settings.spec, word_classes)
     for family in families:
         train.matrices[family] = feature_matrix(train.normalised[family], settings.spec, idf, word_classes)
@@ -169,6 +187,8 @@ def train_fast(
     thresholds = _thresholds(model, dev, settings)
     info["calibration_data"] = {name: [s.description for s in settings.calibration_sources[name]] for name in outputs}
     info["thresholds"] = {t.label: t.__dict__ for t in thresholds}
+    if extra:
+        info["decisions"] = extra.provenance
     save_model(model, out_dir)
     say(f"wrote {out_dir} ({model.version})")
     return model, thresholds

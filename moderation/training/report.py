@@ -124,6 +124,7 @@ def write_report(data_dir: Path, model_dir: Path, path: Path, progress: Progress
     say("bias_madlibs")
     bias = read_table(data_dir, BIAS_FILE, "train")
     lines = _header(model, model_dir)
+    lines += decisions_section(model)
     lines += _quality(rows, profanity is not None)
     if profanity is not None:
         lines += _contamination(data_dir, profanity, dev)
@@ -151,6 +152,24 @@ def _header(model: FastModel, model_dir: Path) -> list[str]:
         f"- labels: {', '.join(model.labels)}",
         f"- auxiliary outputs (read by the thread layer, never shown as labels): {', '.join(model.auxiliary) or '-'}",
         "- training rows: " + ", ".join(f"{name} {meta['rows']:,}" for name, meta in sorted(files.items())),
+        "",
+    ]
+
+
+def decisions_section(model: FastModel) -> list[str]:
+    """What the model learned from moderators' decisions (`train fast --decisions`), with its sampling caveat;
+    nothing for a model trained from the data folder alone."""
+    found = model.info.get("decisions")
+    if not found:
+        return []
+    return [
+        "## Moderators' decisions in the training data",
+        "",
+        f"{found['decided']:,} decided items ({found['rejected']:,} rejected, {found['approved']:,} approved) and "
+        f"{found['unflagged_presumed_negative']:,} unflagged comments as presumed negatives; "
+        f"{found['skipped']:,} records skipped.",
+        "",
+        f"**Sampling caveat.** {found['caveat']}",
         "",
     ]
 

@@ -47,6 +47,7 @@ def decide_item(
         rules=rules,
         reason_code=reason_code,
         note=note,
+        codes_by_source=context.settings.reason_codes_by_source(),
     )
     flash(request, f"{VERBS[decided.status]} item #{item_id} ({decided.comment_id}).", "success")
     following = claim_next(context.db, moderator, now, rules, status=decided.from_status, filters=filters)
@@ -88,6 +89,7 @@ def bulk(
         rules=context.settings.review,
         reason_code=reason_code,
         note=note,
+        codes_by_source=context.settings.reason_codes_by_source(),
     )
     if outcome.decided:
         flash(request, f"{VERBS[decision]} {len(outcome.decided)} of {len(items)} selected items.", "success")

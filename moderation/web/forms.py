@@ -8,22 +8,29 @@ from urllib.parse import urlencode
 from fastapi import Depends, Form, Path, Query
 
 from moderation.review.queue import QueueFilter
+from moderation.web.security import LoggedIn
 
 
 def filters_from_query(
+    moderator: LoggedIn,
     label: Annotated[str, Query(max_length=100)] = "",
     post: Annotated[str, Query(max_length=255)] = "",
     author: Annotated[str, Query(max_length=255)] = "",
+    source: Annotated[str, Query(max_length=100)] = "",
 ) -> QueueFilter:
-    return QueueFilter(label or None, post or None, author or None)
+    """The filters in a page's address, limited to the sources the logged-in moderator may see."""
+    return QueueFilter(label or None, post or None, author or None, source or None).seen_by(moderator)
 
 
 def filters_from_form(
+    moderator: LoggedIn,
     label: Annotated[str, Form(max_length=100)] = "",
     post: Annotated[str, Form(max_length=255)] = "",
     author: Annotated[str, Form(max_length=255)] = "",
+    source: Annotated[str, Form(max_length=100)] = "",
 ) -> QueueFilter:
-    return QueueFilter(label or None, post or None, author or None)
+    """The filters a form carries, limited to the sources the logged-in moderator may see."""
+    return QueueFilter(label or None, post or None, author or None, source or None).seen_by(moderator)
 
 
 MAX_ROW_ID = 2**31 - 1
@@ -41,6 +48,7 @@ FormFilters = Annotated[QueueFilter, Depends(filters_from_form)]
 
 def query_string(filters: QueueFilter, **extra: str | int) -> str:
     """`?label=...&author=...` for links that keep the moderator's filters (empty when there are none)."""
-    params = {k: v for k, v in (("label", filters.label), ("post", filters.post), ("author", filters.author)) if v}
+    chosen = (("label", filters.label), ("post", filters.post), ("author", filters.author), ("source", filters.source))
+    params = {k: v for k, v in chosen if v}
     params.update({k: str(v) for k, v in extra.items()})
     return f"?{urlencode(params)}" if params else ""

@@ -13,7 +13,7 @@ from moderation.models import COMMENTER_STATES, POLICY_REASONS
 from moderation.review import audit_for, author_history, claim, thread_for
 from moderation.review.commenters import profile
 from moderation.review.context import recent_actions
-from moderation.review.queue import check_status, count_items, get_item, key_of, list_items, neighbours
+from moderation.review.queue import check_status, count_items, get_item, key_of, list_items, neighbours, queue_sources
 from moderation.review.reports import reports_for
 from moderation.web.cards import CARD_TEXT_CHARS, make_card
 from moderation.web.forms import ItemId, QueryFilters, query_string
@@ -43,7 +43,9 @@ def queue_page(
         raise UnknownItem(f"there is no {status!r} queue") from exc
     size, now = context.settings.review.page_size, context.now()
     entries = list_items(context.db, status, limit=size + 1, filters=filters, offset=(page - 1) * size)
-    rules = context.settings.review
+    rules, settings = context.settings.review, context.settings
+    sources = queue_sources(context.db, moderator)
+    one_source = filters.source or (sources[0] if len(sources) == 1 else None)
     return render(
         request,
         "queue.html",
@@ -51,8 +53,9 @@ def queue_page(
         cards=[make_card(e, moderator, now, rules, fold_at=CARD_TEXT_CHARS) for e in entries[:size]],
         counts=count_items(context.db, filters),
         filters=filters,
-        labels=sorted({*context.settings.policy.thresholds, *POLICY_REASONS}),
-        reason_codes=rules.reason_codes,
+        labels=sorted({*settings.policy.thresholds, *POLICY_REASONS}),
+        sources=sources,
+        reason_codes=settings.reason_codes_for(one_source) if one_source else rules.reason_codes,
         page=page,
         more=len(entries) > size,
         qs=query_string(filters),
@@ -67,12 +70,12 @@ def item_page(
     request: Request, item_id: ItemId, moderator: LoggedIn, context: Context, filters: QueryFilters
 ) -> Response:
     now, rules = context.now(), context.settings.review
-    entry = get_item(context.db, item_id)
+    entry = get_item(context.db, item_id, moderator)
     if entry.status in moderator.decidable():
         try:
             entry = claim(context.db, item_id, moderator, now, rules)
         except AlreadyClaimed:
-            entry = get_item(context.db, item_id)  # shown read-only, with who holds it
+            entry = get_item(context.db, item_id, moderator)  # shown read-only, with who holds it
     before, after = neighbours(context.db, entry, filters)
     qs = query_string(filters)
     return render(
@@ -87,7 +90,7 @@ def item_page(
         reports=reports_for(context.db, entry),
         commenter=profile(context.db, entry.source, key, now) if (key := key_of(entry)) else None,
         commenter_states=COMMENTER_STATES,
-        reason_codes=rules.reason_codes,
+        reason_codes=context.settings.reason_codes_for(entry.source),
         filters=filters,
         qs=qs,
         prev_href=link(ITEM, query=qs, item_id=before) if before else None,
@@ -100,4 +103,5 @@ def item_page(
 def audit_page(
     request: Request, moderator: LoggedIn, context: Context, actor: Annotated[str, Query(max_length=255)] = ""
 ) -> Response:
-    return render(request, "audit.html", trail=recent_actions(context.db, actor=actor or None, limit=200), actor=actor)
+    trail = recent_actions(context.db, actor=actor or None, limit=200, viewer=moderator)
+    return render(request, "audit.html", trail=trail, actor=actor)

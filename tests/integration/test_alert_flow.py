@@ -61,6 +61,7 @@ def test_the_moderate_flow_delivers_its_alerts_once_and_publishes_a_summary(
     markdown = artifacts["moderation-run-summary"]
     assert "| flagged for review | 2 |" in markdown and "| alerts sent | 2 |" in markdown
     assert "| attack_on_commenter | 1 |" in markdown
+    assert "[stats page](http://127.0.0.1:8000/stats)" in markdown, "web.public_url() without web.base_url"
     table = json.loads(artifacts["moderation-flagged-comments"])
     assert {row["comment"] for row in table} == {"c6", "c10"}
 

@@ -37,6 +37,7 @@ def test_every_page_and_form_sends_a_visitor_without_login_to_the_login_page(cli
         "GET /audit",
         "GET /items/{item_id}",
         "GET /queue/{status}",
+        "GET /stats",
         "POST /bulk",
         "POST /commenters/notes",
         "POST /commenters/state",

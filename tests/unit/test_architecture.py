@@ -39,7 +39,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         "review": "storage models config errors",
         "alerts": "storage models config errors links retry_after webhooks wording",
         "pipeline": "sources scoring policy storage alerts models config errors stopping",
-        "run_report": "pipeline models",
+        "run_report": "pipeline models links",
         "score_file": "sources scoring policy models config errors",
         "web": "review models config errors links",
         "cli": "pipeline score_file review web alerts flows scoring policy training wording "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,9 @@ from moderation.scoring.fast import FastScorer
 from moderation.scoring.fast_model import ARRAYS_FILE, META_FILE, load_model
 from moderation.scoring.features import FeatureSpec
 from moderation.training.data import LabelSource, TrainingDataError
-from moderation.training.fast import TrainSettings, choose_threshold, identity_weights, train_fast
+from moderation.training.decisions import Decision, decisions_table, provenance, read_decisions
+from moderation.training.fast import ExtraTraining, TrainSettings, choose_threshold, identity_weights, train_fast
+from moderation.training.report import decisions_section
 
 CIVIL = [
     "thanks",
@@ -126,3 +129,71 @@ def test_non_toxic_rows_naming_an_over_flagged_identity_get_more_weight() -> Non
     weights = identity_weights(texts, y, cap=10.0)
     assert weights[0] > 1.0
     assert list(weights[1:]) == [1.0] * 5
+
+
+def _decision_lines(path: Path) -> Path:
+    """An export-labels file: "zorblax" rejected as an insult three times, one approval, two bad lines."""
+    records = [
+        {
+            "source": "s",
+            "comment_id": f"r{n}",
+            "content_hash": "h",
+            "text": f"you zorblax {word}",
+            "decision": "rejected",
+            "flags": {"insult": 0.6},
+        }
+        for n, word in enumerate(["thanks", "article", "point"])
+    ]
+    records.append(
+        {
+            "source": "s",
+            "comment_id": "a1",
+            "content_hash": "h",
+            "text": "good point",
+            "decision": "approved",
+            "flags": {"toxicity": 0.5},
+        }
+    )
+    lines = [json.dumps(r) for r in records] + ["not json", json.dumps({"decision": "pending", "text": "x"})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_decisions_are_read_and_bad_lines_skipped_with_their_reason(tmp_path: Path) -> None:
+    found = read_decisions(_decision_lines(tmp_path / "labels.jsonl"))
+    assert [(d.rejected, d.flags) for d in found.records] == [(True, ("insult",))] * 3 + [(False, ("toxicity",))]
+    assert len(found.skipped) == 2
+    assert found.skipped[1] == "labels.jsonl:6: decision is 'pending', not approved or rejected"
+
+
+def test_a_rejection_is_a_positive_for_the_labels_that_flagged_it_only() -> None:
+    rejected = Decision("you zorblax", ("attack_on_commenter", "insult"), True, "k1")
+    approved = Decision("fine", ("insult",), False, "k2")
+    table = decisions_table([rejected, approved], ["unflagged text"], ["toxicity", "insult", "attack"])
+    assert table.columns["insult"].tolist() == [1.0, 0.0, 0.0]
+    assert table.columns["attack"].tolist() == [1.0, 0.0, 0.0]
+    assert table.columns["toxicity"].tolist() == [0.0, 0.0, 0.0]
+    assert table.name == "moderator_decisions.train"
+
+
+def test_training_with_decisions_learns_from_them_and_states_the_caveat(tiny_data: Path, tmp_path: Path) -> None:
+    found = read_decisions(_decision_lines(tmp_path / "labels.jsonl"))
+    unflagged = ["thanks for the article", "good point interesting read", "i think the plane was returned later"]
+    table = decisions_table(found.records, unflagged, ["toxicity", "insult", "attack"])
+    extra = ExtraTraining(table, provenance(found.records, len(unflagged), len(found.skipped)))
+    train_fast(tiny_data, tmp_path / "plain", SETTINGS)
+    train_fast(tiny_data, tmp_path / "decided", SETTINGS, extra=extra)
+
+    def insult_of(model_dir: Path) -> float:
+        return float(FastScorer(model_dir=model_dir).probabilities(["you zorblax"])[0][1])
+
+    assert insult_of(tmp_path / "decided") > insult_of(tmp_path / "plain")
+    model = load_model(tmp_path / "decided")
+    assert model.info["training"]["files"]["moderator_decisions.train.csv"]["rows"] == 7
+    assert model.info["training"]["labels"]["insult"] == ["tiny:insult", "moderator_decisions:insult"]
+    assert model.info["calibration_data"]["insult"] == ["tiny:insult"], "calibration stays on the dev files"
+    section = "\n".join(decisions_section(model))
+    assert "4 decided items (3 rejected, 1 approved) and 3 unflagged comments as presumed negatives" in section
+    assert "2 records skipped" in section
+    assert "Only comments the scorer flagged reach moderators" in section
+    assert decisions_section(load_model(tmp_path / "plain")) == []

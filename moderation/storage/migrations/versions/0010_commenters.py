@@ -1,7 +1,7 @@
 """commenters: admin states and their audit, reader reports
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-30 23:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,7 +46,7 @@ def moderate(config_path: str | None = None) -> RunSummary:
     reading = ingest_source.with_options(
         retries=settings.runner.retries, retry_delay_seconds=settings.runner.retry_delay_seconds
     )
-    futures = {source.name: reading.submit(db_url, source, now) for source in settings.sources}
+    futures = {source.name: reading.submit(db_url, source, now, settings.policy) for source in settings.sources}
     for name, future in futures.items():
         report = future.result(raise_on_failure=False)
         if isinstance(report, BaseException):

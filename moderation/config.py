@@ -105,6 +105,31 @@ class ScoringSettings(StrictModel):
     cascade: CascadeSettings = CascadeSettings()
 
 
+class CommenterRules(StrictModel):
+    """`[policy.commenters]`: rules about who wrote a comment (states are set with `moderation commenter set`)."""
+
+    rejection_rate: Probability | None = None
+    """Queue every comment of a commenter whose comments within `window_days` were rejected at this rate or
+    more (Coral's rule; None: off). They leave pre-moderation as the rejections age out of the window."""
+    window_days: int = Field(default=30, ge=1)
+    """How far back `rejection_rate` looks."""
+    min_comments: int = Field(default=5, ge=1)
+    """`rejection_rate` judges only commenters with at least this many comments in the window."""
+    review_first: int = Field(default=0, ge=0)
+    """Queue the first N comments of every commenter the source identifies (0: off)."""
+
+
+class ReportRules(StrictModel):
+    """`[policy.reports]`: what readers' reports do."""
+
+    queue_at: int = Field(default=3, ge=1)
+    """This many reports queue a comment whatever its score."""
+    priority_per_report: float = Field(default=0.25, ge=0.0)
+    """Each report raises a queued item's priority by this much ..."""
+    max_priority_boost: float = Field(default=1.0, ge=0.0)
+    """... up to this much in all."""
+
+
 class PolicySettings(StrictModel):
     thresholds: dict[str, Probability] = Field(
         default_factory=lambda: {
@@ -139,6 +164,8 @@ class PolicySettings(StrictModel):
     e.g. "blog:1" for WordPress user 1 of source "blog". Display names are refused: a guest can type any name."""
     blocked_words: list[str] = Field(default_factory=list)
     """Words or phrases that always send a comment to the queue."""
+    commenters: CommenterRules = CommenterRules()
+    reports: ReportRules = ReportRules()
 
     @field_validator("trusted_authors")
     @classmethod
@@ -284,6 +311,8 @@ class SqlColumns(StrictModel):
     """The commenter's e-mail address; only its sha256 (lower-cased) is stored."""
     status: str | None = None
     """The comment's status on the site; `approved_values` and `removed_values` say what its values mean."""
+    reports: str | None = None
+    """Readers' reports on the comment: a count, or JSON as in a comments file ({"count": 3, "reasons": [...]})."""
 
 
 class SqlSourceSettings(SourceCommonSettings):

@@ -51,6 +51,10 @@ class NothingToUndo(QueueError):
     """The moderator has no decision that can still be undone."""
 
 
+class CommenterError(QueueError):
+    """A commenter's state or note was refused (a key that is not `user:` or `email:`, trust for a non-user)."""
+
+
 class AccountError(ModerationError):
     """A user account could not be created or changed (duplicate name, unknown role, short password)."""
 

@@ -16,7 +16,16 @@ Span = tuple[int, int]
 # the thread layer's attack on a commenter, and a blocked word. Display names: review/present.py.
 ATTACK_ON_COMMENTER = "attack_on_commenter"
 BLOCKED_WORD = "blocked_word"
-POLICY_REASONS = (ATTACK_ON_COMMENTER, BLOCKED_WORD)
+REPORTED = "reported"
+"""Readers reported the comment (the reason's value is how many reports it has)."""
+BANNED_COMMENTER = "banned_commenter"
+ALWAYS_REVIEW = "always_review"
+REJECTION_RATE = "rejection_rate"
+"""The commenter's recent comments were often rejected (the value is the rate)."""
+NEW_COMMENTER = "new_commenter"
+COMMENTER_REASONS = (BANNED_COMMENTER, ALWAYS_REVIEW, REJECTION_RATE, NEW_COMMENTER)
+"""Reasons that come from who wrote the comment, not from what it says."""
+POLICY_REASONS = (ATTACK_ON_COMMENTER, BLOCKED_WORD, REPORTED, *COMMENTER_REASONS)
 """Reasons the policy emits whatever the scorer (the other reasons are the scorer's own labels)."""
 
 
@@ -85,6 +94,8 @@ class Comment:
     """approved, hold, spam, trash or removed on the site; None where the source does not say."""
     url: str | None = None
     """Where the comment is on the site."""
+    reports: tuple[Report, ...] = ()
+    """Readers' reports as the source gives them (its current total, not new ones)."""
 
     @property
     def content_hash(self) -> str:
@@ -103,6 +114,62 @@ def email_hash(address: str) -> str:
 def identity(source: str, author_id: str | None) -> str | None:
     """The verified identity of a registered user, as `policy.trusted_authors` names it: `<source>:<user id>`."""
     return f"{source}:{author_id}" if author_id else None
+
+
+USER_KEY = "user:"
+EMAIL_KEY = "email:"
+
+
+def commenter_key(author_id: str | None, author_email_hash: str | None) -> str | None:
+    """Who wrote a comment, within its source, as the source gives it: `user:<id>` for a registered user,
+    else `email:<sha256>` where the source gives an address; None for a guest known only by a display name
+    (anyone can type any name, so a name is never a commenter)."""
+    if author_id:
+        return f"{USER_KEY}{author_id}"
+    if author_email_hash:
+        return f"{EMAIL_KEY}{author_email_hash}"
+    return None
+
+
+class CommenterState(StrEnum):
+    """What an admin decided about a commenter (`moderation commenter set`)."""
+
+    TRUSTED = "trusted"
+    """Passed without review, unless a severe label (`policy.urgent_labels`) or reader reports say otherwise;
+    registered users (`user:` keys) only."""
+    ALWAYS_REVIEW = "always_review"
+    BANNED = "banned"
+    """Rejected at once (and on the site where the source acts there)."""
+
+
+COMMENTER_STATES: tuple[str, ...] = tuple(state.value for state in CommenterState)
+
+
+@dataclass(frozen=True)
+class CommenterRecord:
+    """What the policy knows about the author of one comment: the admin's state and their history (read by the
+    pipeline from the database; the policy only reads this)."""
+
+    key: str
+    """`user:<id>` or `email:<sha256>` (commenter_key)."""
+    state: str | None = None
+    """trusted, always_review or banned while it has not expired; None otherwise."""
+    earlier_comments: int = 0
+    """Their comments stored before this one."""
+    recent_comments: int = 0
+    """Their comments written within `policy.commenters.window_days`, this one excluded."""
+    recent_rejected: int = 0
+    """Of those, how many a moderator (or the site) rejected."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """Readers' reports on a comment: `count` reports, for `reason` (None: not given), by `reporter` (None: not
+    given, or several)."""
+
+    count: int = 1
+    reason: str | None = None
+    reporter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +326,19 @@ class SiteAction:
             "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
         }
 
+
+@dataclass(frozen=True)
+class ReportEffect:
+    """What a comment's reader reports do (policy/phases.report_rule)."""
+
+    queues: bool
+    """Enough reports to queue the comment whatever its score."""
+    boost: float
+    """What they add to its queue item's priority."""
+
+
+ReportRule = Callable[[int], ReportEffect]
+"""(how many reports a comment has) -> what they do. Pure."""
 
 SitePlan = Callable[[str, Decision], "str | None"]
 """(source name, the pipeline's decision) -> the site action it causes (`hold`, `queue`) or None. Pure."""

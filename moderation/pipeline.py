@@ -22,16 +22,17 @@ from moderation.alerts.outbox import DeliveryReport, backoff, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, ScoringSettings, SourceSettings
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
-from moderation.models import Comment, CommentScore, Decision, FlaggedItem, InThread, SiteAction, all_scores
+from moderation.models import Comment, CommentScore, Decision, FlaggedItem, InThread, Report, SiteAction, all_scores
 from moderation.policy import decide
 from moderation.policy.per_source import policies_by_source, policy_for
+from moderation.policy.phases import report_rule
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
 from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.stopping import stop_requested
-from moderation.storage import outbox, site_actions, store
+from moderation.storage import outbox, reports, site_actions, store
 from moderation.storage.engine import Database, database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
@@ -64,8 +65,11 @@ class IngestReport:
         self.repaired.extend(page.repaired[: max(LISTED - len(self.repaired), 0)])
 
 
-def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
+def ingest(db_url: str, source: SourceSettings, now: datetime, policy: PolicySettings | None = None) -> IngestReport:
     """Read the source page by page since its watermark; store each page, then advance the watermark past it.
+
+    Reader reports the source gives on comments already scored do what `policy.reports` says (without a
+    policy they are stored, and count when the comment is next scored).
 
     A crash loses nothing: the next run re-reads from the last watermark and the inserts are idempotent.
     Two runs never read one source at once (PostgreSQL advisory lock); the second one skips it.
@@ -77,8 +81,9 @@ def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
         if not mine:
             report.skipped = "another run is reading it"
             return report
+        rule = report_rule(policy) if policy is not None else None
         for page in open_source(source, now).pages(store.get_watermark(db, source.name)):
-            report.add_page(store.save_batch(db, page, now), page)
+            report.add_page(store.save_batch(db, page, now, rule), page)
             if page.watermark:
                 store.set_watermark(db, source.name, page.watermark, now)
     report.seconds = time.perf_counter() - started
@@ -133,7 +138,8 @@ def score_batch(
     scorer = load_scorer(scoring.scorer, scoring)
     rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     clock = time.perf_counter()
-    with store.claim_unscored(database(db_url), scorer.version, rows) as claim:
+    since = now - timedelta(days=policy.commenters.window_days)
+    with store.claim_unscored(database(db_url), scorer.version, rows, now, since) as claim:
         if not claim.comments:
             return outcome
         outcome.seconds["read"], clock = time.perf_counter() - clock, time.perf_counter()
@@ -141,7 +147,7 @@ def score_batch(
         outcome.seconds["score"], clock = time.perf_counter() - clock, time.perf_counter()
         own = policies_by_source(policy, sources)
         results = [
-            (item, score, decide(item.comment, score, policy_for(item.source, policy, own), item.source))
+            (item, score, _decide(claim, item, score, policy_for(item.source, policy, own)))
             for item, score in zip(claim.comments, scores, strict=True)
             if isinstance(score, CommentScore)
         ]
@@ -151,7 +157,14 @@ def score_batch(
             if isinstance(score, ScoringFailed)
         ]
         counts = claim.save(
-            results, scorer.name, scorer.version, now, rule, site_plan=site_plan(sources), failures=failures
+            results,
+            scorer.name,
+            scorer.version,
+            now,
+            rule,
+            site_plan=site_plan(sources),
+            failures=failures,
+            report_rule=report_rule(policy),
         )
     outcome.failed = len(failures)
     outcome.failed_items = [failure_summary(item, error) for item, error in failures[:LISTED]]
@@ -186,6 +199,30 @@ def record_scored(
     rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     counts = store.save_results(db, rows, scorer, scorer_version, now, rule)
     return len(counts.queued)
+
+
+def _decide(claim: store.Claim, item: StoredComment, score: CommentScore, policy: PolicySettings) -> Decision:
+    commenter, reported = claim.commenters.get(item.row_id), claim.report_counts.get(item.row_id, 0)
+    return decide(item.comment, score, policy, item.source, commenter, reported)
+
+
+def add_reports(
+    db_url: str,
+    source: str,
+    comment_id: str,
+    new_reports: Sequence[Report],
+    policy: PolicySettings,
+    now: datetime,
+) -> reports.ReportOutcome:
+    """Add readers' reports to a stored comment (for `POST /v1/reports` and anything else that collects them).
+
+    `comment_id` is the comment's id on its site, as the source gives it. The reports accumulate; an open queue
+    item for the comment's current text gets `reported` with the new total and a higher priority; a comment
+    without one is queued once it has `policy.reports.queue_at` reports, whatever its score (a comment not
+    scored yet is judged with its reports when it is). A decided item is left as decided. Raises UnknownItem
+    when the comment is not stored yet.
+    """
+    return reports.add(database(db_url), source, comment_id, new_reports, now, report_rule(policy))
 
 
 def check_backlog(db_url: str, alerts: AlertsSettings, now: datetime) -> int:

@@ -98,7 +98,8 @@ def score_in_threads(
             if isinstance(score, ScoringFailed):
                 yield Failed(item.comment, score.error)
                 continue
-            decision = decide(item.comment, score, policy, source)
+            reports = sum(report.count for report in item.comment.reports)
+            decision = decide(item.comment, score, policy, source, reports=reports)
             yield Scored(item, score, decision, output_record(item.comment, score, decision, scorer_label))
 
 

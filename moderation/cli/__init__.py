@@ -28,6 +28,7 @@ COMMANDS = {
     "actions": "moderation.cli.actions:actions",
     "failures": "moderation.cli.failures:failures",
     "user": "moderation.cli.users:user",
+    "commenter": "moderation.cli.commenters:commenter",
     "web": "moderation.cli.web:web",
     "api": "moderation.cli.api:api",
     "api-key": "moderation.cli.api:api_key",

@@ -73,7 +73,10 @@ def viewer_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for name, help_text in reversed(
         [
-            ("--label", "Only items flagged for this label (e.g. insult, attack_on_commenter)."),
+            (
+                "--label",
+                "Only items flagged for this label (e.g. insult, attack_on_commenter; reported: the reported queue).",
+            ),
             ("--post", "Only comments on this post id (with --source: of that source)."),
             ("--author", "Only comments by this author."),
             ("--source", "Only comments of this source (a [[sources]] name)."),

@@ -81,6 +81,7 @@ def queue_show(config_path: str | None, output_format: str, viewer: str | None, 
     """Show one item: scores, the text with its evidence [[marked]], the thread, the author's history, the audit."""
     from moderation.review import audit_for, author_history, thread_for
     from moderation.review.queue import get_item
+    from moderation.review.reports import reports_for
 
     db, _ = configured_database(config_path)
     moderator = _moderator(db, viewer) if viewer is not None else None
@@ -88,11 +89,19 @@ def queue_show(config_path: str | None, output_format: str, viewer: str | None, 
     thread = thread_for(db, entry)
     history = author_history(db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id)
     trail = audit_for(db, entry)
+    reports = reports_for(db, entry)
     if output_format == "json":
-        data = {"item": entry.to_json(), "thread": asdict(thread), "history": asdict(history), "audit": trail}
+        data = {
+            "item": entry.to_json(),
+            "thread": asdict(thread),
+            "history": asdict(history),
+            "audit": trail,
+            "reports": reports,
+        }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
         return
     _print_card(entry, thread, history, trail)
+    _print_reports(reports)
 
 
 def _decision_command(status: str, summary: str) -> click.Command:
@@ -196,6 +205,17 @@ def _json_value(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return asdict(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _print_reports(reports: Any) -> None:
+    if not reports:
+        return
+    echo("")
+    echo(f"reader reports: {sum(r.count for r in reports)}")
+    for r in reports:
+        who = visible_name(r.reporter) if r.reporter else "reporter not given"
+        why = visible_name(r.reason) if r.reason else "no reason given"
+        echo(f"   {r.created_at:%Y-%m-%d %H:%M} {who}: {why}{f' (x{r.count})' if r.count > 1 else ''} via {r.via}")
 
 
 def _print_card(entry: Any, thread: Any, history: Any, trail: Any) -> None:

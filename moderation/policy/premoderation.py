@@ -2,7 +2,8 @@
 
 A flagged comment whose strongest reason reaches its source's `actions.hold_threshold` is held on the
 site until a moderator decides. Sources whose actions go to a webhook or a file also hear of every
-other flagged comment (`queue`), so a site that acts itself knows what waits for review.
+other flagged comment (`queue`), so a site that acts itself knows what waits for review. A comment the
+pipeline rejected itself (a banned commenter's) is rejected on the site (`reject`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from moderation.config import SourceSettings
-from moderation.models import Decision, SitePlan
+from moderation.models import DECISION_VERBS, Decision, QueueStatus, SitePlan
 
 NOTIFIED_KINDS = ("webhook", "file")
 
@@ -23,6 +24,8 @@ def site_plan(sources: Sequence[SourceSettings]) -> SitePlan | None:
 
     def plan(source: str, decision: Decision) -> str | None:
         actions = acting.get(source)
+        if actions is not None and decision.status == QueueStatus.REJECTED:
+            return DECISION_VERBS[QueueStatus.REJECTED]
         if actions is None or not decision.flagged:
             return None
         strongest = max(decision.reasons.values(), default=0.0)

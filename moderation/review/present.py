@@ -10,7 +10,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from moderation.models import ATTACK_ON_COMMENTER, BLOCKED_WORD
+from moderation.models import (
+    ALWAYS_REVIEW,
+    ATTACK_ON_COMMENTER,
+    BANNED_COMMENTER,
+    BLOCKED_WORD,
+    NEW_COMMENTER,
+    POLICY_REASONS,
+    REJECTION_RATE,
+    REPORTED,
+)
 
 LABEL_NAMES = {  # every reason the policy can emit has one (tests/unit/test_present.py)
     "toxicity": "Toxic",
@@ -22,7 +31,28 @@ LABEL_NAMES = {  # every reason the policy can emit has one (tests/unit/test_pre
     "sexual_explicit": "Sexually explicit",
     ATTACK_ON_COMMENTER: "Attack on a commenter",
     BLOCKED_WORD: "Blocked word",
+    REPORTED: "Reported by readers",
+    BANNED_COMMENTER: "Banned commenter",
+    ALWAYS_REVIEW: "Always reviewed commenter",
+    REJECTION_RATE: "Often rejected commenter",
+    NEW_COMMENTER: "New commenter",
 }
+
+
+def flag_notes(reasons: Mapping[str, float], scores: Mapping[str, float]) -> list[str]:
+    """Reasons that are not a score (reports, who wrote it, a blocked word), as short phrases for the card."""
+    notes: list[str] = []
+    for reason in POLICY_REASONS:
+        if reason not in reasons or reason in scores:
+            continue
+        value = reasons[reason]
+        if reason == REPORTED:
+            notes.append(f"{LABEL_NAMES[reason]}: {int(value)}")
+        elif reason == REJECTION_RATE:
+            notes.append(f"{LABEL_NAMES[reason]}: {round(value * 100)}% rejected")
+        else:
+            notes.append(LABEL_NAMES[reason])
+    return notes
 
 
 @dataclass(frozen=True)

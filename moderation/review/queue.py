@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from moderation.errors import QueueError, UnknownItem
-from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores
+from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores, commenter_key
 from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
 from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow
@@ -49,6 +49,8 @@ class QueueEntry:
     url: str | None = None
     """The comment on its site ("view on site")."""
     post_title: str | None = None
+    author_email_hash: str | None = None
+    """sha256 of the author's e-mail address, where the source gives one (with author_id: who the commenter is)."""
 
     @property
     def site_link(self) -> str | None:
@@ -96,6 +98,11 @@ class QueueFilter:
     def is_empty(self) -> bool:
         """No filter chosen (the limit to a moderator's sources is not a choice)."""
         return not (self.label or self.post or self.author or self.source)
+
+
+def key_of(item: QueueEntry) -> str | None:
+    """The commenter who wrote the item's comment (`user:<id>` or `email:<sha256>`); None for a guest known by name."""
+    return commenter_key(item.author_id, item.author_email_hash)
 
 
 def list_items(
@@ -215,4 +222,5 @@ def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_
         author_id=comment.author_id,
         url=comment.url,
         post_title=post_title,
+        author_email_hash=comment.author_email_hash,
     )

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from moderation.models import Batch, Comment, Post, RejectedRecord, email_hash
+from moderation.models import Batch, Comment, Post, RejectedRecord, Report, email_hash
 from moderation.sources.storable import (
     ID_LENGTH,
     STATUS_LENGTH,
@@ -86,6 +86,14 @@ class CommentRecord(BaseModel):
     """Hashed on the way in (Comment.author_email_hash); the address itself is never kept."""
     site_status: str | None = None
     url: str | None = None
+    reports: tuple[Report, ...] = ()
+    """Readers' reports: a count (3), {"count": 3, "reasons": ["spam", ...]}, or a list of reasons or of
+    {"reason": ..., "reporter": ...}; in a CSV cell, the count or that JSON."""
+
+    @field_validator("reports", mode="before")
+    @classmethod
+    def _reports(cls, value: Any) -> tuple[Report, ...]:
+        return parse_reports(value)
 
     @field_validator("id", "post_id", "parent_id", "author_id", mode="before")
     @classmethod
@@ -145,12 +153,75 @@ class CommentRecord(BaseModel):
             author_email_hash=email_hash(self.author_email) if self.author_email else None,
             site_status=self.site_status,
             url=self.url,
+            reports=self.reports,
         )
 
     def to_post(self) -> Post | None:
         if self.post_id is None or (self.post_title is None and self.post_body is None):
             return None
         return Post(id=self.post_id, title=self.post_title, body=self.post_body)
+
+
+MAX_REPORTS = 1_000_000
+
+
+def parse_reports(value: Any) -> tuple[Report, ...]:
+    """A record's `reports` field as Report entries; raises ValueError saying which form it should take."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return _count_only(int(text))
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise ValueError(f"{REPORTS_FORMS}, got {text[:40]!r}") from None
+    if isinstance(value, bool):
+        raise ValueError(f"{REPORTS_FORMS}, got {value!r}")
+    if isinstance(value, int):
+        return _count_only(value)
+    if isinstance(value, list):
+        return tuple(_one_report(item) for item in value)
+    if isinstance(value, dict):
+        count, reasons = value.get("count"), value.get("reasons") or []
+        if not isinstance(reasons, list):
+            raise ValueError(f"reasons must be a list, got {type(reasons).__name__}")
+        listed = tuple(_one_report(item) for item in reasons)
+        if count is None:
+            return listed
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPORTS:
+            raise ValueError(f"count must be a whole number from 0 to {MAX_REPORTS}, got {count!r}")
+        rest = count - sum(report.count for report in listed)
+        return listed + _count_only(rest) if rest > 0 else listed
+    raise ValueError(f"{REPORTS_FORMS}, got {type(value).__name__}")
+
+
+REPORTS_FORMS = 'give a count, {"count": N, "reasons": [...]}, or a list of {"reason", "reporter"}'
+
+
+def _count_only(count: int) -> tuple[Report, ...]:
+    if not 0 <= count <= MAX_REPORTS:
+        raise ValueError(f"count must be a whole number from 0 to {MAX_REPORTS}, got {count}")
+    return (Report(count=count),) if count else ()
+
+
+def _one_report(item: Any) -> Report:
+    if isinstance(item, str):
+        return Report(reason=_report_text(item))
+    if isinstance(item, dict):
+        reason, reporter = item.get("reason"), item.get("reporter")
+        if not all(v is None or isinstance(v, str | int) for v in (reason, reporter)):
+            raise ValueError("a report's reason and reporter must be text")
+        return Report(
+            reason=_report_text(str(reason)) if reason is not None else None,
+            reporter=_report_text(str(reporter)) if reporter is not None else None,
+        )
+    raise ValueError(f"a report must be a reason or {{reason, reporter}}, got {type(item).__name__}")
+
+
+def _report_text(value: str) -> str | None:
+    return clip(make_storable(value.strip()), ID_LENGTH) or None
 
 
 def add_record(page: Batch, data: Any, *, location: str, raw: str | None = None) -> None:

@@ -34,6 +34,7 @@ FIELDS = {
     "author_id": "author_id",
     "author_email": "author_email",
     "site_status": "status",
+    "reports": "reports",
 }
 
 

@@ -67,6 +67,7 @@ class PipelineAction:
     source: str
     external_id: str
     decision: str
+    reason_code: str | None = None
 
 
 def add_for_pipeline(session: Session, actions: list[PipelineAction], actor: str, now: datetime) -> int:
@@ -78,6 +79,7 @@ def add_for_pipeline(session: Session, actions: list[PipelineAction], actor: str
             source=action.source,
             external_id=action.external_id,
             decision=action.decision,
+            reason_code=action.reason_code,
             actor=actor,
             status="pending",
             attempts=0,

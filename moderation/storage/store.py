@@ -26,16 +26,18 @@ from moderation.models import (
     AlertRule,
     Batch,
     Comment,
+    CommenterRecord,
     CommentScore,
     Decision,
     Post,
     QueueStatus,
     RejectedRecord,
+    ReportRule,
     SitePlan,
     Thread,
 )
 from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
-from moderation.storage import outbox, site_actions
+from moderation.storage import commenters, outbox, reports, site_actions
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
     CommentRow,
@@ -92,8 +94,9 @@ class ResultCounts:
 # ---- ingest -------------------------------------------------------------------------------------
 
 
-def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
-    """Store a source batch: posts, new or edited comments, rejected records. One transaction.
+def save_batch(db: Database, batch: Batch, now: datetime, report_rule: ReportRule | None = None) -> IngestCounts:
+    """Store a source batch: posts, new or edited comments, their reader reports, rejected records. One
+    transaction. Reports on a comment already scored do what `report_rule` says (storage/reports.py).
 
     When a record cannot be stored (a value the database refuses), the records are stored in halves,
     and halves of those, until each one that fails is alone; it is stored as a rejected input with the
@@ -101,7 +104,7 @@ def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
     """
     try:
         with db.session() as session:
-            counts = _save_page(session, batch.source, batch.posts, batch.comments, now)
+            counts = _save_page(session, batch.source, batch.posts, batch.comments, now, report_rule)
             counts.rejected = _save_rejected(session, batch.rejected, now)
         return counts
     except Exception as exc:
@@ -110,7 +113,10 @@ def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
     counts = IngestCounts()
     bad_posts = _isolate(db, batch.posts, lambda session, part: _save_posts_only(session, batch.source, part), counts)
     bad_comments = _isolate(
-        db, batch.comments, lambda session, part: _save_page(session, batch.source, [], part, now), counts
+        db,
+        batch.comments,
+        lambda session, part: _save_page(session, batch.source, [], part, now, report_rule),
+        counts,
     )
     rejected = [
         *batch.rejected,
@@ -126,12 +132,19 @@ def save_batch(db: Database, batch: Batch, now: datetime) -> IngestCounts:
 
 
 def _save_page(
-    session: Session, source: str, posts: list[Post], comments: list[Comment], now: datetime
+    session: Session,
+    source: str,
+    posts: list[Post],
+    comments: list[Comment],
+    now: datetime,
+    report_rule: ReportRule | None = None,
 ) -> IngestCounts:
     counts = IngestCounts()
     post_ids = _save_posts(session, source, posts, comments)
     for chunk in _chunks(comments, CHUNK):
         _save_comments(session, source, chunk, post_ids, now, counts)
+    reported = {c.id: c.reports for c in comments if c.reports and c.site_status not in SITE_REMOVED}
+    reports.sync_from_source(session, source, reported, now, report_rule)
     return counts
 
 
@@ -429,10 +442,20 @@ class Claim:
     """Unscored comments of one range with their threads, held for one scorer until `save` is done."""
 
     def __init__(
-        self, db: Database, session: Session | None, comments: list[StoredComment], threads: dict[int, Thread]
+        self,
+        db: Database,
+        session: Session | None,
+        comments: list[StoredComment],
+        threads: dict[int, Thread],
+        commenters: dict[int, CommenterRecord] | None = None,
+        report_counts: dict[int, int] | None = None,
     ):
         self.comments = comments
         self.threads = threads
+        self.commenters = commenters or {}
+        """Comment row id -> its author's state and history (comments whose source identifies the author)."""
+        self.report_counts = report_counts or {}
+        """Comment row id -> how many reader reports it has (comments without any are left out)."""
         self._db = db
         self._session = session
 
@@ -445,19 +468,47 @@ class Claim:
         alert_rule: AlertRule | None = None,
         site_plan: SitePlan | None = None,
         failures: Sequence[tuple[StoredComment, str]] = (),
+        report_rule: ReportRule | None = None,
     ) -> ResultCounts:
-        """The results, and the comments the scorer failed on alone (with the error), in one transaction."""
+        """The results, and the comments the scorer failed on alone (with the error), in one transaction.
+
+        With `report_rule`, reports that arrived while the comments were scored are applied to the saved
+        decisions (SQLite reads and saves in two transactions; on PostgreSQL the comments are locked throughout).
+        """
         if self._session is not None:
-            _save_failures(self._session, failures, scorer, scorer_version, now)
-            return _save_results(self._session, results, scorer, scorer_version, now, alert_rule, site_plan)
+            return self._save(
+                self._session, results, scorer, scorer_version, now, alert_rule, site_plan, failures, report_rule
+            )
         with self._db.session() as session:
-            _save_failures(session, failures, scorer, scorer_version, now)
-            return _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
+            return self._save(
+                session, results, scorer, scorer_version, now, alert_rule, site_plan, failures, report_rule
+            )
+
+    def _save(
+        self,
+        session: Session,
+        results: Sequence[tuple[StoredComment, CommentScore, Decision]],
+        scorer: str,
+        scorer_version: str,
+        now: datetime,
+        alert_rule: AlertRule | None,
+        site_plan: SitePlan | None,
+        failures: Sequence[tuple[StoredComment, str]],
+        report_rule: ReportRule | None,
+    ) -> ResultCounts:
+        _save_failures(session, failures, scorer, scorer_version, now)
+        counts = _save_results(session, results, scorer, scorer_version, now, alert_rule, site_plan)
+        if report_rule is not None:
+            reports.recheck(session, self.report_counts, [stored.row_id for stored, _, _ in results], now, report_rule)
+        return counts
 
 
 @contextmanager
-def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterator[Claim]:
-    """The comments in `rows` still unscored by `scorer_version`, for scoring and saving in one go.
+def claim_unscored(
+    db: Database, scorer_version: str, rows: RowRange, now: datetime | None = None, recent_since: datetime | None = None
+) -> Iterator[Claim]:
+    """The comments in `rows` still unscored by `scorer_version`, for scoring and saving in one go, with their
+    reader reports and (given `now`) their authors' records, whose recent history starts at `recent_since`.
 
     On PostgreSQL they are locked (FOR UPDATE SKIP LOCKED) in one transaction with the save: a
     concurrent run skips them instead of scoring them twice, and a crash releases them. On SQLite,
@@ -471,12 +522,28 @@ def claim_unscored(db: Database, scorer_version: str, rows: RowRange) -> Iterato
     if db.engine.dialect.name == "postgresql":
         with db.session() as session:
             locked = [_stored(row) for row in session.execute(query.with_for_update(skip_locked=True, of=CommentRow))]
-            yield Claim(db, session, locked, _load_threads(session, locked))
+            records, counts = _about(session, locked, now, recent_since)
+            yield Claim(db, session, locked, _load_threads(session, locked), records, counts)
         return
     with db.session() as session:
         comments = [_stored(row) for row in session.execute(query)]
         threads = _load_threads(session, comments)
-    yield Claim(db, None, comments, threads)
+        records, counts = _about(session, comments, now, recent_since)
+    yield Claim(db, None, comments, threads, records, counts)
+
+
+def _about(
+    session: Session, batch: Sequence[StoredComment], now: datetime | None, since: datetime | None
+) -> tuple[dict[int, CommenterRecord], dict[int, int]]:
+    """The authors' records (when `now` is given) and the reader reports of the batch's comments."""
+    counts = reports.counts_for(session, [item.row_id for item in batch])
+    if now is None or not batch:
+        return {}, counts
+    authors = [
+        commenters.Author(item.row_id, item.source, item.comment.author_id, item.comment.author_email_hash)
+        for item in batch
+    ]
+    return commenters.records_for(session, authors, now, since or now), counts
 
 
 def _load_threads(session: Session, batch: Sequence[StoredComment]) -> dict[int, Thread]:
@@ -586,9 +653,13 @@ def _save_results(
     score_ids = _insert_scores(session, results, scorer, scorer_version, now)
     fresh = [r for r in results if r[0].row_id in score_ids]
     counts.scored = len(fresh)
-    queue_ids = _insert_queue_items(session, [r for r in fresh if r[2].flagged], score_ids, now)
-    counts.queued = set(queue_ids)
-    counts.queue_items = dict(queue_ids)
+    kept = [r for r in fresh if r[2].flagged or r[2].status == QueueStatus.REJECTED]
+    queue_ids = _insert_queue_items(session, kept, score_ids, now)
+    flagged_ids = {
+        stored.row_id: queue_ids[stored.row_id] for stored, _, d in kept if d.flagged and stored.row_id in queue_ids
+    }
+    counts.queued = set(flagged_ids)
+    counts.queue_items = flagged_ids
     audit = [
         {
             "comment_id": stored.row_id,
@@ -608,7 +679,7 @@ def _save_results(
     if site_plan is not None:
         counts.site_actions = _add_site_actions(session, fresh, audit_ids, site_plan, now)
     if alert_rule is not None:
-        counts.alerts = outbox.add_alerts_for_items(session, queue_ids.values(), alert_rule, now)
+        counts.alerts = outbox.add_alerts_for_items(session, flagged_ids.values(), alert_rule, now)
     return counts
 
 
@@ -620,7 +691,14 @@ def _add_site_actions(
     now: datetime,
 ) -> int:
     actions = [
-        site_actions.PipelineAction(audit_ids[stored.row_id], stored.row_id, stored.source, stored.comment.id, planned)
+        site_actions.PipelineAction(
+            audit_ids[stored.row_id],
+            stored.row_id,
+            stored.source,
+            stored.comment.id,
+            planned,
+            PIPELINE_CODE if decision.status == QueueStatus.REJECTED else None,
+        )
         for stored, _, decision in fresh
         if stored.row_id in audit_ids and (planned := site_plan(stored.source, decision)) is not None
     ]
@@ -685,14 +763,25 @@ def _insert_queue_items(
             "reasons": dict(decision.reasons),
             "attack_target": decision.attack_target,
             "priority": decision.priority,
-            "status": QueueStatus.PENDING,
             "version": 1,
             "created_at": now,
+            **_status_values(decision, now),
         }
         for stored, _, decision in flagged
     ]
     inserted = _insert_ignore_returning(session, QueueItemRow, rows, ["comment_id", "content_hash"], "comment_id", "id")
     return dict(inserted)
+
+
+def _status_values(decision: Decision, now: datetime) -> dict[str, Any]:
+    """A flagged comment waits for review; one the pipeline rejected itself (a banned commenter's) is decided."""
+    if decision.flagged:  # every row has the same keys: PostgreSQL inserts them as one JSON record set
+        return {"status": QueueStatus.PENDING, "decided_by": None, "decided_at": None, "decision_code": None}
+    return {"status": decision.status, "decided_by": SYSTEM_ACTOR, "decided_at": now, "decision_code": PIPELINE_CODE}
+
+
+PIPELINE_CODE = "banned_commenter"
+"""The reason code of the pipeline's own rejections (the site action carries it: `reject_status_by_reason`)."""
 
 
 def _audit_reason(decision: Decision) -> str:
@@ -824,6 +913,7 @@ COMMENT_COLUMNS = (
     CommentRow.created_at,
     CommentRow.content_hash,
     CommentRow.author_id,
+    CommentRow.author_email_hash,
     CommentRow.site_status,
     CommentRow.url,
 )
@@ -839,6 +929,7 @@ def _stored(row: Any) -> StoredComment:
         parent_id=row.parent_external_id,
         created_at=row.created_at,
         author_id=row.author_id,
+        author_email_hash=row.author_email_hash,
         site_status=row.site_status,
         url=row.url,
     )

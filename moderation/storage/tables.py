@@ -60,6 +60,7 @@ class CommentRow(Base):
         UniqueConstraint("source", "external_id", name="uq_comments_source_external_id"),
         Index("ix_comments_post", "source", "post_external_id"),
         Index("ix_comments_author_id", "source", "author_id"),
+        Index("ix_comments_author_email_hash", "source", "author_email_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -358,3 +359,59 @@ class ApiRateWindowRow(Base):
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
     requests: Mapped[int] = mapped_column(Integer)
+
+
+class CommenterRow(Base):
+    """A commenter of one source, as the source identifies them (`user:<id>` or `email:<sha256>`), with what an
+    admin decided about them. Their counts are derived from `comments` and `review_queue` when read, so
+    reruns, undos and the site's own decisions never leave them wrong."""
+
+    __tablename__ = "commenters"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_commenters_source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str | None] = mapped_column(String(20))
+    """trusted, always_review or banned (None: the default rules)."""
+    state_expires_at: Mapped[datetime | None]
+    """When the state lapses (None: until changed)."""
+    state_note: Mapped[str | None] = mapped_column(Text)
+    state_set_by: Mapped[str | None] = mapped_column(String(255))
+    state_set_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class CommenterEventRow(Base):
+    """Append-only audit of commenters: every state change and every moderator note, by whom and when."""
+
+    __tablename__ = "commenter_events"
+    __table_args__ = (Index("ix_commenter_events_commenter", "commenter_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commenter_id: Mapped[int] = mapped_column(ForeignKey("commenters.id", name="fk_commenter_events_commenter_id"))
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(20))
+    """`state` (a state set or cleared) or `note`."""
+    state: Mapped[str | None] = mapped_column(String(20))
+    expires_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CommentReportRow(Base):
+    """Readers' reports on a comment: `count` reports for `reason` by `reporter` (either may be unknown).
+
+    Rows read from the source (`via` = source) are replaced whenever the source gives the comment's reports
+    again (it gives its current total); rows added through `pipeline.add_reports` (`via` = api) accumulate.
+    """
+
+    __tablename__ = "comment_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", name="fk_comment_reports_comment_id"), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reporter: Mapped[str | None] = mapped_column(String(255))
+    via: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]

@@ -30,7 +30,7 @@ from moderation.errors import (
 from moderation.links import ITEM, LOGIN, link
 from moderation.review.accounts import session_secret
 from moderation.storage.engine import Database, open_database
-from moderation.web import actions, health, login, pages, stats
+from moderation.web import actions, commenters, health, login, pages, stats
 from moderation.web.errors import LoginRequired, WebError
 from moderation.web.security import WebContext
 from moderation.web.templating import STATIC_DIR, render
@@ -47,7 +47,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "cache-control": "no-store",
 }
-ROUTERS = (login.router, pages.router, actions.router, stats.router)
+ROUTERS = (login.router, pages.router, actions.router, stats.router, commenters.router)
 """Every route of the UI; a test checks each one needs a login (the health checks, `health.router`, need none)."""
 QUEUE_ERROR_STATUS: list[tuple[type[QueueError], int, str]] = [
     (UnknownItem, 404, "Not found"),

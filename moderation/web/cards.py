@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from moderation.config import ReviewSettings
 from moderation.review.actors import Moderator
 from moderation.review.claims import stale_before
-from moderation.review.present import ScoreChip, Segment, highlight, score_chips
+from moderation.review.present import ScoreChip, Segment, flag_notes, highlight, score_chips
 from moderation.review.queue import QueueEntry
 
 CARD_TEXT_CHARS = 1200
@@ -30,6 +30,8 @@ class Card:
     """The viewer may decide this item now."""
     hidden_chars: int = 0
     """How much of the text the card leaves out ("show more" opens the item)."""
+    notes: tuple[str, ...] = ()
+    """Why it was queued, beyond scores: reader reports, the commenter's state or record, a blocked word."""
 
     @property
     def id(self) -> int:
@@ -54,4 +56,5 @@ def make_card(
         mine=entry.claimed_by == viewer.name and fresh,
         decidable=entry.status in viewer.decidable() and held_by is None,
         hidden_chars=max(0, len(entry.text) - fold_at) if fold_at is not None else 0,
+        notes=tuple(flag_notes(entry.reasons, entry.labels)),
     )

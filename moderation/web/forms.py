@@ -39,6 +39,8 @@ database, which would refuse it with an error)."""
 ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A queue item id in a path; out of range answers 404 like any unknown page."""
 Version = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
+ItemFormId = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
+"""A queue item id in a form."""
 
 QueryFilters = Annotated[QueueFilter, Depends(filters_from_query)]
 FormFilters = Annotated[QueueFilter, Depends(filters_from_form)]

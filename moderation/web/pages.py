@@ -9,9 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import AlreadyClaimed, QueueError, UnknownItem
 from moderation.links import AUDIT, DEFAULT_QUEUE, HOME, ITEM, QUEUE, link
+from moderation.models import COMMENTER_STATES, POLICY_REASONS
 from moderation.review import audit_for, author_history, claim, thread_for
+from moderation.review.commenters import profile
 from moderation.review.context import recent_actions
-from moderation.review.queue import check_status, count_items, get_item, list_items, neighbours, queue_sources
+from moderation.review.queue import check_status, count_items, get_item, key_of, list_items, neighbours, queue_sources
+from moderation.review.reports import reports_for
 from moderation.web.cards import CARD_TEXT_CHARS, make_card
 from moderation.web.forms import ItemId, QueryFilters, query_string
 from moderation.web.security import Context, LoggedIn
@@ -50,7 +53,7 @@ def queue_page(
         cards=[make_card(e, moderator, now, rules, fold_at=CARD_TEXT_CHARS) for e in entries[:size]],
         counts=count_items(context.db, filters),
         filters=filters,
-        labels=sorted(settings.policy.thresholds),
+        labels=sorted({*settings.policy.thresholds, *POLICY_REASONS}),
         sources=sources,
         reason_codes=settings.reason_codes_for(one_source) if one_source else rules.reason_codes,
         page=page,
@@ -84,6 +87,9 @@ def item_page(
             context.db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id
         ),
         trail=audit_for(context.db, entry),
+        reports=reports_for(context.db, entry),
+        commenter=profile(context.db, entry.source, key, now) if (key := key_of(entry)) else None,
+        commenter_states=COMMENTER_STATES,
         reason_codes=context.settings.reason_codes_for(entry.source),
         filters=filters,
         qs=qs,

@@ -39,6 +39,8 @@ def test_every_page_and_form_sends_a_visitor_without_login_to_the_login_page(cli
         "GET /queue/{status}",
         "GET /stats",
         "POST /bulk",
+        "POST /commenters/notes",
+        "POST /commenters/state",
         "POST /items/{item_id}/decide",
         "POST /items/{item_id}/release",
         "POST /logout",

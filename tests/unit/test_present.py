@@ -1,5 +1,5 @@
-from moderation.config import PolicySettings
-from moderation.models import ATTACK_ON_COMMENTER, POLICY_REASONS, Comment, CommentScore
+from moderation.config import CommenterRules, PolicySettings
+from moderation.models import ATTACK_ON_COMMENTER, POLICY_REASONS, Comment, CommenterRecord, CommentScore
 from moderation.policy import decide
 from moderation.review.present import LABEL_NAMES, Segment, highlight, reason_name, score_chips, visible_name
 from moderation.scoring.accurate import accurate_artifact
@@ -49,9 +49,19 @@ def test_reason_codes_read_as_words() -> None:
 
 def _emitted_reasons(labels: tuple[str, ...]) -> set[str]:
     """Every reason the policy emits for a comment that crosses every threshold of a scorer with `labels`."""
-    settings = PolicySettings(thresholds=dict.fromkeys([*labels, ATTACK_ON_COMMENTER], 0.5), blocked_words=["spam"])
+    settings = PolicySettings(
+        thresholds=dict.fromkeys([*labels, ATTACK_ON_COMMENTER], 0.5),
+        blocked_words=["spam"],
+        commenters=CommenterRules(rejection_rate=0.5, min_comments=1, review_first=1),
+    )
     score = CommentScore(dict.fromkeys(labels, 1.0), attack_on_commenter=1.0, attack_target="Ann")
-    return set(decide(Comment(id="1", text="spam", author="bob"), score, settings).reasons)
+    comment = Comment(id="1", text="spam", author="bob", author_id="7")
+    watched = CommenterRecord("user:7", "always_review", earlier_comments=0, recent_comments=2, recent_rejected=2)
+    banned = CommenterRecord("user:7", "banned")
+    return {
+        *decide(comment, score, settings, "blog", watched, reports=99).reasons,
+        *decide(comment, score, settings, "blog", banned).reasons,
+    }
 
 
 def test_every_reason_the_policy_can_emit_has_a_display_name() -> None:

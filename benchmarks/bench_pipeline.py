@@ -192,9 +192,9 @@ def scoring_alone(store_url: str, scorer_name: str, batch_size: int) -> float:
     """The scorer on the stored comments with their threads, batch after batch; only `score` is timed."""
     from moderation.config import ScoringSettings
     from moderation.models import InThread
-    from moderation.pipeline import database
     from moderation.scoring import load_scorer
     from moderation.storage import store
+    from moderation.storage.engine import database
 
     scorer = load_scorer(scorer_name, ScoringSettings(scorer=scorer_name))
     db = database(store_url)

@@ -6,7 +6,7 @@ Environment variables:
   MODERATION_DATABASE_URL    overrides database.url
   MODERATION_SCORER          overrides scoring.scorer
   MODERATION_SECRET_KEY      overrides web.secret_key (the session signing key)
-  MODERATION__A__B=value     overrides any key a.b (value parsed as TOML, else a string)
+  MODERATION__A__B=value     overrides any key a.b (pydantic-settings, `__` nests; a list or table as JSON)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 from moderation.errors import ConfigError
 
@@ -596,35 +598,66 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
-def _apply_environment(data: dict[str, Any], env: dict[str, str]) -> None:
-    shortcuts = {
-        "MODERATION_DATABASE_URL": "database.url",
-        "MODERATION_SCORER": "scoring.scorer",
-        "MODERATION_SECRET_KEY": "web.secret_key",
-    }
-    for var, dotted in shortcuts.items():
+ENV_PREFIX = "MODERATION__"
+SHORTCUTS = {
+    "MODERATION_DATABASE_URL": ("database", "url"),
+    "MODERATION_SCORER": ("scoring", "scorer"),
+    "MODERATION_SECRET_KEY": ("web", "secret_key"),
+}
+
+
+def _apply_environment(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for var, keys in SHORTCUTS.items():
         if var in env:
-            _set_dotted(data, dotted.split("."), env[var])
-    for var, raw in env.items():
-        if var.startswith("MODERATION__"):
-            keys = [k.lower() for k in var.removeprefix("MODERATION__").split("__")]
-            _set_dotted(data, keys, _parse_value(raw))
+            _merge(data, dict(_nested(keys, env[var])), ())
+    _merge(data, _EnvironmentOverrides(env)(), ())
+    for var, value in env.items():  # pydantic-settings reads only known sections; the rest fail as unknown keys
+        section = var.upper().removeprefix(ENV_PREFIX).partition("__")[0].lower()
+        if var.upper().startswith(ENV_PREFIX) and section not in Settings.model_fields:
+            data[section] = value
 
 
-def _set_dotted(data: dict[str, Any], keys: list[str], value: Any) -> None:
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"environment override {'.'.join(keys)}: {key} is not a table")
-    node[keys[-1]] = value
+class _SettingsFromEnvironment(BaseSettings, Settings):  # type: ignore[misc]  # never built: only its fields are read
+    """Settings as pydantic-settings sees them: it walks these fields to split `MODERATION__A__B` into a.b."""
 
 
-def _parse_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
+class _EnvironmentOverrides(EnvSettingsSource):
+    """`MODERATION__A__B=value` for every key a.b (case-insensitive; a list or table as JSON), read from
+    `environ` rather than the process's environment."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(
+            _SettingsFromEnvironment, case_sensitive=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__"
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, False, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _nested(keys: tuple[str, ...], value: Any) -> dict[str, Any]:
+    return {keys[0]: value if len(keys) == 1 else _nested(keys[1:], value)}
+
+
+def _first_key(value: Any, at: tuple[str, ...]) -> tuple[str, ...]:
+    """The dotted key of the first value in a nest of tables (for the error that names it)."""
+    while isinstance(value, Mapping) and value:
+        key, value = next(iter(value.items()))
+        at = (*at, key)
+    return at
+
+
+def _merge(data: dict[str, Any], overrides: Mapping[str, Any], at: tuple[str, ...]) -> None:
+    """Lay `overrides` over `data`, table by table."""
+    for key, value in overrides.items():
+        where = (*at, key)
+        if isinstance(value, Mapping):
+            node = data.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment override {'.'.join(_first_key(value, where))}: {key} is not a table")
+            _merge(node, value, where)
+        else:
+            data[key] = value
 
 
 SECRET_LOOKING_KEYS = ("url", "password", "secret", "token", "key")

@@ -9,14 +9,12 @@ ingest (per source: page since watermark -> store -> advance watermark, page aft
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from moderation.alerts.channels import build_channels
@@ -24,7 +22,7 @@ from moderation.alerts.outbox import DeliveryReport, backoff, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, ScoringSettings, SourceSettings
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
-from moderation.models import CommentScore, Decision, InThread, SiteAction
+from moderation.models import CommentScore, Decision, FlaggedItem, InThread, SiteAction, all_scores
 from moderation.policy import decide
 from moderation.policy.premoderation import site_plan
 from moderation.scoring import load_scorer
@@ -33,22 +31,12 @@ from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.stopping import stop_requested
 from moderation.storage import outbox, site_actions, store
-from moderation.storage.engine import Database, open_database
+from moderation.storage.engine import Database, database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
 Result = tuple[StoredComment, CommentScore, Decision]
 LISTED = 50
 """At most this many rejected records and flagged comments are listed in a summary (all are counted)."""
-
-
-@lru_cache(maxsize=8)
-def database(url: str) -> Database:
-    """One migrated database handle per URL per process (tasks in threads share it)."""
-    with _opening:
-        return open_database(url)
-
-
-_opening = threading.Lock()
 
 
 # ---- ingest -------------------------------------------------------------------------------------
@@ -103,7 +91,7 @@ def ingest(db_url: str, source: SourceSettings, now: datetime) -> IngestReport:
 class BatchOutcome:
     scored: int = 0
     flagged: int = 0
-    flagged_items: list[dict[str, Any]] = field(default_factory=list)
+    flagged_items: list[FlaggedItem] = field(default_factory=list)
     by_label: Counter[str] = field(default_factory=Counter)
     alerts: int = 0
     """Alert-outbox rows written with this batch's queue rows (one per alert per channel)."""
@@ -168,8 +156,8 @@ def score_batch(
     outcome.seconds["write"] = time.perf_counter() - clock
     outcome.scored, outcome.flagged, outcome.alerts = counts.scored, len(counts.queued), counts.alerts
     outcome.site_actions = counts.site_actions
-    flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items)
-    outcome.by_label.update(label for item in flagged for label in item["reasons"])
+    flagged = flagged_summary((r for r in results if r[0].row_id in counts.queued), counts.queue_items, now)
+    outcome.by_label.update(label for item in flagged for label in item.reasons)
     outcome.flagged_items = flagged[:LISTED]
     return outcome
 
@@ -295,20 +283,25 @@ def failure_summary(stored: StoredComment, error: str) -> dict[str, Any]:
     return {"id": stored.comment.id, "source": stored.source, "error": error}
 
 
-def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int] | None = None) -> list[dict[str, Any]]:
+def flagged_summary(results: Iterable[Result], queue_items: Mapping[int, int], now: datetime) -> list[FlaggedItem]:
+    """The queued comments among `results` (`queue_items`: comment row id -> its new queue item id)."""
     return [
-        {
-            "id": stored.comment.id,
-            "source": stored.source,
-            "post_id": stored.comment.post_id,
-            "item_id": (queue_items or {}).get(stored.row_id),
-            "author": stored.comment.author,
-            "reasons": dict(decision.reasons),
-            "attack_target": decision.attack_target,
-            "text": stored.comment.text,
-        }
-        for stored, _, decision in results
-        if decision.flagged
+        FlaggedItem(
+            item_id=queue_items[stored.row_id],
+            source=stored.source,
+            post_id=stored.comment.post_id,
+            post_title=None,
+            comment_id=stored.comment.id,
+            author=stored.comment.author,
+            text=stored.comment.text,
+            reasons=dict(decision.reasons),
+            scores=all_scores(score.scores, score.attack_on_commenter),
+            attack_target=decision.attack_target,
+            priority=decision.priority,
+            at=stored.comment.created_at or now,
+        )
+        for stored, score, decision in results
+        if decision.flagged and stored.row_id in queue_items
     ]
 
 
@@ -323,7 +316,7 @@ class RunSummary:
     rejected: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     """What was replaced in stored records, with where each was read (the first LISTED)."""
-    flagged_items: list[dict[str, Any]] = field(default_factory=list)
+    flagged_items: list[FlaggedItem] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Sources that could not be read, with the error; the others were processed."""
     skipped: dict[str, str] = field(default_factory=dict)

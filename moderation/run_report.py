@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from moderation.models import FlaggedItem
 from moderation.pipeline import RunSummary
 
 FLAGGED_POST_EVENT = "moderation.post.flagged"
@@ -57,14 +58,14 @@ def summary_markdown(summary: RunSummary) -> str:
 def flagged_table(summary: RunSummary) -> list[dict[str, Any]]:
     return [
         {
-            "item": item.get("item_id"),
-            "source": item.get("source"),
-            "post": item.get("post_id"),
-            "comment": item["id"],
-            "author": item["author"],
-            "reasons": ", ".join(f"{label} {value:.2f}" for label, value in sorted(item["reasons"].items())),
-            "attack_target": item.get("attack_target") or "",
-            "text": _excerpt(item["text"]),
+            "item": item.item_id,
+            "source": item.source,
+            "post": item.post_id,
+            "comment": item.comment_id,
+            "author": item.author,
+            "reasons": ", ".join(f"{label} {value:.2f}" for label, value in sorted(item.reasons.items())),
+            "attack_target": item.attack_target or "",
+            "text": _excerpt(item.text),
         }
         for item in summary.flagged_items
     ]
@@ -72,15 +73,15 @@ def flagged_table(summary: RunSummary) -> list[dict[str, Any]]:
 
 def flagged_post_events(summary: RunSummary) -> list[PostEvent]:
     """One event per post with newly flagged comments in this run (comments without a post: none)."""
-    by_post: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by_post: dict[tuple[str, str], list[FlaggedItem]] = defaultdict(list)
     for item in summary.flagged_items:
-        if item.get("post_id"):
-            by_post[(item["source"], item["post_id"])].append(item)
+        if item.post_id:
+            by_post[(item.source, item.post_id)].append(item)
     events = []
     for (source, post_id), items in by_post.items():
         labels: dict[str, int] = defaultdict(int)
         for item in items:
-            for label in item["reasons"]:
+            for label in item.reasons:
                 labels[label] += 1
         events.append(
             PostEvent(
@@ -93,10 +94,10 @@ def flagged_post_events(summary: RunSummary) -> list[PostEvent]:
                 },
                 payload={
                     "flagged": len(items),
-                    "attacks": sum(1 for item in items if "attack_on_commenter" in item["reasons"]),
+                    "attacks": sum(1 for item in items if "attack_on_commenter" in item.reasons),
                     "labels": dict(sorted(labels.items())),
-                    "items": [item.get("item_id") for item in items],
-                    "comments": [item["id"] for item in items],
+                    "items": [item.item_id for item in items],
+                    "comments": [item.comment_id for item in items],
                 },
             )
         )

@@ -51,9 +51,9 @@ def postgres_url() -> Iterator[str]:
     try:
         yield f"{POSTGRES_SERVER}/{name}"
     finally:
-        from moderation.pipeline import database
+        from moderation.storage.engine import close_database
 
-        database.cache_clear()
+        close_database(f"{POSTGRES_SERVER}/{name}")
         _drop_test_database(name)
 
 

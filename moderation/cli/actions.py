@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo
 from moderation.storage.tables import SITE_ACTION_STATUSES
 from moderation.wording import shorten
@@ -25,11 +25,10 @@ def actions() -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many actions, newest first.")
 def actions_list(config_path: str | None, output_format: str, status: str | None, limit: int) -> None:
     """List site actions, newest first: decision, comment, status, attempts, what was done, last error."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.site_actions import list_actions
 
-    entries = guard(lambda: list_actions(database(load_settings(config_path).database.url), status, limit))
+    db, _ = configured_database(config_path)
+    entries = guard(lambda: list_actions(db, status, limit))
     if output_format == "json":
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
@@ -50,11 +49,10 @@ def actions_list(config_path: str | None, output_format: str, status: str | None
 @click.argument("action_id", type=int)
 def actions_retry(config_path: str | None, action_id: int) -> None:
     """Apply a failed action again with the next delivery run."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.site_actions import retry_failed
 
-    entry = guard(lambda: retry_failed(database(load_settings(config_path).database.url), action_id, datetime.now(UTC)))
+    db, _ = configured_database(config_path)
+    entry = guard(lambda: retry_failed(db, action_id, datetime.now(UTC)))
     echo(f"action {entry.id} ({entry.decision} on {entry.source}) will be applied by the next delivery run")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo
 from moderation.storage.tables import ALERT_STATUSES
 from moderation.wording import shorten
@@ -26,11 +26,10 @@ def alerts() -> None:
 @click.option("--limit", default=50, show_default=True, help="At most this many alerts, newest first.")
 def alerts_list(config_path: str | None, output_format: str, status: str | None, limit: int) -> None:
     """List alerts, newest first: what, which channel, status, attempts, last error."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.outbox import list_alerts
 
-    entries = guard(lambda: list_alerts(database(load_settings(config_path).database.url), status, limit))
+    db, _ = configured_database(config_path)
+    entries = guard(lambda: list_alerts(db, status, limit))
     if output_format == "json":
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
         return
@@ -52,11 +51,10 @@ def alerts_list(config_path: str | None, output_format: str, status: str | None,
 @click.argument("alert_id", type=int)
 def alerts_retry(config_path: str | None, alert_id: int) -> None:
     """Send a failed alert again with the next delivery run."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.outbox import retry_failed
 
-    entry = guard(lambda: retry_failed(database(load_settings(config_path).database.url), alert_id, datetime.now(UTC)))
+    db, _ = configured_database(config_path)
+    entry = guard(lambda: retry_failed(db, alert_id, datetime.now(UTC)))
     echo(f"alert {entry.id} ({entry.kind} via {entry.channel}) will be sent by the next delivery run")
 
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo
 from moderation.wording import shorten
 
@@ -21,11 +21,10 @@ def failures() -> None:
 @format_option
 def failures_list(config_path: str | None, output_format: str) -> None:
     """List comments the scorer failed on: source, comment id, scorer version, error."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.failures import listed
 
-    entries = guard(lambda: listed(database(load_settings(config_path).database.url)))
+    db, _ = configured_database(config_path)
+    entries = guard(lambda: listed(db))
     if output_format == "json":
         rows = [
             {
@@ -56,12 +55,10 @@ def failures_list(config_path: str | None, output_format: str) -> None:
 @click.option("--all", "retry_all", is_flag=True, help="Retry every recorded failure.")
 def failures_retry(config_path: str | None, failure_ids: tuple[int, ...], retry_all: bool) -> None:
     """Forget failures (by id from `failures list`, or --all) so the next run scores those comments again."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.storage.failures import forget
 
     if bool(failure_ids) == retry_all:
         raise click.UsageError("give failure ids or --all (not both)")
-    db_url = guard(lambda: load_settings(config_path).database.url)
-    removed = guard(lambda: forget(database(db_url), None if retry_all else list(failure_ids)))
+    db, _ = configured_database(config_path)
+    removed = guard(lambda: forget(db, None if retry_all else list(failure_ids)))
     echo(f"{removed} comments will be scored again by the next run")

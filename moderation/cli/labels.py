@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from moderation.cli.options import config_option, guard, output_option
+from moderation.cli.options import config_option, configured_database, output_option
 from moderation.cli.terminal import echo
 
 
@@ -22,12 +22,9 @@ from moderation.cli.terminal import echo
 )
 def export_labels(config_path: str | None, output_path: str | None, since: datetime | None) -> None:
     """Write each approved or rejected item as one JSON line (text, thread ids, scores, decision, moderator)."""
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.review.export import export_labels as records
 
-    settings = guard(lambda: load_settings(config_path))
-    db = guard(lambda: database(settings.database.url))
+    db, _ = configured_database(config_path)
     start = since.replace(tzinfo=UTC) if since else None
     count = 0
     with click.open_file(output_path or "-", "w", encoding="utf-8") as out:

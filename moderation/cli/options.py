@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from moderation.cli.terminal import echo
 from moderation.errors import ModerationError
+
+if TYPE_CHECKING:
+    from moderation.config import Settings
+    from moderation.storage.engine import Database
 
 T = TypeVar("T")
 
@@ -72,6 +76,16 @@ def guard(action: Callable[[], T]) -> T:
         return action()
     except ModerationError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def configured_database(config_path: str | None) -> tuple[Database, Settings]:
+    """The settings from `--config` and their database (migrated, shared in this process): how every command
+    that reads or writes the database opens it."""
+    from moderation.config import load_settings
+    from moderation.storage.engine import database
+
+    settings = guard(lambda: load_settings(config_path))
+    return guard(lambda: database(settings.database.url)), settings
 
 
 def warn_about_unused_label_settings(config_path: str | None, scorer_name: str | None = None) -> None:

@@ -77,9 +77,9 @@ def _print_summary(summary: RunSummary) -> None:
     for failure in summary.scoring_failures:
         echo(f"  [{failure['id']}] ({failure['source']}) {shorten(failure['error'])}")
     for item in summary.flagged_items:
-        reasons = describe_reasons(item["reasons"], item["attack_target"])
-        echo(f"  [{item['id']}] {visible_name(item['author'])}: {visible_name(reasons)}")
-        echo(f"      {shorten(item['text'])}")
+        reasons = describe_reasons(item.reasons, item.attack_target)
+        echo(f"  [{item.comment_id}] {visible_name(item.author)}: {visible_name(reasons)}")
+        echo(f"      {shorten(item.text)}")
     if summary.flagged > len(summary.flagged_items):
         echo(f"  ... and {summary.flagged - len(summary.flagged_items)} more: moderation queue list")
     sent = summary.alerts

@@ -12,6 +12,7 @@ import click
 from moderation.cli.options import (
     actor_option,
     config_option,
+    configured_database,
     filter_options,
     format_option,
     guard,
@@ -47,7 +48,7 @@ def queue_list(
     """List queue items, most severe first."""
     from moderation.review.queue import QueueFilter, list_items
 
-    db, _ = _open(config_path)
+    db, _ = configured_database(config_path)
     entries = guard(lambda: list_items(db, status, limit, QueueFilter(label, post, author)))
     if output_format == "json":
         click.echo(json.dumps([entry.to_json() for entry in entries], ensure_ascii=False, indent=2))
@@ -70,10 +71,10 @@ def queue_list(
 @click.argument("item_id", type=int)
 def queue_show(config_path: str | None, output_format: str, item_id: int) -> None:
     """Show one item: scores, the text with its evidence [[marked]], the thread, the author's history, the audit."""
-    from moderation.review.queue import get_item
     from moderation.review import audit_for, author_history, thread_for
+    from moderation.review.queue import get_item
 
-    db, _ = _open(config_path)
+    db, _ = configured_database(config_path)
     entry = guard(lambda: get_item(db, item_id))
     thread = thread_for(db, entry)
     history = author_history(db, entry.source, entry.author, author_id=entry.author_id, exclude=entry.comment_id)
@@ -108,7 +109,7 @@ def _decision_command(status: str, summary: str) -> click.Command:
     ) -> None:
         from moderation.review import bulk_decide
 
-        db, settings = _open(config_path)
+        db, settings = configured_database(config_path)
         moderator = _moderator(db, actor)
         selection = guard(lambda: _selection(items))
         outcome = guard(
@@ -153,21 +154,13 @@ def queue_undo(config_path: str | None, output_format: str, actor: str) -> None:
     """Undo the moderator's last decision, if nobody changed that item since."""
     from moderation.review import undo_last
 
-    db, _ = _open(config_path)
+    db, _ = configured_database(config_path)
     moderator = _moderator(db, actor)
     undone = guard(lambda: undo_last(db, moderator, datetime.now(UTC)))
     if output_format == "json":
         click.echo(json.dumps(asdict(undone), ensure_ascii=False, indent=2))
     else:
         echo(f"undid {undone.was} on #{undone.item_id} ({undone.comment_id}): {undone.status} again")
-
-
-def _open(config_path: str | None) -> tuple[Any, Any]:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url)), settings
 
 
 def _moderator(db: Any, name: str) -> Any:

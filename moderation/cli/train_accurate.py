@@ -27,6 +27,12 @@ from moderation.cli.terminal import echo
     help="Where the checkpoint (adapters, head, optimizer, scheduler, RNG, data position) and curve.json live.",
 )
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint (its data and training options win).")
+@click.option(
+    "--init-from",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Start a new run from an exported model folder (its weights, curve and examples seen), new optimizer.",
+)
 @click.option("--export", "export_only", is_flag=True, help="Do not train: write the artifact from the checkpoint.")
 @click.option("--per-family", type=int, default=0, show_default=True, help="Rows drawn per train file (0: all).")
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
@@ -68,6 +74,7 @@ def accurate(
     out_dir: str | None,
     checkpoint_dir: str,
     resume: bool,
+    init_from: str | None,
     export_only: bool,
     per_family: int,
     max_length: int,
@@ -105,6 +112,7 @@ def accurate(
         max_steps=max_steps,
         checkpoint_minutes=checkpoint_minutes,
         seed=seed,
+        init_from=init_from or "",
         threads=threads,
         device=device,
     )

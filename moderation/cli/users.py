@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from moderation.cli.options import config_option, format_option, guard
+from moderation.cli.options import config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo
 
 
@@ -36,7 +36,7 @@ def user_add(config_path: str | None, name: str, role: str, password_stdin: bool
     from moderation.review.accounts import add_user
 
     password = _read_password(password_stdin)
-    db = _database(config_path)
+    db, _ = configured_database(config_path)
     guard(lambda: add_user(db, name, password, role, datetime.now(UTC), by=_operator()))
     echo(f"added {role} {name}")
 
@@ -48,7 +48,8 @@ def user_list(config_path: str | None, output_format: str) -> None:
     """List the accounts."""
     from moderation.review.accounts import list_users
 
-    accounts = list_users(_database(config_path))
+    db, _ = configured_database(config_path)
+    accounts = list_users(db)
     if output_format == "json":
         rows = [
             {"name": a.name, "role": a.role, "created_at": a.created_at.isoformat(), "active": a.active}
@@ -110,16 +111,8 @@ def user_set_password(config_path: str | None, name: str, password_stdin: bool) 
 
 
 def _change(config_path: str | None, change: Callable[[Any, datetime], None]) -> None:
-    db = _database(config_path)
+    db, _ = configured_database(config_path)
     guard(lambda: change(db, datetime.now(UTC)))
-
-
-def _database(config_path: str | None) -> Any:
-    from moderation.config import load_settings
-    from moderation.pipeline import database
-
-    settings = guard(lambda: load_settings(config_path))
-    return guard(lambda: database(settings.database.url))
 
 
 def _read_password(from_stdin: bool) -> str:

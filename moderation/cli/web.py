@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from moderation.cli.options import config_option, guard
+from moderation.cli.options import config_option, configured_database, guard
 from moderation.cli.terminal import echo
 
 
@@ -16,15 +16,12 @@ def web(config_path: str | None, host: str | None, port: int | None) -> None:
     """Serve the review UI for moderators (log in with an account from `moderation user add`)."""
     import uvicorn
 
-    from moderation.config import load_settings
-    from moderation.pipeline import database
     from moderation.review.accounts import list_users
     from moderation.web import create_app
 
-    settings = guard(lambda: load_settings(config_path))
+    db, settings = configured_database(config_path)
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = settings.model_copy(update={"web": settings.web.model_copy(update=updates)})
-    db = guard(lambda: database(settings.database.url))
     app = guard(lambda: create_app(settings, db=db))
     if not list_users(db):
         echo("no accounts yet: create one with `moderation user add NAME --role admin`", err=True)

@@ -82,11 +82,7 @@ def attack_on_commenter(ctx: PolicyContext) -> PhaseResult | None:
     return PhaseResult(reasons=crossed, explanation=f"attack on {target}" if target else "attack on a commenter")
 
 
-def fallback(ctx: PolicyContext) -> PhaseResult | None:
-    return None
-
-
-PHASES: tuple[Phase, ...] = (empty, trusted_author, blocked_words, label_thresholds, attack_on_commenter, fallback)
+PHASES: tuple[Phase, ...] = (empty, trusted_author, blocked_words, label_thresholds, attack_on_commenter)
 
 
 def run_phases(ctx: PolicyContext, phases: Sequence[Phase]) -> tuple[str | None, dict[str, float], list[str]]:
@@ -107,7 +103,7 @@ def run_phases(ctx: PolicyContext, phases: Sequence[Phase]) -> tuple[str | None,
 
 def decide(comment: Comment, score: CommentScore, settings: PolicySettings, source: str | None = None) -> Decision:
     status, reasons, explanations = run_phases(PolicyContext(comment, score, settings, source), PHASES)
-    if status is None:
+    if status is None:  # no phase decided: flagged for any reason, else passed
         status = FLAGGED if reasons else PASSED
     flagged = status == FLAGGED
     return Decision(

@@ -19,7 +19,7 @@ from moderation.errors import AccountError
 from moderation.models import SYSTEM_ACTOR
 from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
-from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow, as_utc
+from moderation.storage.tables import ROLES, AccountEventRow, AppSecretRow, SessionRow, UserRow
 
 MIN_PASSWORD_LENGTH = 10
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -66,7 +66,7 @@ def add_user(db: Database, name: str, password: str, role: str, now: datetime, *
 def list_users(db: Database) -> list[Account]:
     with db.session() as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.name))
-        return [Account(r.name, r.role, as_utc(r.created_at), r.disabled_at is None) for r in rows]
+        return [Account(r.name, r.role, r.created_at, r.disabled_at is None) for r in rows]
 
 
 def active_moderator(db: Database, name: str) -> Moderator:
@@ -137,7 +137,7 @@ def account_events(db: Database, name: str | None = None) -> list[AccountEvent]:
     if name is not None:
         query = query.where(AccountEventRow.username == name)
     with db.session() as session:
-        return [AccountEvent(r.actor, r.action, r.username, as_utc(r.created_at)) for r in session.scalars(query)]
+        return [AccountEvent(r.actor, r.action, r.username, r.created_at) for r in session.scalars(query)]
 
 
 def _account(session: Session, name: str) -> UserRow:

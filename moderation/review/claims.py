@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, aliased
 from moderation.config import ReviewSettings
 from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed, UnknownItem
 from moderation.models import OPEN_STATUSES, QueueStatus
-from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item
 from moderation.review.actors import Moderator
+from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, QueueItemRow, as_utc
+from moderation.storage.tables import CommentRow, QueueItemRow
 
 
 def claim(db: Database, item_id: int, moderator: Moderator, now: datetime, rules: ReviewSettings) -> QueueEntry:
@@ -139,7 +139,7 @@ def refusal(session: Session, item_id: int, moderator: Moderator, cutoff: dateti
     if row.status not in moderator.decidable():
         return NotAllowed(f"item #{item_id} is {row.status}: only an admin can decide it")
     if row.claimed_by and row.claimed_by != moderator.name and row.claimed_at is not None:
-        since = as_utc(row.claimed_at)
+        since = row.claimed_at
         if since >= cutoff:
             free_at = since + timedelta(minutes=rules.claim_timeout_minutes)
             return AlreadyClaimed(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from moderation.models import SYSTEM_ACTOR, QueueStatus
 from moderation.review.queue import QueueEntry
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow, as_utc
+from moderation.storage.tables import CommentRow, ModerationActionRow, PostRow, QueueItemRow
 
 ANCESTORS = 3
 SIBLINGS_BEFORE = 3
@@ -232,7 +232,7 @@ def _view(row: CommentRow, parent_author: str | None, state: QueueState | None) 
         comment_id=row.external_id,
         author=row.author,
         text=row.text,
-        created_at=as_utc(row.created_at) if row.created_at else None,
+        created_at=row.created_at,
         parent_id=row.parent_external_id,
         parent_author=parent_author,
         queue=state,
@@ -246,7 +246,7 @@ def _audit_query() -> Select[ModerationActionRow, CommentRow]:
 def _audit(action: ModerationActionRow, comment: CommentRow) -> AuditEntry:
     return AuditEntry(
         id=action.id,
-        created_at=as_utc(action.created_at),
+        created_at=action.created_at,
         actor=action.actor,
         from_status=action.from_status,
         to_status=action.to_status,

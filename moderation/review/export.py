@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_
 
 from moderation.models import QueueStatus, all_scores
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow, as_utc
+from moderation.storage.tables import CommentRow, QueueItemRow, ScoreRow
 
 FINAL = (QueueStatus.APPROVED.value, QueueStatus.REJECTED.value)
 CHUNK = 500
@@ -68,5 +68,5 @@ def export_labels(db: Database, since: datetime | None = None) -> Iterator[dict[
             "reason_code": item.decision_code,
             "note": item.decision_reason,
             "moderator": item.decided_by,
-            "decided_at": as_utc(item.decided_at).isoformat() if item.decided_at else None,
+            "decided_at": item.decided_at.isoformat() if item.decided_at else None,
         }

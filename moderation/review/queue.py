@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from moderation.errors import QueueError, UnknownItem
 from moderation.models import QUEUE_STATUSES, QueueStatus, all_scores
 from moderation.storage.engine import Database
-from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow, as_utc
+from moderation.storage.tables import CommentRow, PostRow, QueueItemRow, ScoreRow
 
 
 @dataclass(frozen=True)
@@ -174,16 +174,16 @@ def entry(item: QueueItemRow, comment: CommentRow, score: ScoreRow | None, post_
         text=comment.text,
         evidence=dict(score.evidence) if score else {},
         scorer=score.scorer_version if score else None,
-        created_at=as_utc(item.created_at),
+        created_at=item.created_at,
         version=item.version,
         labels=labels,
         claimed_by=item.claimed_by,
-        claimed_at=as_utc(item.claimed_at) if item.claimed_at else None,
+        claimed_at=item.claimed_at,
         decided_by=item.decided_by,
-        decided_at=as_utc(item.decided_at) if item.decided_at else None,
+        decided_at=item.decided_at,
         decision_code=item.decision_code,
         decision_note=item.decision_reason,
-        comment_created_at=as_utc(comment.created_at) if comment.created_at else None,
+        comment_created_at=comment.created_at,
         author_id=comment.author_id,
         url=comment.url,
         post_title=post_title,

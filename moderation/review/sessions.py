@@ -16,7 +16,7 @@ from moderation.config import WebSettings
 from moderation.review.accounts import authenticate
 from moderation.review.actors import Moderator
 from moderation.storage.engine import Database
-from moderation.storage.tables import LoginAttemptRow, SessionRow, UserRow, as_utc
+from moderation.storage.tables import LoginAttemptRow, SessionRow, UserRow
 
 LOGIN_LOCK_NAMESPACE = 7_000_002
 """First key of the PostgreSQL advisory lock that serialises the login checks of one user name and address."""
@@ -58,15 +58,14 @@ def _reserve_attempt(db: Database, name: str, ip: str, now: datetime, web: WebSe
         last_success = session.scalar(
             select(func.max(LoginAttemptRow.created_at)).where(*key, LoginAttemptRow.succeeded)
         )
-        since = now - window if last_success is None else max(now - window, as_utc(last_success))
-        failures = [
-            as_utc(t)
-            for t in session.scalars(
+        since = now - window if last_success is None else max(now - window, last_success)
+        failures = list(
+            session.scalars(
                 select(LoginAttemptRow.created_at)
                 .where(*key, ~LoginAttemptRow.succeeded, LoginAttemptRow.created_at > since)
                 .order_by(LoginAttemptRow.created_at)
             )
-        ]
+        )
         if len(failures) >= web.login_max_failures:
             return failures[len(failures) - web.login_max_failures] + window
         row = LoginAttemptRow(username=name, ip=ip, succeeded=False, created_at=now)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from moderation.models import Comment, CommentScore, InThread, Thread
-from moderation.scoring.base import TextScorer
 from moderation.scoring.directed import Directedness, directedness
+from moderation.scoring.protocols import TextScorer
 
 ATTACK_VERSION = "3"
 GROUP_TARGET = "*"

@@ -1,44 +1,23 @@
-"""The scorer interfaces and the registry that picks one by name."""
+"""The scorer registry: one name per scorer, built-ins and plugins registered the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
 
 from moderation.config import ScoringSettings
 from moderation.errors import ScoringError
-from moderation.models import CommentScore, InThread
-
-
-class TextScorer(Protocol):
-    """Scores comment texts one by one, without the thread (a model)."""
-
-    name: str
-    version: str
-    labels: tuple[str, ...]
-
-    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]: ...
-
-
-class Scorer(Protocol):
-    """Scores comments with their thread: what the pipeline and `moderation score` use."""
-
-    name: str
-    version: str
-    labels: tuple[str, ...]
-
-    def score(self, batch: Sequence[InThread]) -> list[CommentScore]: ...
-
+from moderation.scoring.attack import ThreadAwareScorer
+from moderation.scoring.protocols import Scorer, TextScorer
 
 TextScorerFactory = Callable[[ScoringSettings, str], TextScorer]
-_PLUGINS: dict[str, TextScorerFactory] = {}
+_FACTORIES: dict[str, TextScorerFactory] = {}
 
 
 def register_text_scorer(kind: str, factory: TextScorerFactory) -> None:
     """Make `kind` (or `kind:<variant>`) a scorer name; the factory gets the settings and the variant."""
-    _PLUGINS[kind] = factory
+    _FACTORIES[kind] = factory
     _load_cached.cache_clear()
 
 
@@ -49,49 +28,62 @@ def load_scorer(name: str, settings: ScoringSettings) -> Scorer:
 
 @lru_cache(maxsize=4)
 def _load_cached(name: str, settings: ScoringSettings) -> Scorer:
-    from moderation.scoring.attack import ThreadAwareScorer
-
     return ThreadAwareScorer(_text_scorer(name, settings))
 
 
 def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     kind, _, variant = name.partition(":")
-    if kind in _PLUGINS:
-        return _PLUGINS[kind](settings, variant)
-    if kind == "fast":
-        from moderation.scoring.fast import FastScorer
+    factory = _FACTORIES.get(kind)
+    if factory is None:
+        raise ScoringError(f"unknown scorer {name!r}: use one of {', '.join(available_scorers())}")
+    return factory(settings, variant)
 
-        return FastScorer(
-            model_dir=Path(settings.fast.model_dir) if settings.fast.model_dir else None,
-            evidence_min_score=settings.fast.evidence_min_score,
-        )
-    if kind == "lexicon":
-        from moderation.scoring.lexicon import LexiconScorer
 
-        return LexiconScorer()
-    if kind == "detoxify":
-        from moderation.scoring.detoxify_scorer import DetoxifyScorer
+def available_scorers() -> list[str]:
+    names = list(_FACTORIES)
+    names.insert(names.index("detoxify") + 1, "detoxify:<model>")
+    return names
 
-        return DetoxifyScorer(settings.detoxify, model=variant or None)
-    if kind == "accurate":
-        from moderation.scoring.accurate import AccurateScorer
 
-        return AccurateScorer(settings.accurate)
-    if kind == "cascade":
-        from moderation.scoring.cascade import CascadeScorer
+def _fast(settings: ScoringSettings, variant: str) -> TextScorer:
+    from moderation.scoring.fast import FastScorer
 
-        tiers = settings.cascade
-        if "cascade" in (tiers.screen.partition(":")[0], tiers.accurate.partition(":")[0]):
-            raise ScoringError("scoring.cascade: a cascade cannot be a tier of itself; use e.g. fast and accurate")
-        return CascadeScorer(
-            _text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings), tiers.bands
-        )
-    raise ScoringError(f"unknown scorer {name!r}: use one of {', '.join(available_scorers())}")
+    return FastScorer(
+        model_dir=Path(settings.fast.model_dir) if settings.fast.model_dir else None,
+        evidence_min_score=settings.fast.evidence_min_score,
+    )
+
+
+def _lexicon(settings: ScoringSettings, variant: str) -> TextScorer:
+    from moderation.scoring.lexicon import LexiconScorer
+
+    return LexiconScorer()
+
+
+def _accurate(settings: ScoringSettings, variant: str) -> TextScorer:
+    from moderation.scoring.accurate import AccurateScorer
+
+    return AccurateScorer(settings.accurate)
+
+
+def _cascade(settings: ScoringSettings, variant: str) -> TextScorer:
+    from moderation.scoring.cascade import CascadeScorer
+
+    tiers = settings.cascade
+    if "cascade" in (tiers.screen.partition(":")[0], tiers.accurate.partition(":")[0]):
+        raise ScoringError("scoring.cascade: a cascade cannot be a tier of itself; use e.g. fast and accurate")
+    return CascadeScorer(_text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings), tiers.bands)
+
+
+def _detoxify(settings: ScoringSettings, variant: str) -> TextScorer:
+    from moderation.scoring.detoxify_scorer import DetoxifyScorer
+
+    return DetoxifyScorer(settings.detoxify, model=variant or None)
 
 
 def _lazy_text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     """The scorer called `name`, loaded on first use where its version and labels are known without loading it."""
-    if name != "accurate" or "accurate" in _PLUGINS:
+    if name != "accurate" or _FACTORIES.get("accurate") is not _accurate:
         return _text_scorer(name, settings)
     from moderation.scoring.accurate import accurate_artifact
     from moderation.scoring.cascade import LazyTextScorer
@@ -100,5 +92,13 @@ def _lazy_text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     return LazyTextScorer(name, artifact.version, artifact.labels, lambda: _text_scorer(name, settings))
 
 
-def available_scorers() -> list[str]:
-    return ["fast", "lexicon", "accurate", "cascade", "detoxify", "detoxify:<model>", *_PLUGINS]
+for _kind, _factory in {
+    "fast": _fast,
+    "lexicon": _lexicon,
+    "accurate": _accurate,
+    "cascade": _cascade,
+    "detoxify": _detoxify,
+}.items():
+    register_text_scorer(_kind, _factory)
+
+__all__ = ["TextScorerFactory", "available_scorers", "load_scorer", "register_text_scorer"]

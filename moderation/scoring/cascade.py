@@ -2,8 +2,11 @@
 
 A comment is uncertain when any label's screen score falls in that label's band [low, high) (from
 `scoring.cascade.bands`, chosen for decisions by `moderation train cascade`; see reports/cascade.md).
-Escalated comments take the accurate tier's scores for the screen's labels, and its auxiliary outputs;
-the rest keep the screen's. The accurate tier is loaded on the first escalation, so a run where nothing
+Escalated comments take the accurate tier's scores for the screen's labels, and its auxiliary outputs,
+except where the screen's own score is at or above the band's high end: there the screen's flag stands
+(the higher of the two scores is kept), so a comment escalated for one label cannot lose a clear flag on
+another (a threat screened at 1.0 and escalated for its toxicity stays a threat). The rest keep the
+screen's. The accurate tier is loaded on the first escalation, so a run where nothing
 is uncertain never loads it.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.scoring.base import TextScorer
+from moderation.scoring.protocols import TextScorer
 
 # The screen's evidence for a label is kept on escalation only where the accurate tier still scores it this high.
 EVIDENCE_MIN_SCORE = 0.5
@@ -93,12 +96,17 @@ class CascadeScorer:
         return results
 
     def _combine(self, screened: CommentScore, accurate: CommentScore) -> CommentScore:
-        scores = {label: accurate.scores.get(label, value) for label, value in screened.scores.items()}
+        scores = {label: self._combined(label, value, accurate) for label, value in screened.scores.items()}
         evidence = {
             label: spans for label, spans in screened.evidence.items() if scores.get(label, 0.0) >= EVIDENCE_MIN_SCORE
         }
         # The accurate tier's auxiliary heads (e.g. `attack`, read by the thread layer) replace the screen's.
         return CommentScore(scores=scores, evidence=evidence, auxiliary={**screened.auxiliary, **accurate.auxiliary})
+
+    def _combined(self, label: str, screened: float, accurate: CommentScore) -> float:
+        rescored = accurate.scores.get(label, screened)
+        _, high = self.bands.get(label, (0.0, 1.0))
+        return max(screened, rescored) if screened >= high else rescored
 
 
 def band_digest(bands: Mapping[str, Band]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from moderation.errors import ScoringError
 from moderation.models import CommentScore, InThread
-from moderation.scoring.base import Scorer
+from moderation.scoring.protocols import Scorer
 
 ERROR_LENGTH = 2000
 """At most this much of an error message is kept per comment."""

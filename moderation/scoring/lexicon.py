@@ -1,4 +1,4 @@
-"""The zero-download default until the trained model ships: word lists, honest about being word lists.
+"""The `lexicon` scorer: word lists, honest about being word lists; needs no model files.
 
 Matching is on word tokens with repeated letters collapsed ("stuuupid" and "looser" match "stupid" and
 "loser"). A match scores MATCH_SCORE for its label and for toxicity; no match scores NO_MATCH_SCORE.

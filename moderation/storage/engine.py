@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,32 @@ class Database:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             raise StorageError(f"the database does not answer: {type(exc).__name__}") from exc
+
+
+SHARED_DATABASES = 8
+"""How many shared handles a process keeps (least recently used dropped first)."""
+
+
+def database(url: str) -> Database:
+    """One migrated database handle per URL per process, shared (the pipeline's tasks in threads, CLI commands)."""
+    with _sharing:
+        db = _shared.pop(url, None) or open_database(url)
+        _shared[url] = db  # now the most recently used
+        while len(_shared) > SHARED_DATABASES:
+            _shared.pop(next(iter(_shared)))
+        return db
+
+
+def close_database(url: str) -> None:
+    """Close the shared handle for `url`, if there is one (e.g. before that database is dropped)."""
+    with _sharing:
+        db = _shared.pop(url, None)
+    if db is not None:
+        db.dispose()
+
+
+_shared: dict[str, Database] = {}
+_sharing = threading.Lock()
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

@@ -32,7 +32,6 @@ from moderation.storage.tables import (
     QueueItemRow,
     ScoreRow,
     SiteActionRow,
-    as_utc,
 )
 
 Deliverable = type[AlertOutboxRow] | type[SiteActionRow]
@@ -49,7 +48,6 @@ def add_alerts_for_items(session: Session, item_ids: Iterable[int], rule: AlertR
     new_ids = set(item_ids)
     if not new_ids:
         return 0
-    now = as_utc(now)
     thread = _flagged_on_same_posts(session, new_ids, now)
     new = [item for item in thread if item.item_id in new_ids]
     return add_alerts(session, rule(new, thread), now)
@@ -57,7 +55,6 @@ def add_alerts_for_items(session: Session, item_ids: Iterable[int], rule: AlertR
 
 def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) -> int:
     """One outbox row per draft per channel; a (key, channel) already written is skipped. Returns rows added."""
-    now = as_utc(now)
     rows = [
         {
             "kind": draft.kind,
@@ -65,7 +62,7 @@ def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) ->
             "channel": channel,
             "source": draft.source,
             "post_external_id": draft.post_id,
-            "window_start": as_utc(draft.window_start),
+            "window_start": draft.window_start,
             "payload": draft.payload,
             "status": "pending",
             "attempts": 0,
@@ -126,7 +123,7 @@ def _flagged_on_same_posts(session: Session, new_ids: set[int], now: datetime) -
             scores=scores,
             attack_target=item.attack_target,
             priority=item.priority,
-            at=as_utc(comment.created_at) or as_utc(item.created_at) or now,
+            at=comment.created_at or item.created_at or now,
         )
     return list(latest.values())
 
@@ -150,7 +147,6 @@ def claim_due_rows(
     (PostgreSQL re-checks the condition on the row a concurrent transaction just changed; SQLite
     serialises writers). Returns the claimed ids, oldest first.
     """
-    now, stale_before = as_utc(now), as_utc(stale_before)
     claimable = or_(
         and_(table.status == "pending", table.next_attempt_at <= now),
         and_(table.status == "sending", table.claimed_at < stale_before),
@@ -209,7 +205,6 @@ def release(
 
 def finish(db: Database, table: Deliverable, row_id: int, token: str, **values: Any) -> bool:
     """Change a row this deliverer holds; False if the claim was lost (taken over as stale)."""
-    values = {key: as_utc(value) if isinstance(value, datetime) else value for key, value in values.items()}
     with db.session() as session:
         result = session.execute(
             update(table)
@@ -257,7 +252,7 @@ def requeue_failed(db: Database, table: Deliverable, row_id: int, now: datetime)
         result = session.execute(
             update(table)
             .where(table.id == row_id, table.status == "failed")
-            .values(status="pending", next_attempt_at=as_utc(now))
+            .values(status="pending", next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0)) == 1
@@ -271,7 +266,7 @@ def pending_backlog(db: Database) -> tuple[int, datetime | None]:
                 QueueItemRow.status == QueueStatus.PENDING
             )
         ).one()
-    return int(count or 0), as_utc(oldest)
+    return int(count or 0), oldest
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -294,12 +289,12 @@ def _entry(row: AlertOutboxRow) -> OutboxEntry:
         channel=row.channel,
         source=row.source,
         post_id=row.post_external_id,
-        window_start=as_utc(row.window_start) or row.window_start,
+        window_start=row.window_start,
         payload=dict(row.payload),
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=as_utc(row.next_attempt_at) or row.next_attempt_at,
+        next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
-        created_at=as_utc(row.created_at) or row.created_at,
-        delivered_at=as_utc(row.delivered_at),
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
     )

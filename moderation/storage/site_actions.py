@@ -19,7 +19,7 @@ from moderation.errors import OutboxError
 from moderation.models import DECISION_VERBS, SiteAction
 from moderation.storage import outbox
 from moderation.storage.engine import Database
-from moderation.storage.tables import SITE_ACTION_STATUSES, CommentRow, ModerationActionRow, SiteActionRow, as_utc
+from moderation.storage.tables import SITE_ACTION_STATUSES, CommentRow, ModerationActionRow, SiteActionRow
 
 SETTLED = ("delivered", "skipped")
 
@@ -127,7 +127,7 @@ def mark_applied(
             .values(
                 status="delivered",
                 attempts=SiteActionRow.attempts + 1,
-                delivered_at=as_utc(now),
+                delivered_at=now,
                 applied=applied,
                 last_error=None,
                 claimed_by=None,
@@ -213,8 +213,8 @@ def _action(session: Session, row: SiteActionRow, *, with_undone: bool = True) -
         applied=row.applied,
         status=row.status,
         attempts=row.attempts,
-        next_attempt_at=as_utc(row.next_attempt_at),
+        next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
-        created_at=as_utc(row.created_at),
-        delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
     )

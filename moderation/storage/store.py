@@ -46,7 +46,6 @@ from moderation.storage.tables import (
     ScoreRow,
     ScoringFailureRow,
     WatermarkRow,
-    as_utc,
 )
 
 CHUNK = 500
@@ -197,14 +196,14 @@ def _save_posts(session: Session, source: str, posts: list[Post], comments: list
             "title": p.title,
             "body": p.body,
             "author": p.author,
-            "published_at": as_utc(p.published_at),
+            "published_at": p.published_at,
         }
         for p in known.values()
     ]
     _insert_ignore(session, PostRow, rows, ["source", "external_id"])
     for post in posts:  # a posts file or record with details updates the placeholder
         session.query(PostRow).filter_by(source=source, external_id=post.id).update(
-            {"title": post.title, "body": post.body, "author": post.author, "published_at": as_utc(post.published_at)}
+            {"title": post.title, "body": post.body, "author": post.author, "published_at": post.published_at}
         )
     found = session.execute(
         select(PostRow.external_id, PostRow.id).where(PostRow.source == source, PostRow.external_id.in_(list(known)))
@@ -310,7 +309,7 @@ def _comment_values(source: str, comment: Comment, post_ids: dict[str, int], now
         "post_external_id": comment.post_id,
         "author": comment.author,
         "parent_external_id": comment.parent_id,
-        "created_at": as_utc(comment.created_at),
+        "created_at": comment.created_at,
         "text": comment.text,
         "content_hash": comment.content_hash,
         "ingested_at": now,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from moderation.models import QueueStatus
 
@@ -15,19 +17,28 @@ SITE_ACTION_STATUSES = (*ALERT_STATUSES, "skipped")
 ROLES = ("moderator", "admin")
 
 
-@overload
-def as_utc(value: datetime) -> datetime: ...
-@overload
-def as_utc(value: datetime | None) -> datetime | None: ...
-def as_utc(value: datetime | None) -> datetime | None:
-    """Every datetime here is stored in UTC, and SQLite hands it back without a zone: this adds it back."""
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time, stored in UTC and always read back UTC-aware: SQLite keeps no zone and PostgreSQL
+    answers in the session's, so no caller converts by hand. A naive datetime is taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class PostRow(Base):

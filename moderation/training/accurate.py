@@ -19,6 +19,7 @@ import json
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib.metadata import version
@@ -101,6 +102,11 @@ class TrainOptions:
     """Examples between two points of the learning curve."""
     curve_rows: int = 500
     """Rows of each dev file (a fixed random subsample) scored for each point of the curve."""
+    init_from: str = ""
+    """An exported artifact folder to start from (its adapters, head and layer norms, its curve and examples
+    seen), with a new optimizer: continues training when the checkpoint is gone. With the artifact's own
+    training options (seed, epochs, ...) it goes on where that run stopped in the data order and learning-rate
+    schedule; with others, it starts a new order. "": start from MiniLM."""
     max_minutes: float = 15.0
     """This sitting stops here (checkpoint and export first); `resume` continues."""
     max_steps: int = 0
@@ -287,7 +293,60 @@ def _prepare(
     )
     if saved is not None:
         _restore(run, saved)
+    elif options.init_from:
+        _start_from_artifact(run, Path(options.init_from), progress)
     return run
+
+
+def _start_from_artifact(run: Run, artifact_dir: Path, progress: Callable[[str], None]) -> None:
+    """Load an exported artifact's weights into the adapters and replaced tensors; carry its curve over."""
+    import torch
+    from safetensors.torch import load_file
+
+    from moderation.scoring.accurate_artifact import read_artifact
+
+    artifact = read_artifact(artifact_dir)
+    lora = artifact.meta["lora"]
+    if (lora["rank"], lora["alpha"]) != (run.options.rank, run.options.alpha):
+        raise TrainingDataError(
+            f"{artifact_dir}: adapters of rank {lora['rank']}, alpha {lora['alpha']}; expected "
+            f"rank {run.options.rank}, alpha {run.options.alpha}"
+        )
+    tensors = load_file(artifact.deltas_path)
+    scale = run.options.alpha / run.options.rank
+    with torch.no_grad():
+        for name, parameter in run.trainable.items():
+            parameter.copy_(_artifact_tensor(tensors, name, scale, artifact_dir))
+    training = artifact.meta["training"]
+    compared = [name for name in training["options"] if name != "init_from"]
+    same_order = all(training["options"][name] == getattr(run.options, name, None) for name in compared)
+    run.progress = Progress(
+        step=training["steps"] if same_order else 0,
+        examples=training["examples_seen"],
+        seconds=training["seconds"],
+        curve=training["curve"],
+    )
+    where = f"at step {run.progress.step}" if same_order else "at step 0 of a new data order"
+    progress(f"starting from {artifact.version} ({training['examples_seen']} examples seen), {where}")
+    with warnings.catch_warnings():  # stepping the schedule alone is the point: the rate where that run left it
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(run.progress.step):
+            run.schedule.step()
+
+
+def _artifact_tensor(tensors: dict[str, Any], name: str, scale: float, artifact_dir: Path) -> Any:
+    """A trainable parameter's value in an exported artifact (which stores A and scale * B per adapter)."""
+    for factor in ("lora_a", "lora_b"):
+        if name.endswith(f".{factor}"):
+            key = f"{factor}.{name.removesuffix(f'.{factor}')}"
+            if key in tensors:
+                return tensors[key] / scale if factor == "lora_b" else tensors[key]
+            break
+    else:
+        key = f"full.{name}"
+        if key in tensors:
+            return tensors[key]
+    raise TrainingDataError(f"{artifact_dir}: no tensor for {name}; not an artifact of this model")
 
 
 def _lr_factor(warmup: int, total: int) -> Callable[[int], float]:

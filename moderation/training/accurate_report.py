@@ -137,7 +137,10 @@ def _how_far(training: dict[str, Any]) -> str:
         "```\nmoderation train accurate --resume --device cuda --max-minutes 120\n```\n\n"
         "or on CPU (`--resume --threads N`); each sitting ends by exporting the artifact, and "
         "`moderation train accurate --export` writes it from the last checkpoint. The checkpoint holds the "
-        "adapters, head, optimizer, scheduler, RNG state, the position in the data order and the curve.\n"
+        "adapters, head, optimizer, scheduler, RNG state, the position in the data order and the curve. "
+        "Where the checkpoint is gone (it is not shipped), `--init-from moderation/scoring/models/accurate` "
+        "starts from this model's weights at the same place in the data order and learning-rate schedule, "
+        "with a new optimizer.\n"
     )
 
 

@@ -84,6 +84,13 @@ def in_band(screen: Scores, labels: tuple[str, ...], bands: Mapping[str, Band]) 
     return escalate
 
 
+def combined(screen: Scores, accurate: Scores, labels: tuple[str, ...], bands: Mapping[str, Band]) -> Scores:
+    """What an escalated comment scores (as `CascadeScorer` combines): the accurate tier's, except where the
+    screen is at or above its band's high end, where the higher of the two stands."""
+    highs = np.array([bands.get(label, (0.0, 1.0))[1] for label in labels])
+    return np.where(screen >= highs, np.maximum(screen, accurate), accurate)
+
+
 def decision_bands(
     screen: Mapping[str, Scores],
     accurate: Mapping[str, Scores],
@@ -131,7 +138,10 @@ def evaluate(
     natural = [mask for family, mask in escalate.items() if family in NATURAL_FAMILIES]
     escalated["natural"] = float(np.concatenate(natural).mean()) if natural else float("nan")
     escalated["all"] = float(np.concatenate(list(escalate.values())).mean())
-    mixed = {family: np.where(escalate[family][:, None], accurate[family], s) for family, s in screen.items()}
+    mixed = {
+        family: np.where(escalate[family][:, None], combined(s, accurate[family], labels, bands), s)
+        for family, s in screen.items()
+    }
     return CascadeResult(
         dict(bands),
         escalated,

@@ -146,10 +146,6 @@ def natural_weights(table: Table) -> npt.NDArray[np.float64]:
     return np.where(toxic, NATURAL_TOXICITY_RATE / rate, (1 - NATURAL_TOXICITY_RATE) / (1 - rate))
 
 
-def train_families() -> list[str]:
-    return sorted({source.family for sources in LABEL_SOURCES.values() for source in sources})
-
-
 DEV_FAMILIES = ("jigsaw_toxic_first20k", "kaggle_insults", "olid", "davidson_hate_offensive", "wiki_toxicity_cat_large")
 
 

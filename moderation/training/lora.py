@@ -52,8 +52,3 @@ def add_adapters(
 def adapter_deltas(model: nn.Module) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """{name of the wrapped linear: (A, scale * B)} for every adapter in `model`."""
     return {name: module.delta() for name, module in model.named_modules() if isinstance(module, LoRALinear)}
-
-
-def unwrapped_name(name: str) -> str:
-    """The parameter's name in the plain model: `...query.base.weight` -> `...query.weight`."""
-    return name.replace(".base.", ".")

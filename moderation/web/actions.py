@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from moderation.errors import QueueError
 from moderation.links import BULK, DECIDE, DEFAULT_QUEUE, ITEM, QUEUE, RELEASE, UNDO, link
 from moderation.models import QueueStatus
-from moderation.review.queue import QueueFilter, check_status
 from moderation.review import bulk_decide, claim_next, decide, release, undo_last
+from moderation.review.queue import QueueFilter, check_status
 from moderation.web.forms import MAX_ROW_ID, FormFilters, ItemId, Version, query_string
 from moderation.web.security import Context, Posting, flash
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from moderation.config import ReviewSettings
-from moderation.review.queue import QueueEntry
 from moderation.review.actors import Moderator
 from moderation.review.claims import stale_before
 from moderation.review.present import ScoreChip, Segment, highlight, score_chips
+from moderation.review.queue import QueueEntry
 
 CARD_TEXT_CHARS = 1200
 """A queue card shows at most this much of a comment; the item page shows all of it."""

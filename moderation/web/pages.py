@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import AlreadyClaimed, QueueError, UnknownItem
 from moderation.links import AUDIT, DEFAULT_QUEUE, HOME, ITEM, QUEUE, link
-from moderation.review.queue import check_status, count_items, get_item, list_items, neighbours
 from moderation.review import audit_for, author_history, claim, thread_for
 from moderation.review.context import recent_actions
+from moderation.review.queue import check_status, count_items, get_item, list_items, neighbours
 from moderation.web.cards import CARD_TEXT_CHARS, make_card
 from moderation.web.forms import ItemId, QueryFilters, query_string
 from moderation.web.security import Context, LoggedIn

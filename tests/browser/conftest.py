@@ -16,8 +16,8 @@ import uvicorn
 from pydantic import SecretStr
 
 from moderation.config import DatabaseSettings, Settings, WebSettings
-from moderation.pipeline import database
 from moderation.review.accounts import add_user
+from moderation.storage.engine import database
 from moderation.web import create_app
 from tests.conftest import PROJECT_ROOT
 

@@ -14,8 +14,8 @@ from httpx import Response
 from pydantic import SecretStr
 
 from moderation.config import DatabaseSettings, Settings, WebSettings
-from moderation.pipeline import database
 from moderation.review.accounts import add_user
+from moderation.storage.engine import database
 from moderation.web import create_app
 from tests.conftest import SEED_TIME
 from tests.integration.wordpress_site import WordPressSite, missing_packages, running_wordpress

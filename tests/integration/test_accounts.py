@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from moderation.cli import cli
 from moderation.config import Settings, WebSettings
-from moderation.pipeline import database
-from moderation.review.queue import get_item
 from moderation.review.accounts import account_events, add_user, delete_user, disable_user, set_password
+from moderation.review.queue import get_item
 from moderation.review.sessions import LoginOutcome, attempt_login
+from moderation.storage.engine import database
 from moderation.storage.tables import LoginAttemptRow
 from tests.conftest import SEED_TIME, write_config
 from tests.integration.conftest import PASSWORD, csrf_of, item_id_of, login, version_of

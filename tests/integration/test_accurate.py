@@ -17,10 +17,10 @@ import pytest
 from moderation.config import AccurateSettings, CascadeSettings, ScoringSettings
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
+from moderation.scoring import TextScorer, load_scorer
 from moderation.scoring.accurate import AccurateScorer
 from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR, read_artifact
 from moderation.scoring.attack import ATTACK_VERSION
-from moderation.scoring.base import TextScorer, load_scorer
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.scoring.onnx_runner import ONNX_NAME

@@ -77,6 +77,23 @@ def test_stopping_and_resuming_ends_with_the_weights_of_one_uninterrupted_run(da
     assert [point["examples"] for point in two["progress"]["curve"]] == [0, 16, 24, 36]
 
 
+def test_a_run_started_from_an_exported_model_goes_on_where_that_run_stopped(data_dir: Path, tmp_path: Path) -> None:
+    first, model = tmp_path / "first", tmp_path / "model"
+    train_accurate(data_dir, model, replace(TINY, max_steps=4), checkpoint_dir=first)
+    same = train_accurate(
+        data_dir, None, replace(TINY, init_from=str(model), max_minutes=0), checkpoint_dir=tmp_path / "a"
+    )
+    other = replace(TINY, init_from=str(model), max_minutes=0, seed=7)
+    new_order = train_accurate(data_dir, None, other, checkpoint_dir=tmp_path / "b")
+    assert (same.progress.step, same.progress.examples) == (4, 16)
+    assert (new_order.progress.step, new_order.progress.examples) == (0, 16)
+    assert [point["examples"] for point in same.progress.curve] == [0, 16]
+    started, exported = _saved(tmp_path / "a"), _saved(first)
+    assert started["schedule"]["last_epoch"] == exported["schedule"]["last_epoch"] == 4
+    for name, tensor in exported["trainable"].items():
+        torch.testing.assert_close(started["trainable"][name], tensor, atol=1e-6, rtol=1e-5)
+
+
 def test_exported_checkpoint_scores_six_labels_and_the_auxiliary_tasks_apart(data_dir: Path, tmp_path: Path) -> None:
     checkpoints, model = tmp_path / "checkpoints", tmp_path / "model"
     train_accurate(data_dir, None, replace(TINY, max_steps=3), checkpoint_dir=checkpoints)

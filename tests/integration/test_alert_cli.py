@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from moderation.cli import cli
-from moderation.pipeline import database
 from moderation.storage import outbox
+from moderation.storage.engine import database
 from tests.conftest import write_config
 from tests.integration.loopback import WebhookServer
 from tests.integration.test_alert_delivery import NOW, _drafts

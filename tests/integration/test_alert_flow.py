@@ -14,10 +14,10 @@ from flows.alerts import deliver_alerts
 from flows.moderate import moderate
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.pipeline import database
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.storage import outbox
+from moderation.storage.engine import database
 from tests.conftest import write_config
 from tests.integration.loopback import WebhookServer
 from tests.integration.test_alert_delivery import NOW, _draft

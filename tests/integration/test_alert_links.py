@@ -10,8 +10,8 @@ from sqlalchemy import select
 from moderation.alerts.messages import alert_from_entry, json_body
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, Settings
-from moderation.pipeline import database
 from moderation.storage import outbox
+from moderation.storage.engine import database
 from moderation.storage.tables import QueueItemRow
 from tests.conftest import SEED_TIME
 

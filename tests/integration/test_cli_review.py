@@ -11,9 +11,9 @@ from click.testing import CliRunner, Result
 
 from moderation.cli import cli
 from moderation.config import ReviewSettings
-from moderation.pipeline import database
 from moderation.review import Moderator, claim
 from moderation.review.accounts import authenticate
+from moderation.storage.engine import database
 from moderation.storage.tables import UserRow
 from tests.conftest import write_config
 

@@ -14,9 +14,10 @@ from sqlalchemy import create_engine, func, select, text
 
 from flows.moderate import moderate
 from moderation.models import CommentScore
-from moderation.pipeline import RunSummary, database
+from moderation.pipeline import RunSummary
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.storage.engine import database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
 from tests.conftest import write_config
 

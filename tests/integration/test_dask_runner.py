@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from flows.moderate import moderate
-from moderation.pipeline import database
 from moderation.review.queue import list_items
+from moderation.storage.engine import database
 from tests.conftest import write_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -32,7 +32,7 @@ def dask_cluster() -> Iterator[object]:
 
 def _databases_opened() -> int:
     """How many times this worker process opened the moderation database (0: it scored nothing)."""
-    from moderation.pipeline import database
+    from moderation.storage.engine import database
 
     return database.cache_info().misses
 

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from flows.moderate import moderate
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.pipeline import database
 from moderation.review.queue import list_items
 from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.storage.engine import database
 from moderation.storage.tables import ModerationActionRow, QueueItemRow, RejectedInputRow, ScoreRow, WatermarkRow
 from tests.conftest import write_config
 
@@ -62,7 +62,7 @@ def test_appended_comments_are_picked_up_by_the_next_run(seed_project: Path, db_
         )
     summary = moderate(str(config))
     assert (summary.sources["examples"].new, summary.scored) == (1, 1)
-    assert [item["attack_target"] for item in summary.flagged_items] == ["Mike"]
+    assert [item.attack_target for item in summary.flagged_items] == ["Mike"]
 
 
 def test_bad_lines_are_recorded_and_the_rest_of_the_batch_goes_on(seed_project: Path, db_url: str) -> None:

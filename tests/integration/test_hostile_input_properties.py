@@ -27,6 +27,7 @@ from moderation import pipeline
 from moderation.config import FileSourceSettings, PolicySettings, ScoringSettings
 from moderation.score_file import score_file
 from moderation.sources.files import CsvFileSource
+from moderation.storage.engine import database
 from moderation.storage.tables import CommentRow, RejectedInputRow, ScoreRow
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -133,7 +134,7 @@ def test_every_valid_record_is_stored_and_scored_and_every_bad_one_reported_with
 
     valid = {line.valid_id for line in lines if line.valid_id is not None}
     bad = {f"{path}:{number}" for number, line in enumerate(lines, start=1) if line.valid_id is None}
-    with pipeline.database(db_url).session() as session:
+    with database(db_url).session() as session:
         stored = set(session.scalars(select(CommentRow.external_id).where(CommentRow.source == name)))
         rejected = set(session.scalars(select(RejectedInputRow.location).where(RejectedInputRow.source == name)))
         scored = session.scalar(

@@ -21,6 +21,7 @@ from moderation.scoring.base import load_scorer, register_text_scorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.sources.base import Batch
 from moderation.storage import failures, store
+from moderation.storage.engine import database
 from moderation.storage.tables import CommentRow, RejectedInputRow
 from tests.conftest import write_config
 
@@ -33,12 +34,12 @@ def _source(path: Path) -> FileSourceSettings:
 
 
 def _stored(db_url: str) -> dict[str, CommentRow]:
-    with pipeline.database(db_url).session() as session:
+    with database(db_url).session() as session:
         return {row.external_id: row for row in session.scalars(select(CommentRow))}
 
 
 def _rejected(db_url: str) -> dict[str, RejectedInputRow]:
-    with pipeline.database(db_url).session() as session:
+    with database(db_url).session() as session:
         return {row.location: row for row in session.scalars(select(RejectedInputRow))}
 
 
@@ -93,7 +94,7 @@ def _page(comments: list[Comment]) -> Batch:
 
 def test_records_the_database_refuses_are_rejected_alone_and_the_rest_of_the_page_is_stored(db_url: str) -> None:
     """Records built without the source boundary (a plugin source): the page is stored in halves."""
-    db = pipeline.database(db_url)
+    db = database(db_url)
     good = [Comment(id=f"g{i}", text=f"fine {i}", author="ann") for i in range(9)]
     too_early = Comment(
         id="bad-date", text="x", author="a", created_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
@@ -154,7 +155,7 @@ def test_a_comment_that_makes_the_scorer_raise_is_recorded_and_the_rest_are_scor
 
     assert (outcome.scored, outcome.flagged, outcome.failed) == (7, 1, 1)
     assert outcome.failed_items == [{"id": "c5", "source": "hostile", "error": "RuntimeError: tensor shape mismatch"}]
-    (failure,) = failures.listed(pipeline.database(db_url))
+    (failure,) = failures.listed(database(db_url))
     assert (failure.source, failure.comment_id, failure.error) == (
         "hostile",
         "c5",
@@ -175,7 +176,7 @@ def test_a_failed_comment_is_skipped_by_later_runs_until_retried_or_edited(db_ur
 
     assert _score_everything(db_url) == [] and ExplodingScorer.calls == 0  # not tried again on every run
 
-    assert failures.forget(pipeline.database(db_url)) == 1
+    assert failures.forget(database(db_url)) == 1
     (retried,) = _score_everything(db_url)
     assert (retried.scored, retried.failed) == (0, 1)
 
@@ -195,7 +196,7 @@ def test_a_scorer_that_fails_on_every_comment_fails_the_batch_and_records_nothin
 
     with pytest.raises(ScoringError, match="failed on every comment of a batch of 4: RuntimeError: tensor shape"):
         _score_everything(sqlite_url)
-    assert failures.listed(pipeline.database(sqlite_url)) == []
+    assert failures.listed(database(sqlite_url)) == []
     assert len(pipeline.plan_batches(sqlite_url, EXPLODING)) == 1  # the next run tries them all again
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from moderation.config import ReviewSettings
 from moderation.errors import AlreadyClaimed, NotAllowed, NothingToUndo, QueueError, StaleVersion
-from moderation.pipeline import database
-from moderation.review.queue import QueueEntry, QueueFilter, get_item, list_items
 from moderation.review import Moderator, bulk_decide, claim, claim_next, decide, release, undo_last
+from moderation.review.queue import QueueEntry, QueueFilter, get_item, list_items
+from moderation.storage.engine import database
 from moderation.storage.tables import ModerationActionRow
 from tests.conftest import SEED_TIME
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from moderation.config import ReviewSettings
 from moderation.errors import QueueError
-from moderation.pipeline import database
-from moderation.review.queue import list_items
 from moderation.review import Moderator, claim_next, decide
+from moderation.review.queue import list_items
+from moderation.storage.engine import database
 from moderation.storage.tables import ModerationActionRow, QueueItemRow
 from tests.conftest import SEED_TIME, seed_review_queue
 

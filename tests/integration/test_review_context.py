@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from moderation.config import ReviewSettings
-from moderation.pipeline import database
-from moderation.review.queue import QueueEntry, list_items
 from moderation.review import Moderator, audit_for, author_history, decide, thread_for
 from moderation.review.export import export_labels
+from moderation.review.queue import QueueEntry, list_items
+from moderation.storage.engine import database
 from tests.conftest import SEED_TIME
 
 NOW = SEED_TIME + timedelta(hours=1)

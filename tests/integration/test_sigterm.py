@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from moderation.pipeline import database
 from moderation.stopping import STOPPED_EXIT_CODE
+from moderation.storage.engine import database
 from moderation.storage.tables import CommentRow, ScoreRow
 from tests.conftest import PROJECT_ROOT, write_config
 

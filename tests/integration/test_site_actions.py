@@ -28,9 +28,10 @@ from moderation.config import (
     SqlColumns,
     SqlSourceSettings,
 )
-from moderation.pipeline import database, deliver_site_actions
-from moderation.review.queue import QueueEntry, list_items
+from moderation.pipeline import deliver_site_actions
 from moderation.review import Moderator, bulk_decide, decide, undo_last
+from moderation.review.queue import QueueEntry, list_items
+from moderation.storage.engine import database
 from moderation.storage.site_actions import list_actions
 from moderation.webhooks import verify
 from tests.conftest import EXAMPLES, SEED_TIME, seed_review_queue, write_config

@@ -12,10 +12,11 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from moderation.config import PolicySettings, ScoringSettings, SqlColumns, SqlSourceSettings
 from moderation.errors import SourceError
-from moderation.pipeline import database, ingest, plan_batches, score_batch
+from moderation.pipeline import ingest, plan_batches, score_batch
 from moderation.review.queue import list_items
 from moderation.sources.base import collect
 from moderation.sources.sql import SqlTableSource
+from moderation.storage.engine import database
 
 pytestmark = pytest.mark.postgres
 

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
@@ -11,7 +11,7 @@ from moderation.sources.base import Batch
 from moderation.sources.files import JsonlFileSource
 from moderation.storage import store
 from moderation.storage.engine import open_database
-from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
+from moderation.storage.tables import CommentRow, LoginAttemptRow, ModerationActionRow, QueueItemRow, ScoreRow
 from tests.conftest import unscored_with_threads
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -123,3 +123,23 @@ def test_rejected_records_are_kept_once(db_url: str, tmp_path: Path) -> None:
 
     assert _count(db, RejectedInputRow) == 1
     db.dispose()
+
+
+def test_stored_datetimes_come_back_utc_aware_whatever_zone_they_were_written_in(db_url: str) -> None:
+    db = open_database(db_url)
+    written = [
+        datetime(2026, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),  # 12:00 UTC
+        datetime(2026, 1, 1, 13, 0),  # naive: taken as UTC
+    ]
+    with db.session() as session:
+        session.add_all(LoginAttemptRow(username="u", ip="i", succeeded=False, created_at=at) for at in written)
+    with db.session() as session:
+        read = list(session.scalars(select(LoginAttemptRow.created_at).order_by(LoginAttemptRow.created_at)))
+        latest = session.scalar(select(func.max(LoginAttemptRow.created_at)))
+        after_noon = session.scalar(
+            select(func.count()).where(LoginAttemptRow.created_at > datetime(2026, 1, 1, 12, 30, tzinfo=UTC))
+        )
+    assert read == [datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 13, 0, tzinfo=UTC)]
+    assert all(at.utcoffset() == timedelta(0) for at in read)
+    assert latest == datetime(2026, 1, 1, 13, 0, tzinfo=UTC) and latest.tzinfo is not None
+    assert after_noon == 1

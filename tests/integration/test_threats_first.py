@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from moderation.cli import cli
 from moderation.models import CommentScore
-from moderation.pipeline import database
 from moderation.review.queue import list_items
 from moderation.scoring.base import register_text_scorer
+from moderation.storage.engine import database
 from tests.conftest import write_config
 from tests.integration.loopback import WebhookServer
 

@@ -13,11 +13,10 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine
 
 from moderation.config import DatabaseSettings, Settings, WebSettings
-from moderation.pipeline import database
-from moderation.review.queue import list_items
 from moderation.review import thread_for
 from moderation.review.accounts import add_user
-from moderation.storage.engine import Database
+from moderation.review.queue import list_items
+from moderation.storage.engine import Database, database
 from moderation.web import create_app
 from moderation.web.cards import CARD_TEXT_CHARS
 from tests.conftest import SEED_TIME, seed_review_queue

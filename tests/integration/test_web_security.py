@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from moderation.config import DatabaseSettings, Settings, WebSettings
-from moderation.pipeline import database
+from moderation.storage.engine import database
 from moderation.web import create_app
 from moderation.web.app import ROUTERS
 from tests.conftest import seed_review_queue

@@ -25,9 +25,10 @@ from moderation.config import (
     WordPressSourceSettings,
 )
 from moderation.errors import ConfigError
-from moderation.pipeline import database, deliver_site_actions
+from moderation.pipeline import deliver_site_actions
 from moderation.review.accounts import add_user
 from moderation.sources.actions import build_applier
+from moderation.storage.engine import database
 from moderation.storage.site_actions import list_actions
 from moderation.storage.tables import CommentRow
 from moderation.web import create_app

@@ -19,10 +19,10 @@ import pytest
 from flows.moderate import moderate
 from moderation.config import WordPressSourceSettings
 from moderation.errors import SourceError
-from moderation.pipeline import database
 from moderation.review.queue import list_items
 from moderation.sources.base import collect
 from moderation.sources.wordpress import WordPressSource
+from moderation.storage.engine import database
 from tests.conftest import write_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -24,12 +24,13 @@ from moderation.config import (
     WordPressSourceSettings,
 )
 from moderation.errors import SourceError
-from moderation.pipeline import IngestReport, database, ingest, plan_batches, score_batch
-from moderation.review.queue import QueueEntry, list_items
+from moderation.pipeline import IngestReport, ingest, plan_batches, score_batch
 from moderation.review import Moderator, author_history, claim, decide, undo_last
 from moderation.review.accounts import add_user
+from moderation.review.queue import QueueEntry, list_items
 from moderation.sources.wordpress import WordPressSource
 from moderation.storage import store
+from moderation.storage.engine import database
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow
 from moderation.web import create_app
 from tests.conftest import write_config

@@ -39,7 +39,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
         "review": "storage models config errors",
         "alerts": "storage models config errors links retry_after webhooks wording",
         "pipeline": "sources scoring policy storage alerts models config errors stopping",
-        "run_report": "pipeline",
+        "run_report": "pipeline models",
         "score_file": "sources scoring policy models config errors",
         "web": "review models config errors links",
         "cli": "pipeline score_file review web alerts flows scoring policy training wording "
@@ -53,6 +53,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("moderation.storage.store", "sources"): "clips and repairs records with sources/storable.py's limits",
     ("moderation.web.app", "storage"): "opens the database the app serves",
     ("moderation.web.security", "storage"): "takes a session per request for the login check",
+    ("moderation.cli.options", "storage"): "opens the database for every command (configured_database)",
     ("moderation.cli.actions", "storage"): "lists and retries the site-action outbox",
     ("moderation.cli.alerts", "storage"): "lists and retries the alert outbox",
     ("moderation.cli.failures", "storage"): "lists and retries scoring failures",

@@ -14,7 +14,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import load_scorer
 from moderation.scoring.cascade import CascadeScorer, band_digest
 from moderation.scoring.lexicon import LexiconScorer
-from moderation.training.cascade_bands import Task, decision_bands, evaluate, in_band
+from moderation.training.cascade_bands import Task, combined, decision_bands, evaluate, in_band
 from moderation.training.cascade_report import write_bands
 
 
@@ -127,3 +127,24 @@ def test_chosen_bands_are_written_into_the_config_table_keeping_its_comments(tmp
         "[scoring.cascade.bands]\n# chosen by a command\ninsult = [0.2500, 0.7500]\n\n[policy]\ntrusted_authors = []\n"
     )
     assert load_settings(config).scoring.cascade.bands == {"insult": (0.25, 0.75)}
+
+
+def test_a_comment_escalated_for_one_label_keeps_the_screens_clear_flag_on_another() -> None:
+    bands = {"insult": (0.02, 0.9), "threat": (0.5, 0.9)}
+    cascade = CascadeScorer(LexiconScorer(), Shifted(), bands)
+    (result,) = cascade.score_texts(["I will kill you"])
+    assert cascade.escalated == 1  # its insult score, 0.02, is in the insult band
+    assert result.scores["threat"] == 0.9  # the screen's threat is at the band's high end: it stands
+    assert result.scores["insult"] == pytest.approx(0.01)  # rescored
+
+
+def test_the_bands_evaluation_combines_escalated_scores_as_the_cascade_does() -> None:
+    texts = ["I will kill you", "you idiot", "a calm remark", "kill the idiot"]
+    bands = {"insult": (0.02, 0.9), "threat": (0.5, 0.9)}
+    cascade = CascadeScorer(LexiconScorer(), Shifted(), bands)
+    labels = cascade.labels
+    as_array = lambda results: np.array([[r.scores[label] for label in labels] for r in results])  # noqa: E731
+    screen, accurate = as_array(LexiconScorer().score_texts(texts)), as_array(Shifted().score_texts(texts))
+    escalate = in_band(screen, labels, bands)
+    expected = np.where(escalate[:, None], combined(screen, accurate, labels, bands), screen)
+    np.testing.assert_allclose(as_array(cascade.score_texts(texts)), expected)

@@ -90,6 +90,24 @@ def test_bad_environment_value_names_the_key(tmp_path: Path) -> None:
         load_settings(environ={"MODERATION__SCORING__BATCH_SIZE": "0", "MODERATION_CONFIG": str(_empty(tmp_path))})
 
 
+def test_environment_list_value_is_read_as_json(tmp_path: Path) -> None:
+    env = {"MODERATION__POLICY__BLOCKED_WORDS": '["spam", "scam"]', "MODERATION_CONFIG": str(_empty(tmp_path))}
+    assert load_settings(environ=env).policy.blocked_words == ["spam", "scam"]
+
+
+def test_environment_override_of_an_unknown_section_names_the_file_and_key(tmp_path: Path) -> None:
+    path = _empty(tmp_path)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: polcy: unknown key$"):
+        load_settings(environ={"MODERATION__POLCY__THRESHOLDS__INSULT": "0.5", "MODERATION_CONFIG": str(path)})
+
+
+def test_environment_override_below_a_plain_value_says_it_is_not_a_table(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^environment override database\.url\.x: url is not a table$"):
+        path = tmp_path / "c.toml"
+        path.write_text("[database]\nurl = 'sqlite:///file.db'\n")
+        load_settings(path, environ={"MODERATION__DATABASE__URL__X": "1"})
+
+
 def test_every_setting_is_documented_in_the_shipped_config() -> None:
     shipped = (PROJECT_ROOT / "config" / "moderation.toml").read_text()
     missing = [name for name in _all_setting_names(Settings) if name not in shipped]

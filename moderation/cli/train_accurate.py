@@ -65,6 +65,11 @@ from moderation.cli.terminal import echo
     help="Do not train: fit the per-label calibration of the model in --out on the dev files (training does it too).",
 )
 @click.option(
+    "--no-blend",
+    is_flag=True,
+    help="Calibrate the MiniLM alone, without blending in the fast model's logit (training/accurate_calibration.py).",
+)
+@click.option(
     "--curve-report",
     is_flag=True,
     help="Write the report from the curve recorded in model.json only (no scoring of the whole dev files).",
@@ -92,6 +97,7 @@ def accurate(
     no_report: bool,
     report_only: bool,
     calibrate_only: bool,
+    no_blend: bool,
     curve_report: bool,
 ) -> None:
     """Fine-tune MiniLM with low-rank adapters and a multi-output head, resumably; ship only the deltas."""
@@ -137,7 +143,7 @@ def accurate(
     if not report_only:
         from moderation.training.accurate_calibration import calibrate_accurate
 
-        guard(lambda: calibrate_accurate(data, out, progress=echo))
+        guard(lambda: calibrate_accurate(data, out, progress=echo, blend=not no_blend))
     if calibrate_only:
         return
     if curve_report:

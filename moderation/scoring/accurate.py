@@ -9,7 +9,7 @@ ScoringError at start-up that says what to do.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from moderation.scoring.accurate_artifact import (
 
 if TYPE_CHECKING:
     from moderation.scoring.detoxify_scorer import LoadedDetoxify, Runner
+    from moderation.scoring.fast import FastScorer
 
 
 class AccurateScorer:
@@ -40,6 +41,7 @@ class AccurateScorer:
         settings = settings or AccurateSettings()
         artifact = read_artifact(_model_dir(settings))
         self.version = artifact.version
+        self.weights_digest = str(artifact.meta.get("deltas_sha256", artifact.version))
         folder = cache_folder(artifact, Path(settings.cache_dir))
         self.checkpoint = folder / CHECKPOINT_NAME
         if settings.runtime == "onnx":
@@ -49,42 +51,97 @@ class AccurateScorer:
             loaded = _load_through_detoxify(artifact, settings.cache_dir, settings.device)
             self.engine = DetoxifyEngine.on_torch(loaded, settings.batch_size, settings.threads, artifact.auxiliary)
         self.labels = self.engine.labels
-        self.calibration: dict[str, tuple[float, float]] = {
-            label: (float(slope), float(offset)) for label, (slope, offset) in artifact.calibration.items()
+        self.calibration: dict[str, Blend] = {
+            label: Blend(*(float(v) for v in values)) for label, values in artifact.calibration.items()
         }
+        self.fast = _blended_fast_model(artifact) if any(b.fast_slope for b in self.calibration.values()) else None
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
-        """Calibrated label scores (training/accurate_calibration.py); auxiliary outputs as the model gives them."""
-        return [self._calibrated(score) for score in self.engine.score_texts(texts)]
+        """Calibrated label scores, blended with the fast model's where the calibration says so
+        (training/accurate_calibration.py); auxiliary outputs as the model gives them."""
+        scores = self.engine.score_texts(texts)
+        if not self.calibration:
+            return scores
+        fast = self._fast_probabilities(texts)
+        return [self._calibrated(score, fast[i]) for i, score in enumerate(scores)]
 
     def predict_outputs(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         """(texts, outputs) in the engine's output order, label columns calibrated: for reports on whole files."""
-        outputs = np.asarray(self.engine.runner.predict(texts), dtype=np.float64)
-        for label, (slope, offset) in self.calibration.items():
+        return self.calibrate_outputs(self.predict_model_outputs(texts), texts)
+
+    def predict_model_outputs(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """(texts, outputs) as the model gives them, before calibration."""
+        return np.asarray(self.engine.runner.predict(texts), dtype=np.float64)
+
+    def calibrate_outputs(self, outputs: npt.NDArray[np.float64], texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """`outputs` (from `predict_model_outputs(texts)`) with the label columns calibrated."""
+        calibrated = outputs.copy()
+        fast = self._fast_probabilities(texts)
+        for label, blend in self.calibration.items():
             k = self.engine.outputs.index(label)
-            outputs[:, k] = platt(outputs[:, k], slope, offset)
-        return outputs
+            calibrated[:, k] = blend.apply(outputs[:, k], fast[:, self.labels.index(label)])
+        return calibrated
 
     def model_scores(self, texts: Sequence[str]) -> list[CommentScore]:
         """The model's own probabilities, before calibration (for fitting it, and for reproducing training)."""
         return self.engine.score_texts(texts)
 
-    def _calibrated(self, score: CommentScore) -> CommentScore:
-        if not self.calibration:
-            return score
-        scores = {
-            label: round(float(platt(np.array([p]), *self.calibration[label])[0]), 6)
-            if label in self.calibration
-            else p
-            for label, p in score.scores.items()
-        }
+    def _fast_probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """(texts, labels) the fast model's calibrated probabilities in this scorer's label order (0.5: unused)."""
+        if self.fast is None:
+            return np.full((len(texts), len(self.labels)), 0.5)
+        probabilities = self.fast.probabilities(texts)
+        return probabilities[:, [self.fast.labels.index(label) for label in self.labels]]
+
+    def _calibrated(self, score: CommentScore, fast: npt.NDArray[np.float64]) -> CommentScore:
+        scores = {label: self._calibrated_label(label, p, fast) for label, p in score.scores.items()}
         return replace(score, scores=scores)
+
+    def _calibrated_label(self, label: str, model: float, fast: npt.NDArray[np.float64]) -> float:
+        if label not in self.calibration:
+            return model
+        blended = self.calibration[label].apply(np.array([model]), fast[[self.labels.index(label)]])
+        return round(float(blended[0]), 6)
+
+
+@dataclass(frozen=True)
+class Blend:
+    """One label's calibration: `sigmoid(slope * logit(model) + fast_slope * logit(fast) + offset)`.
+
+    `fast_slope` 0 is plain Platt scaling of the model's probability."""
+
+    slope: float
+    offset: float
+    fast_slope: float = 0.0
+
+    def apply(self, model: npt.NDArray[np.float64], fast: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        z = self.slope * logit(model) + self.offset + (self.fast_slope * logit(fast) if self.fast_slope else 0.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+def logit(probabilities: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The logit of `probabilities`, clipped away from 0 and 1."""
+    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
 
 
 def platt(probabilities: npt.NDArray[np.float64], slope: float, offset: float) -> npt.NDArray[np.float64]:
     """Platt scaling on the logit of `probabilities` (clipped away from 0 and 1)."""
-    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
-    return np.asarray(1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + offset))), dtype=np.float64)
+    return Blend(slope, offset).apply(probabilities, probabilities)
+
+
+def _blended_fast_model(artifact: Artifact) -> FastScorer:
+    """The shipped fast model, which the calibration was fitted with: any other would make the blend wrong."""
+    from moderation.scoring.fast import FastScorer
+
+    fast = FastScorer()
+    fitted_with = artifact.meta.get("blend", {}).get("fast")
+    if fitted_with != fast.version:
+        raise ScoringError(
+            f"accurate model {artifact.version}: its calibration blends in fast model {fitted_with}, but the package "
+            f"ships {fast.version}; run `moderation train accurate --calibrate-only` to fit it again"
+        )
+    return fast
 
 
 def accurate_artifact(settings: AccurateSettings | None = None) -> Artifact:

@@ -62,7 +62,7 @@ class Artifact:
 
     @property
     def calibration(self) -> dict[str, list[float]]:
-        """Per label [slope, offset] of its Platt scaling (training/accurate_calibration.py); empty: none."""
+        """Per label [slope, offset, fast_slope] of its calibration (training/accurate_calibration.py); empty: none."""
         return dict(self.meta.get("calibration", {}))
 
 

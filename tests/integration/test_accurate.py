@@ -22,6 +22,7 @@ from moderation.scoring.accurate import AccurateScorer
 from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR, read_artifact
 from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.cascade import CascadeScorer
+from moderation.scoring.fast import FastScorer
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.scoring.onnx_runner import ONNX_NAME
 from moderation.training.accurate import AUXILIARY, LABELS
@@ -109,18 +110,36 @@ def test_a_later_process_scores_from_the_onnx_export_without_importing_torch(
     assert (torch_imported, transformers_imported) == ("False", "False")
 
 
-def test_label_scores_are_calibrated_per_label_and_auxiliary_outputs_are_not(accurate: AccurateScorer) -> None:
+def test_label_scores_are_the_calibrated_blend_with_the_fast_model_and_auxiliary_outputs_are_not(
+    accurate: AccurateScorer,
+) -> None:
     texts = REFERENCE["texts"]
     raw, calibrated = accurate.model_scores(texts), accurate.score_texts(texts)
+    screen = FastScorer()
+    fast = [dict(zip(screen.labels, row, strict=False)) for row in screen.probabilities(texts)]
     assert set(accurate.calibration) == set(LABELS)
-    for before, after in zip(raw, calibrated, strict=True):
+    for before, after, screened in zip(raw, calibrated, fast, strict=True):
         assert after.auxiliary == before.auxiliary
-        for label, (slope, offset) in accurate.calibration.items():
-            p = min(max(before.scores[label], 1e-6), 1 - 1e-6)
-            expected = 1 / (1 + math.exp(-(slope * math.log(p / (1 - p)) + offset)))
-            assert after.scores[label] == pytest.approx(expected, abs=1e-6)
-    # calibration keeps the model's order within a label (a positive slope), so ranking figures stand
-    assert all(slope > 0 for slope, _ in accurate.calibration.values())
+        for label, blend in accurate.calibration.items():
+            z = blend.slope * _logit(before.scores[label]) + blend.fast_slope * _logit(screened[label])
+            assert after.scores[label] == pytest.approx(1 / (1 + math.exp(-(z + blend.offset))), abs=1e-4)
+    # the blend keeps each model's order within a label (positive slopes), so ranking figures stand
+    assert all(blend.slope > 0 and blend.fast_slope > 0 for blend in accurate.calibration.values())
+
+
+def test_a_blend_fitted_with_another_fast_model_is_refused(tmp_path: Path, cache_dir: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    meta = json.loads((model / "model.json").read_text(encoding="utf-8"))
+    meta["blend"]["fast"] = "fast-0.0-retrained"
+    (model / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ScoringError, match=r"fast-0\.0-retrained.*--calibrate-only"):
+        AccurateScorer(AccurateSettings(model_dir=str(model), cache_dir=str(cache_dir)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def test_sorted_batches_give_input_order_and_equal_one_by_one_scores(accurate: AccurateScorer) -> None:

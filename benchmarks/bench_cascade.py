@@ -6,8 +6,10 @@ some comment falls in the band) and writing the output all count, and a busy spe
 hits every scorer alike. Comments: the natural-prevalence dev files (not the balanced jigsaw_toxic_6label),
 every k-th to mix them, in threads of 20 with replies, as a JSONL file; every scorer gets the same file.
 The cascade's escalated count is computed from the screen's scores and the configured bands.
+A scorer may name the accurate tier's runtime (scoring.accurate.runtime), to set them side by side in one
+run: `--scorers fast,cascade@onnx,cascade@torch,accurate@onnx,accurate@torch`; without one, the config's.
 
-    python benchmarks/bench_cascade.py [--comments 5000] [--threads N] [--repeat 3] [--config FILE]
+    python benchmarks/bench_cascade.py [--comments 5000] [--threads N] [--repeat 3] [--config FILE] [--scorers ...]
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=5000, help="natural dev comments to score (0: all)")
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "moderation.toml", help="config (bands)")
     parser.add_argument("--threads", type=int, default=None, help="scoring.accurate.threads for the runs")
-    parser.add_argument("--scorers", default="fast,cascade,accurate", help="comma-separated scorers to run")
+    parser.add_argument(
+        "--scorers",
+        default="fast,cascade,accurate",
+        help="comma-separated scorers to run, each optionally @RUNTIME of the accurate tier (onnx, torch)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per scorer; the report keeps the median")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
     args = parser.parse_args()
@@ -86,10 +92,12 @@ def main() -> None:
         write_threads(texts, path)
         for _ in range(args.repeat):
             for scorer in scorers:
+                name, _, runtime = scorer.partition("@")
                 command = [sys.executable, "-c", "from moderation.cli import main; main()", "score"]
-                command += ["--input", str(path), "--output", str(Path(tmp) / "out.jsonl"), "--scorer", scorer]
+                command += ["--input", str(path), "--output", str(Path(tmp) / "out.jsonl"), "--scorer", name]
+                run_env = {**env, "MODERATION__SCORING__ACCURATE__RUNTIME": runtime} if runtime else env
                 started = time.perf_counter()
-                subprocess.run(command, cwd=tmp, env=env, check=True, capture_output=True, text=True)
+                subprocess.run(command, cwd=tmp, env=run_env, check=True, capture_output=True, text=True)
                 times[scorer].append(time.perf_counter() - started)
                 print(f"{scorer}: {times[scorer][-1]:.1f} s", flush=True)
     rows = []
@@ -102,7 +110,7 @@ def main() -> None:
             "per_second": len(texts) / seconds,
             "runs": [round(t, 2) for t in times[scorer]],
         }
-        if scorer == "cascade":
+        if scorer.partition("@")[0] == "cascade":
             count = escalated(texts, args.config)
             row["escalated"] = f"{count} ({count / len(texts):.1%})"
         rows.append(row)

@@ -62,7 +62,11 @@ class AccurateSettings(StrictModel):
     batch_size: int = Field(default=32, ge=1)
     """Comments per forward pass (sorted by length, so padding stays small)."""
     threads: int = Field(default=0, ge=0)
-    """Torch CPU threads; 0: the cores this process may use minus the 1-minute load average, at least 1."""
+    """CPU threads (torch's or ONNX Runtime's); 0: the cores this process may use minus the 1-minute load average,
+    at least 1."""
+    runtime: Literal["onnx", "torch"] = "onnx"
+    """onnx: the model Detoxify loads, exported once to ONNX and scored on ONNX Runtime's CPU provider, the same
+    scores without importing torch in later runs; torch: scored by torch itself (on `device`: set it for a GPU)."""
 
 
 class CascadeSettings(StrictModel):

@@ -19,9 +19,16 @@ import numpy.typing as npt
 from moderation.config import AccurateSettings
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
-from moderation.scoring.accurate_artifact import Artifact, detoxify_checkpoint, read_artifact
+from moderation.scoring.accurate_artifact import (
+    CHECKPOINT_NAME,
+    Artifact,
+    cache_folder,
+    detoxify_checkpoint,
+    read_artifact,
+)
 
 if TYPE_CHECKING:
+    from moderation.scoring.detoxify_scorer import LoadedDetoxify, Runner
     from moderation.scoring.fast import FastScorer
 
 
@@ -29,18 +36,21 @@ class AccurateScorer:
     name = "accurate"
 
     def __init__(self, settings: AccurateSettings | None = None) -> None:
-        from moderation.scoring.detoxify_scorer import DetoxifyEngine, load_detoxify
-        from moderation.scoring.inference import resolve_device
+        from moderation.scoring.detoxify_scorer import DetoxifyEngine
 
         settings = settings or AccurateSettings()
         artifact = read_artifact(_model_dir(settings))
         self.version = artifact.version
         self.weights_digest = str(artifact.meta.get("deltas_sha256", artifact.version))
-        checkpoint, folder = detoxify_checkpoint(artifact, Path(settings.cache_dir))
-        detoxify = load_detoxify(str(folder), checkpoint, folder, resolve_device(settings.device))
-        self.engine = DetoxifyEngine(detoxify, settings.batch_size, settings.threads, artifact.auxiliary)
+        folder = cache_folder(artifact, Path(settings.cache_dir))
+        self.checkpoint = folder / CHECKPOINT_NAME
+        if settings.runtime == "onnx":
+            runner = _onnx_runner(artifact, folder, settings)
+            self.engine = DetoxifyEngine(artifact.outputs, runner, artifact.auxiliary)
+        else:
+            loaded = _load_through_detoxify(artifact, settings.cache_dir, settings.device)
+            self.engine = DetoxifyEngine.on_torch(loaded, settings.batch_size, settings.threads, artifact.auxiliary)
         self.labels = self.engine.labels
-        self.checkpoint = checkpoint
         self.calibration: dict[str, Blend] = {
             label: Blend(*(float(v) for v in values)) for label, values in artifact.calibration.items()
         }
@@ -137,6 +147,34 @@ def _blended_fast_model(artifact: Artifact) -> FastScorer:
 def accurate_artifact(settings: AccurateSettings | None = None) -> Artifact:
     """The artifact an AccurateScorer with these settings loads (checked, not yet merged): its version and labels."""
     return read_artifact(_model_dir(settings or AccurateSettings()))
+
+
+def _load_through_detoxify(artifact: Artifact, cache_dir: str, device: str) -> LoadedDetoxify:
+    """The merged checkpoint (built on first use), loaded by Detoxify."""
+    from moderation.scoring.detoxify_scorer import load_detoxify
+    from moderation.scoring.inference import resolve_device
+
+    checkpoint, folder = detoxify_checkpoint(artifact, Path(cache_dir))
+    loaded = load_detoxify(str(folder), checkpoint, folder, resolve_device(device))
+    if tuple(loaded.class_names) != artifact.outputs:
+        raise ScoringError(
+            f"accurate model: Detoxify loaded outputs {loaded.class_names}, expected {list(artifact.outputs)}"
+        )
+    return loaded
+
+
+def _onnx_runner(artifact: Artifact, folder: Path, settings: AccurateSettings) -> Runner:
+    """The ONNX export of the model Detoxify loads, made from it on first use per artifact hash (onnx_runner.py);
+    later processes load the export alone, without torch."""
+    from moderation.scoring.onnx_runner import ONNX_NAME, OnnxClassifierRunner, export_onnx
+
+    exported = folder / ONNX_NAME
+    if not exported.is_file():
+        loaded = _load_through_detoxify(artifact, settings.cache_dir, "cpu")
+        export_onnx(loaded.model, loaded.tokenizer, exported)
+    return OnnxClassifierRunner(
+        exported, folder / "tokenizer.json", artifact.max_length, settings.batch_size, settings.threads
+    )
 
 
 def _model_dir(settings: AccurateSettings) -> Path | None:

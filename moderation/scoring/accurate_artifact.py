@@ -179,9 +179,14 @@ def _merge(state: dict[str, torch.Tensor], deltas: dict[str, torch.Tensor]) -> N
             raise KeyError(f"unexpected tensor {key}")
 
 
+def cache_folder(artifact: Artifact, cache_dir: Path) -> Path:
+    """The folder the merged checkpoint (and what is made from it) is cached in: one per artifact hash."""
+    return cache_dir.expanduser() / "accurate" / artifact.digest[:16]
+
+
 def detoxify_checkpoint(artifact: Artifact, cache_dir: Path) -> tuple[Path, Path]:
     """(checkpoint file, config and tokenizer folder) of the merged model, built once per artifact hash."""
-    folder = cache_dir.expanduser() / "accurate" / artifact.digest[:16]
+    folder = cache_folder(artifact, cache_dir)
     checkpoint = folder / CHECKPOINT_NAME
     if checkpoint.is_file() and _loads_as_plain_tensors(checkpoint):
         return checkpoint, folder

@@ -11,7 +11,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from moderation.config import DetoxifySettings
 from moderation.errors import ScoringError
@@ -30,28 +33,38 @@ class DetoxifyScorer:
         config_path = _existing_dir(settings.huggingface_config_path, "scoring.detoxify.huggingface_config_path")
         self.version = detoxify_version(settings, model)
         detoxify = load_detoxify(self.model_type, checkpoint, config_path, resolve_device(settings.device))
-        self.engine = DetoxifyEngine(detoxify, settings.batch_size)
+        self.engine = DetoxifyEngine.on_torch(detoxify, settings.batch_size)
         self.labels = self.engine.labels
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         return self.engine.score_texts(texts)
 
 
+class Runner(Protocol):
+    def predict(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
 class DetoxifyEngine:
-    """A loaded Detoxify model's label names and its model, scored through the fast runner.
+    """A loaded Detoxify model's output names and a runner that scores them (inference.py, or the ONNX export
+    of the same model, onnx_runner.py).
 
     Outputs named in `auxiliary` go to CommentScore.auxiliary, the others to its scores (the labels)."""
 
-    def __init__(
-        self, detoxify: LoadedDetoxify, batch_size: int, threads: int = 0, auxiliary: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, outputs: Sequence[str], runner: Runner, auxiliary: tuple[str, ...] = ()) -> None:
+        self.outputs = tuple(outputs)
+        self.labels = tuple(name for name in self.outputs if name not in auxiliary)
+        self.auxiliary = tuple(name for name in self.outputs if name in auxiliary)
+        self.runner = runner
+
+    @classmethod
+    def on_torch(
+        cls, detoxify: LoadedDetoxify, batch_size: int, threads: int = 0, auxiliary: tuple[str, ...] = ()
+    ) -> DetoxifyEngine:
         from moderation.scoring.inference import SequenceClassifierRunner, use_threads
 
         use_threads(threads)
-        self.outputs = tuple(detoxify.class_names)
-        self.labels = tuple(name for name in self.outputs if name not in auxiliary)
-        self.auxiliary = tuple(name for name in self.outputs if name in auxiliary)
-        self.runner = SequenceClassifierRunner(detoxify.model, detoxify.tokenizer, batch_size=batch_size)
+        runner = SequenceClassifierRunner(detoxify.model, detoxify.tokenizer, batch_size=batch_size)
+        return cls(detoxify.class_names, runner, auxiliary)
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         try:

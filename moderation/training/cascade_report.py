@@ -22,6 +22,8 @@ from moderation.training.cascade_bands import NATURAL_FAMILIES, CascadeResult, T
 
 # Clearly-clean budgets the report shows the trade-off for: the accurate tier's flags kept vs comments escalated.
 MISS_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+# ... and budgets for the screen's flags that stand unchecked (the band's top).
+EXTRA_GRID = (0.0, 0.01, 0.02)
 
 
 def choose_cascade(
@@ -53,11 +55,16 @@ def choose_cascade(
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
     result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
-    tradeoff = {m: split_half(screen_scores, accurate_scores, labels, thresholds, tasks, m, extra) for m in MISS_GRID}
+    tradeoff = {
+        (m, e): split_half(screen_scores, accurate_scores, labels, thresholds, tasks, m, e)
+        for m in MISS_GRID
+        for e in EXTRA_GRID
+    }
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
+    tradeoff_table = _tradeoff(tradeoff)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     bench = _throughput(report_path.parent / "bench-cascade.json")
-    report_path.write_text(report + _tradeoff(tradeoff, extra) + bench, encoding="utf-8")
+    report_path.write_text(report + tradeoff_table + bench, encoding="utf-8")
     return result
 
 
@@ -131,17 +138,20 @@ def _report(
     return "\n".join([*lines, ""])
 
 
-def _tradeoff(results: dict[float, CascadeResult], extra: float) -> str:
+def _tradeoff(results: dict[tuple[float, float], CascadeResult]) -> str:
     lines = [
-        "\n## Trade-off: the clearly-clean budget against the share escalated\n",
-        f"Bands chosen on the even rows with `--miss` as below and `--extra {extra}`; measured on the odd rows.\n",
-        "| --miss | accurate's flags kept | extra flags | escalated, natural traffic | escalated, all dev rows |",
-        "|---:|---:|---:|---:|---:|",
+        "\n## Trade-off: the clearly-clean and stand-alone budgets against the share escalated\n",
+        "Bands chosen on the even rows with `--miss` and `--extra` as below; measured on the odd rows. Rows that keep "
+        "decisions within 2% of the accurate tier's (at least 98% of its flags kept, at most 2% extra) are marked.\n",
+        "| --miss | --extra | accurate's flags kept | extra flags | within 2% | escalated, natural traffic | "
+        "escalated, all dev rows |",
+        "|---:|---:|---:|---:|:---:|---:|---:|",
     ]
-    for miss, result in results.items():
+    for (miss, extra), result in results.items():
         agreement = result.agreement["all"]
+        within = "yes" if agreement.kept_share >= 0.98 and agreement.extra_share <= 0.02 else ""
         lines.append(
-            f"| {miss:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | "
+            f"| {miss:g} | {extra:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | {within} | "
             f"{result.escalated['natural']:.1%} | {result.escalated['all']:.1%} |"
         )
     return "\n".join([*lines, ""])

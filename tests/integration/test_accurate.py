@@ -6,6 +6,8 @@ import csv
 import json
 import math
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.fast import FastScorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.scoring.onnx_runner import ONNX_NAME
 from moderation.training.accurate import AUXILIARY, LABELS
 
 pytestmark = pytest.mark.slow
@@ -73,6 +76,38 @@ def test_merged_checkpoint_loads_through_detoxify_and_predict_agrees(accurate: A
     plain = detoxify.predict(texts)
     ours = _matrix(accurate.model_scores(texts), accurate.labels)
     assert np.abs(np.array([plain[label] for label in accurate.labels]).T - ours).max() < 1e-4
+
+
+@pytest.fixture(scope="session")
+def accurate_on_torch(cache_dir: Path) -> AccurateScorer:
+    return AccurateScorer(AccurateSettings(cache_dir=str(cache_dir), batch_size=4, device="cpu", runtime="torch"))
+
+
+def test_onnx_runtime_gives_the_torch_runtimes_scores(
+    accurate: AccurateScorer, accurate_on_torch: AccurateScorer
+) -> None:
+    texts = [*REFERENCE["texts"], "I know where you live. I will find you and kill you", "a " * 400]
+    onnx = accurate.predict_outputs(texts)
+    torch = accurate_on_torch.predict_outputs(texts)
+    assert np.abs(onnx - torch).max() < 1e-4
+    assert (accurate.version, accurate.labels) == (accurate_on_torch.version, accurate_on_torch.labels)
+    assert (accurate.checkpoint.parent / ONNX_NAME).is_file()
+
+
+def test_a_later_process_scores_from_the_onnx_export_without_importing_torch(
+    accurate: AccurateScorer, cache_dir: Path
+) -> None:
+    program = (
+        "import sys; from moderation.config import AccurateSettings; "
+        "from moderation.scoring.accurate import AccurateScorer; "
+        f"scorer = AccurateScorer(AccurateSettings(cache_dir={str(cache_dir)!r})); "
+        "print(scorer.score_texts(['You idiot.'])[0].scores['insult'], 'torch' in sys.modules, "
+        "'transformers' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    insult, torch_imported, transformers_imported = done.stdout.split()
+    assert float(insult) == accurate.score_texts(["You idiot."])[0].scores["insult"]
+    assert (torch_imported, transformers_imported) == ("False", "False")
 
 
 def test_label_scores_are_the_calibrated_blend_with_the_fast_model_and_auxiliary_outputs_are_not(

@@ -156,10 +156,12 @@ def model_dev_scores(scorer: Any, dev: DevSet, cache: Path, progress: Callable[[
     weights (a new calibration does not change them)."""
     if cache.is_file():
         stored = dict(np.load(cache))
-        same_rows = {family: len(scores) for family, scores in stored.items() if family != "weights"} == {
+        weights = str(stored.pop("weights", ""))
+        stored = {family: scores for family, scores in stored.items() if scores.ndim == 2}  # older files: "version"
+        same_rows = {family: len(scores) for family, scores in stored.items()} == {
             family: len(texts) for family, texts in dev.texts.items()
         }
-        if str(stored.pop("weights", "")) == scorer.weights_digest and same_rows:
+        if weights == scorer.weights_digest and same_rows:
             return stored
     scores = {}
     for family, texts in dev.texts.items():

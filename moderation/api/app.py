@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from moderation.api import coral, native, perspective
+from moderation.api import coral, native, perspective, reports
 from moderation.api.middleware import AccessLog, BodySizeLimit
 from moderation.api.problems import ApiProblem, error_body, on_http_error, on_invalid_request, on_problem
 from moderation.api.service import ScoringService
@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, db: Database | None = None, clock: Callabl
     app.include_router(native.router)
     app.include_router(perspective.router)
     app.include_router(coral.router)
-    # Reader reports (POST /v1/reports, issue 16) plug in here as one more router.
+    app.include_router(reports.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"], summary="The process answers")
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"], summary="The scorer is loaded")
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)

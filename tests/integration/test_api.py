@@ -413,6 +413,38 @@ def test_recorded_comments_reach_the_review_queue_and_do_not_store_is_honoured(
     assert {stored["c6"].row_id, stored[_perspective_id("You are a moron.")].row_id} <= queued
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+def test_reader_reports_over_the_api_queue_a_recorded_clean_comment_at_queue_at(
+    serve: Serve, config_for: Callable[..., Path]
+) -> None:
+    clean = {"id": "r1", "post_id": "p9", "author": "Ana", "text": CLEAN_TEXT}
+    with serve("record = true") as running:
+        key = create_key(config_for(), "site")
+        with running.client() as client:
+            scored = client.post("/v1/score", params={"key": key}, json={"comment": clean})
+            first = client.post(
+                "/v1/reports",
+                params={"key": key},
+                json={"source": "api", "comment_id": "r1", "reports": [{"reason": "spam", "reporter": "Ben"}]},
+            )
+            second = client.post(
+                "/v1/reports",
+                params={"key": key},
+                json={"source": "api", "comment_id": "r1", "reports": [{"reason": "abuse", "count": 2}]},
+            )
+            unknown = client.post(
+                "/v1/reports", params={"key": key}, json={"source": "api", "comment_id": "nope", "reports": [{}]}
+            )
+            keyless = client.post("/v1/reports", json={"source": "api", "comment_id": "r1", "reports": [{}]})
+            empty = client.post("/v1/reports", params={"key": key}, json={"source": "api", "comment_id": "r1"})
+    assert scored.json()["flagged"] is False
+    assert first.json() == {"total": 1, "queued": False, "queue_item_id": None}
+    assert second.json()["total"] == 3 and second.json()["queued"] is True  # policy.reports.queue_at = 3
+    assert second.json()["queue_item_id"] is not None
+    assert (unknown.status_code, keyless.status_code, empty.status_code) == (404, 401, 400)
+    assert "nope" in unknown.json()["error"]["message"]
+
+
 def _perspective_id(text: str) -> str:
     return "perspective-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 

@@ -23,6 +23,20 @@ REQUEST_ID_HEADER = b"x-request-id"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+DRAIN_BYTES = 16 * 1024 * 1024
+"""A refused body is read and dropped up to this size before the 413 goes out: closing a connection with
+unread bytes makes the kernel reset it, and the client may then lose the answer and see only the reset."""
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    drained = 0
+    while drained <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
+
+
 class BodySizeLimit:
     """Refuse a body over `max_bytes` with 413: at once when Content-Length says so, else as soon as the
     bytes read pass the limit. The body is read before the app runs, so the app never sees a cut body."""
@@ -37,6 +51,7 @@ class BodySizeLimit:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _drain(receive, DRAIN_BYTES)
             await self._too_large(send)
             return
         chunks: list[bytes] = []
@@ -48,6 +63,8 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
+                if message.get("more_body", False):
+                    await _drain(receive, DRAIN_BYTES)
                 await self._too_large(send)
                 return
             chunks.append(chunk)

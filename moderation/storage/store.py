@@ -48,6 +48,7 @@ from moderation.storage.tables import (
     ScoreRow,
     ScoringFailureRow,
     WatermarkRow,
+    to_utc,
 )
 
 CHUNK = 500
@@ -892,8 +893,8 @@ def _insert_json_rows(
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # this path skips the column types: convert as UTCDateTime would
+        return to_utc(value).isoformat()  # type: ignore[union-attr]
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 

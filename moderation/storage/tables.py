@@ -25,13 +25,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return _utc(value)
+        return to_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return _utc(value)
+        return to_utc(value)
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def to_utc(value: datetime | None) -> datetime | None:
+    """`value` in UTC (naive: taken to be UTC); OverflowError when that moment has no UTC date (year 1 at +14:00)."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,7 +6,6 @@ A moderator holds at most one claim: taking an item releases any other item they
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -16,7 +15,7 @@ from moderation.errors import AlreadyClaimed, AlreadyDecided, NotAllowed
 from moderation.models import OPEN_STATUSES, QueueStatus
 from moderation.review.actors import Moderator
 from moderation.review.queue import QueueEntry, QueueFilter, check_status, get_item, unknown_item
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, rowcount
 from moderation.storage.tables import CommentRow, QueueItemRow
 
 
@@ -160,8 +159,3 @@ def refusal(session: Session, item_id: int, moderator: Moderator, cutoff: dateti
                 f"it is free again at {free_at:%H:%M} UTC or when {row.claimed_by} moves on"
             )
     return AlreadyClaimed(f"item #{item_id} changed while you claimed it; try again")
-
-
-def rowcount(result: Any) -> int:
-    """Rows an UPDATE matched."""
-    return int(result.rowcount)

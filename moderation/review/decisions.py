@@ -19,9 +19,9 @@ from moderation.config import ReviewSettings
 from moderation.errors import AlreadyDecided, NotAllowed, NothingToUndo, QueueError, StaleVersion
 from moderation.models import DECISIONS, OPEN_STATUSES, SYSTEM_ACTOR, QueueStatus, all_scores
 from moderation.review.actors import Moderator
-from moderation.review.claims import check_visible, claimable_by, refusal, release_others, rowcount, stale_before
+from moderation.review.claims import check_visible, claimable_by, refusal, release_others, stale_before
 from moderation.storage import site_actions
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, rowcount
 from moderation.storage.tables import CommentRow, ModerationActionRow, QueueItemRow, ScoreRow
 
 NOTE_MAX_LENGTH = 2000

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from moderation.errors import ApiKeyError, StorageError
-from moderation.storage.engine import Database
+from moderation.errors import ApiKeyError
+from moderation.storage.engine import Database, dialect_insert
 from moderation.storage.tables import ApiKeyRow, ApiRateWindowRow
 
 KEY_PREFIX = "mod_"
@@ -84,13 +83,7 @@ def count_request(db: Database, key_id: int, window_start: int) -> int:
     epoch) and return the new count. One atomic upsert: concurrent workers never lose a request.
     Counters of earlier windows are deleted on the way."""
     with db.session() as session:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            insert = postgresql.insert(ApiRateWindowRow)
-        elif dialect == "sqlite":
-            insert = sqlite.insert(ApiRateWindowRow)  # type: ignore[assignment]
-        else:
-            raise StorageError(f"the moderation database must be SQLite or PostgreSQL, not {dialect}")
+        insert = dialect_insert(session, ApiRateWindowRow)
         statement = (
             insert.values(key_id=key_id, window_start=window_start, requests=1)
             .on_conflict_do_update(

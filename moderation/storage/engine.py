@@ -149,3 +149,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT for the session's database that knows ON CONFLICT (SQLite's or PostgreSQL's)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise StorageError(f"the moderation database must be SQLite or PostgreSQL, not {name}")
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE matched (0 when the driver does not say)."""
+    return int(result.rowcount or 0)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, rowcount
 from moderation.storage.tables import CommentRow, ScoringFailureRow
 
 
@@ -49,4 +49,4 @@ def forget(db: Database, ids: Sequence[int] | None = None) -> int:
     if ids is not None:
         statement = statement.where(ScoringFailureRow.id.in_(list(ids)))
     with db.session() as session:
-        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+        return rowcount(session.execute(statement))

@@ -18,12 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from moderation.errors import OutboxError, StorageError
+from moderation.errors import OutboxError
 from moderation.models import AlertDraft, AlertRule, FlaggedItem, OutboxEntry, QueueStatus, all_scores
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, dialect_insert
 from moderation.storage.tables import (
     ALERT_STATUSES,
     AlertOutboxRow,
@@ -75,7 +74,7 @@ def add_alerts(session: Session, drafts: Sequence[AlertDraft], now: datetime) ->
     if not rows:
         return 0
     statement = (
-        _dialect_insert(session)
+        dialect_insert(session, AlertOutboxRow)
         .on_conflict_do_nothing(index_elements=["dedupe_key", "channel"])
         .values(rows)
         .returning(AlertOutboxRow.id)
@@ -270,15 +269,6 @@ def pending_backlog(db: Database) -> tuple[int, datetime | None]:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-
-
-def _dialect_insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(AlertOutboxRow)
-    if name == "sqlite":
-        return sqlite.insert(AlertOutboxRow)
-    raise StorageError(f"the moderation database must be SQLite or PostgreSQL, not {name}")
 
 
 def _entry(row: AlertOutboxRow) -> OutboxEntry:

@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from moderation.errors import StorageError
 from moderation.models import (
     OPEN_STATUSES,
     SITE_APPROVED,
@@ -38,7 +36,7 @@ from moderation.models import (
 )
 from moderation.sources.storable import ID_LENGTH, LOCATION_LENGTH, clip, make_storable
 from moderation.storage import commenters, outbox, reports, site_actions
-from moderation.storage.engine import Database
+from moderation.storage.engine import Database, dialect_insert, rowcount
 from moderation.storage.tables import (
     CommentRow,
     ModerationActionRow,
@@ -297,7 +295,7 @@ def _close_for_site_status(
             )
             .execution_options(synchronize_session=False)
         )
-        if not _rowcount(moved):
+        if not rowcount(moved):
             continue
         session.add(
             ModerationActionRow(
@@ -361,7 +359,7 @@ def get_watermark(db: Database, source: str) -> dict[str, Any] | None:
 def set_watermark(db: Database, source: str, position: dict[str, Any], now: datetime) -> None:
     """Insert or replace the source's watermark (an upsert, so concurrent runs cannot collide)."""
     with db.session() as session:
-        statement = _dialect_insert(session, WatermarkRow).values(source=source, position=position, updated_at=now)
+        statement = dialect_insert(session, WatermarkRow).values(source=source, position=position, updated_at=now)
         session.execute(
             statement.on_conflict_do_update(index_elements=["source"], set_={"position": position, "updated_at": now})
         )
@@ -816,13 +814,13 @@ def purge_text(db: Database, before: datetime, now: datetime) -> PurgeCounts:
     )
     old = [CommentRow.text_purged_at.is_(None), written < before]
     with db.session() as session:
-        counts.comments = _rowcount(
+        counts.comments = rowcount(
             session.execute(update(CommentRow).where(*old, ~open_items.exists()).values(text="", text_purged_at=now))
         )
         counts.kept_for_review = int(
             session.scalar(select(func.count()).select_from(CommentRow).where(*old, open_items.exists())) or 0
         )
-        counts.rejected_inputs = _rowcount(
+        counts.rejected_inputs = rowcount(
             session.execute(
                 update(RejectedInputRow)
                 .where(RejectedInputRow.created_at < before, RejectedInputRow.raw != "")
@@ -832,20 +830,7 @@ def purge_text(db: Database, before: datetime, now: datetime) -> PurgeCounts:
     return counts
 
 
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount or 0)
-
-
 # ---- helpers for idempotent inserts ---------------------------------------------------------------
-
-
-def _dialect_insert(session: Session, table: type[Any]) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise StorageError(f"the moderation database must be SQLite or PostgreSQL, not {name}")
 
 
 def _insert_ignore(session: Session, table: type[Any], rows: list[dict[str, Any]], keys: list[str]) -> int:
@@ -862,7 +847,7 @@ def _insert_ignore_returning(
     core = table.__table__
     if session.get_bind().dialect.name == "postgresql":
         return _insert_json_rows(session, core, rows, keys, names)
-    statement = _dialect_insert(session, core)
+    statement = dialect_insert(session, core)
     if keys:
         statement = statement.on_conflict_do_nothing(index_elements=keys)
     if not names:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from moderation.api.keys import require_key, require_ready
 from moderation.api.problems import ApiProblem
-from moderation.api.service import ScoringService
+from moderation.api.service import ScoringService, scored_or_problem
 from moderation.models import Batch, Comment, Post, RejectedRecord
 from moderation.score_file import Failed, Scored
 from moderation.sources.base import add_record, parse_post
@@ -82,10 +82,7 @@ def score(
         batch.comments, _posts(body.posts, batch), context.comments, body.participants, store=body.store
     )
     if body.comment is not None:
-        outcome = outcomes[0]
-        if isinstance(outcome, Failed):
-            raise ApiProblem(500, f"The scorer failed on this comment: {outcome.error}")
-        return outcome.record
+        return scored_or_problem(outcomes[0]).record
     return {
         "results": [o.record for o in outcomes if isinstance(o, Scored)],
         "rejected": [{"location": r.location, "id": r.external_id, "error": r.error} for r in batch.rejected],

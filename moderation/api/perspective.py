@@ -22,9 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from moderation.api.keys import require_key, require_ready
 from moderation.api.problems import ApiProblem
-from moderation.api.service import ScoringService
+from moderation.api.service import ScoringService, scored_or_problem
 from moderation.models import ATTACK_ON_COMMENTER, Comment
-from moderation.score_file import Failed
 from moderation.storage.api_keys import ApiKey
 
 router = APIRouter(tags=["perspective"])
@@ -105,9 +104,8 @@ def analyze(
     _check_text(body.comment, service.settings.api.max_comment_bytes)
     request.state.comments = 1
     comment = _comment(body, text)
-    outcome = service.score([comment], participants=body.moderation.participants, store=not body.do_not_store)[0]
-    if isinstance(outcome, Failed):
-        raise ApiProblem(500, f"The scorer failed on this comment: {outcome.error}")
+    outcomes = service.score([comment], participants=body.moderation.participants, store=not body.do_not_store)
+    outcome = scored_or_problem(outcomes[0])
     scores = outcome.score.all_scores()
     attribute_scores = {}
     for attribute, (label, parameters) in labels.items():

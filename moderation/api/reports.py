@@ -7,7 +7,6 @@ comment reaching `policy.reports.queue_at` reports is queued whatever its score,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -54,12 +53,8 @@ def add(body: ReportsRequest, request: Request, _key: Annotated[ApiKey, Depends(
     settings = service.settings
     try:
         outcome = add_reports(
-            settings.database.url, body.source, body.comment_id, reports, settings.policy, _now(service)
+            settings.database.url, body.source, body.comment_id, reports, settings.policy, service.now()
         )
     except UnknownItem as exc:
         raise ApiProblem(404, f"No comment {body.comment_id!r} from source {body.source!r} is stored yet") from exc
     return {"total": outcome.total, "queued": outcome.queued, "queue_item_id": outcome.queue_item_id}
-
-
-def _now(service: ScoringService) -> datetime:
-    return datetime.fromtimestamp(service.clock(), UTC)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from moderation.api.problems import ApiProblem
 from moderation.config import Settings
 from moderation.models import Batch, Comment, Post
 from moderation.pipeline import record_scored
@@ -80,10 +81,14 @@ class ScoringService:
             self._record(comments, list(posts), [o for o in outcomes if isinstance(o, Scored)])
         return outcomes
 
+    def now(self) -> datetime:
+        """The service's clock as a UTC datetime (tests give the service a fixed clock)."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def _record(self, comments: list[Comment], posts: list[Post], scored: list[Scored]) -> None:
         assert self.scorer is not None
         batch = Batch(source=self.settings.api.source_name, comments=comments, posts=posts)
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        now = self.now()
         results = [(s.item.comment, s.score, s.decision) for s in scored]
         record_scored(
             self.db,
@@ -103,3 +108,10 @@ def _load_lazy_tiers(scorer: Scorer) -> None:
     for tier in (getattr(text_scorer, "screen", None), getattr(text_scorer, "accurate", None)):
         if isinstance(tier, LazyTextScorer):
             _ = tier.scorer
+
+
+def scored_or_problem(outcome: Scored | Failed) -> Scored:
+    """One comment's outcome; a 500 answer naming the scorer's error when it failed on the comment."""
+    if isinstance(outcome, Failed):
+        raise ApiProblem(500, f"The scorer failed on this comment: {outcome.error}")
+    return outcome

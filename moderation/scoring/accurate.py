@@ -125,11 +125,6 @@ def logit(probabilities: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
 
 
-def platt(probabilities: npt.NDArray[np.float64], slope: float, offset: float) -> npt.NDArray[np.float64]:
-    """Platt scaling on the logit of `probabilities` (clipped away from 0 and 1)."""
-    return Blend(slope, offset).apply(probabilities, probabilities)
-
-
 def _blended_fast_model(artifact: Artifact) -> FastScorer:
     """The shipped fast model, which the calibration was fitted with: any other would make the blend wrong."""
     from moderation.scoring.fast import FastScorer

@@ -86,8 +86,12 @@ def live_server(seeded_sqlite_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    """A fresh browser tab; fails the test if the page logged a JavaScript error."""
+def page(browser: object, live_server: LiveServer) -> Iterator[object]:
+    """A fresh browser tab; fails the test if the page logged a JavaScript error.
+
+    It needs `live_server` so that pytest closes the tab before it stops the server: a request the page
+    still makes after the test's last step (the favicon after a navigation) then never meets a closed port.
+    """
     context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
     tab = context.new_page()
     errors: list[str] = []

@@ -47,5 +47,7 @@ def test_stats_page_draws_the_seeded_numbers(page: Page, live_server: LiveServer
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
 
-    page.locator(".quick a", has_text="7 days").click()
-    expect(page.locator("h1")).to_contain_text("to ")
+    seven_days = page.locator(".quick a", has_text="7 days")
+    since, until = re.findall(r"\d{4}-\d{2}-\d{2}", seven_days.get_attribute("href") or "")
+    seven_days.click()
+    expect(page.locator("h1")).to_contain_text(f"{since} to {until}")

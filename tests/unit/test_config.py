@@ -27,6 +27,13 @@ def test_missing_default_file_gives_the_built_in_defaults(tmp_path: Path, monkey
     assert load_settings(environ={}) == Settings()
 
 
+def test_the_shipped_config_sets_the_built_in_defaults_apart_from_its_example_source() -> None:
+    # Thresholds and cascade bands are chosen for the shipped models; code that builds its settings without
+    # the file (tests, embedders) must decide as the shipped config does.
+    shipped = load_settings(PROJECT_ROOT / "config" / "moderation.toml", environ={})
+    assert shipped.model_copy(update={"sources": []}) == Settings()
+
+
 def test_unknown_key_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[scoring]\nscorrer = 'lexicon'\n")

@@ -22,7 +22,17 @@ from moderation.alerts.outbox import DeliveryReport, backoff, deliver_due
 from moderation.alerts.triggers import backlog_alert, queue_alert_rule
 from moderation.config import AlertsSettings, DeliverySettings, PolicySettings, ScoringSettings, SourceSettings
 from moderation.errors import ConfigError, SiteActionError, SourcesFailedError
-from moderation.models import Comment, CommentScore, Decision, FlaggedItem, InThread, Report, SiteAction, all_scores
+from moderation.models import (
+    Comment,
+    CommenterRecord,
+    CommentScore,
+    Decision,
+    FlaggedItem,
+    InThread,
+    Report,
+    SiteAction,
+    all_scores,
+)
 from moderation.policy import decide
 from moderation.policy.per_source import policies_by_source, policy_for
 from moderation.policy.phases import report_rule
@@ -32,7 +42,7 @@ from moderation.scoring.isolation import ScoringFailed, score_isolated
 from moderation.sources import Batch, open_source
 from moderation.sources.actions import Applier, build_applier
 from moderation.stopping import stop_requested
-from moderation.storage import outbox, reports, site_actions, store
+from moderation.storage import commenters, outbox, reports, site_actions, store
 from moderation.storage.engine import Database, database
 from moderation.storage.store import IngestCounts, PurgeCounts, RowRange, StoredComment
 
@@ -199,6 +209,24 @@ def record_scored(
     rule = queue_alert_rule(alerts, policy.urgent_labels) if alerts is not None else None
     counts = store.save_results(db, rows, scorer, scorer_version, now, rule)
     return len(counts.queued)
+
+
+def commenter_records(
+    db: Database, source: str, comments: Sequence[Comment], policy: PolicySettings, now: datetime
+) -> dict[str, CommenterRecord]:
+    """Comment id -> its author's record (state and history on `source`), for comments decided before they are
+    stored (`moderation api`), so a banned or always-review commenter is treated there as in the flow."""
+    authors = [
+        commenters.Author(position, source, comment.author_id, comment.author_email_hash)
+        for position, comment in enumerate(comments)
+        if comment.author_id or comment.author_email_hash
+    ]
+    if not authors:  # anonymous comments: no database round trip
+        return {}
+    since = now - timedelta(days=policy.commenters.window_days)
+    with db.session() as session:
+        records = commenters.records_before_storing(session, authors, now, since)
+    return {comments[position].id: record for position, record in records.items()}
 
 
 def _decide(claim: store.Claim, item: StoredComment, score: CommentScore, policy: PolicySettings) -> Decision:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from moderation.config import PolicySettings, load_settings
 from moderation.errors import ConfigError
-from moderation.models import Comment, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
+from moderation.models import Comment, CommenterRecord, CommentScore, Decision, InThread, Post, RejectedRecord, Thread
 from moderation.policy import decide
 from moderation.policy.per_source import effective_policy
 from moderation.scoring.base import Scorer, load_scorer
@@ -87,10 +87,17 @@ def score_file(
 
 
 def score_in_threads(
-    items: Sequence[InThread], scorer: Scorer, policy: PolicySettings, source: str, batch_size: int
+    items: Sequence[InThread],
+    scorer: Scorer,
+    policy: PolicySettings,
+    source: str,
+    batch_size: int,
+    commenters: Mapping[str, CommenterRecord] | None = None,
 ) -> Iterator[Scored | Failed]:
     """Score and decide each comment with its thread, `batch_size` at a time; a comment the scorer fails
-    on alone comes out as `Failed`, in its place."""
+    on alone comes out as `Failed`, in its place. `commenters`: comment id -> its author's record, where
+    the caller knows it (the API does, from the database; a file does not)."""
+    commenters = commenters or {}
     scorer_label = f"{scorer.name}/{scorer.version}"
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]
@@ -99,7 +106,8 @@ def score_in_threads(
                 yield Failed(item.comment, score.error)
                 continue
             reports = sum(report.count for report in item.comment.reports)
-            decision = decide(item.comment, score, policy, source, reports=reports)
+            commenter = commenters.get(item.comment.id)
+            decision = decide(item.comment, score, policy, source, commenter, reports)
             yield Scored(item, score, decision, output_record(item.comment, score, decision, scorer_label))
 
 

@@ -29,7 +29,7 @@ from moderation.api.problems import ApiProblem
 from moderation.api.service import ScoringService
 from moderation.config import CoralSettings, secret_from_env
 from moderation.errors import ConfigError
-from moderation.models import Comment, Decision
+from moderation.models import Comment, Decision, QueueStatus
 from moderation.score_file import Failed, Scored
 
 router = APIRouter(tags=["coral"])
@@ -75,6 +75,8 @@ def signature_matches(secret: str, body: bytes, header: str) -> bool:
 
 def coral_status(decision: Decision, settings: CoralSettings) -> str | None:
     """Coral's status for the policy's decision; None: no opinion (answered 204)."""
+    if decision.status == QueueStatus.REJECTED:  # a banned commenter
+        return "REJECTED"
     if not decision.flagged:
         return "APPROVED" if settings.approve_clean else None
     strongest = max(decision.reasons.values(), default=0.0)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from moderation.api.problems import ApiProblem
 from moderation.config import Settings
 from moderation.models import Batch, Comment, Post
-from moderation.pipeline import record_scored
+from moderation.pipeline import commenter_records, record_scored
 from moderation.score_file import Failed, Scored, in_threads, score_in_threads
 from moderation.scoring.base import Scorer, load_scorer
 from moderation.scoring.cascade import LazyTextScorer
@@ -72,9 +72,11 @@ class ScoringService:
         assert self.scorer is not None, "score() before the scorer was loaded"
         api = self.settings.api
         items = list(in_threads(comments, list(posts), context, participants))
+        # A commenter's state (banned, always review) and history apply here as in the flow, stored or not.
+        records = commenter_records(self.db, api.source_name, comments, self.settings.policy, self.now())
         outcomes = list(
             score_in_threads(
-                items, self.scorer, self.settings.policy, api.source_name, self.settings.scoring.batch_size
+                items, self.scorer, self.settings.policy, api.source_name, self.settings.scoring.batch_size, records
             )
         )
         if api.record and store:

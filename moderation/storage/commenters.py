@@ -37,6 +37,20 @@ def records_for(
     their comments written since `since`, stored before the batch. A few grouped queries per source, whatever
     the batch size.
     """
+    return _records(session, authors, now, since, first=min((a.row_id for a in authors), default=0))
+
+
+def records_before_storing(
+    session: Session, authors: Sequence[Author], now: datetime, since: datetime
+) -> dict[int, CommenterRecord]:
+    """As `records_for`, for comments decided before they are stored (`moderation api`): `row_id` is only
+    their position in the request, and every stored comment counts as earlier."""
+    return _records(session, authors, now, since, first=None)
+
+
+def _records(
+    session: Session, authors: Sequence[Author], now: datetime, since: datetime, first: int | None
+) -> dict[int, CommenterRecord]:
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for author in authors:
         key = commenter_key(author.author_id, author.author_email_hash)
@@ -44,7 +58,6 @@ def records_for(
             by_key[(author.source, key)].append(author.row_id)
     if not by_key:
         return {}
-    first = min(author.row_id for author in authors)
     keys_by_source: dict[str, list[str]] = defaultdict(list)
     for source, key in by_key:
         keys_by_source[source].append(key)
@@ -84,9 +97,10 @@ def written_by(source: str, key: str) -> list[ColumnElement[bool]]:
 
 
 def _history(
-    session: Session, source: str, keys: Sequence[str], first: int, since: datetime
+    session: Session, source: str, keys: Sequence[str], first: int | None, since: datetime
 ) -> dict[str, tuple[int, int, int]]:
-    """key -> (comments stored before row `first`, of those written since `since`, of those rejected)."""
+    """key -> (comments stored before row `first` (None: all stored), of those written since `since`, of those
+    rejected)."""
     users = [k.removeprefix(USER_KEY) for k in keys if k.startswith(USER_KEY)]
     emails = [k.removeprefix(EMAIL_KEY) for k in keys if k.startswith(EMAIL_KEY)]
     found: dict[str, tuple[int, int, int]] = {}
@@ -101,7 +115,12 @@ def _history(
 
 
 def _grouped(
-    session: Session, column: Any, conditions: Sequence[ColumnElement[bool]], source: str, first: int, since: datetime
+    session: Session,
+    column: Any,
+    conditions: Sequence[ColumnElement[bool]],
+    source: str,
+    first: int | None,
+    since: datetime,
 ) -> dict[str, tuple[int, int, int]]:
     rejected = (
         select(QueueItemRow.id)
@@ -116,7 +135,9 @@ def _grouped(
             func.sum(case((recent, 1), else_=0)),
             func.sum(case((recent & rejected, 1), else_=0)),
         )
-        .where(CommentRow.source == source, CommentRow.id < first, *conditions)
+        .where(CommentRow.source == source, *conditions)
         .group_by(column)
     )
+    if first is not None:
+        query = query.where(CommentRow.id < first)
     return {value: (int(n), int(r or 0), int(x or 0)) for value, n, r, x in session.execute(query)}

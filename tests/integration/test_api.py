@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from moderation.cli import cli
+from moderation.review.accounts import add_user
 from moderation.score_file import score_file
 from moderation.storage import store
-from moderation.storage.tables import QueueItemRow
+from moderation.storage.engine import database
+from moderation.storage.tables import CommentRow, QueueItemRow
 from tests.conftest import EXAMPLES, write_config
 from tests.integration.api_server import RunningApi, running_api
 
@@ -31,6 +34,8 @@ CORAL_SECRET_ENV = "MODERATION_TEST_CORAL_SECRET"
 CORAL_SECRET = "whsec-test-coral-signing-secret"
 C6_TEXT = "Slaven, you’re an idiot! Why should his family who had NOTHING to do with it suffer? They’re innocent!"
 CLEAN_TEXT = "The plane was returned in 2 and half months not 2 years."
+CORAL_AUTHOR = "baf4e943-3594-4fcc-b2ba-3e8de7a76352"
+ANOTHER_AUTHOR = "0c7e1f52-8a43-4a8e-9d1e-5d2f4b7a9c11"
 
 Serve = Callable[..., AbstractContextManager[RunningApi]]
 
@@ -90,12 +95,12 @@ def coral_signature(body: bytes, secret: str = CORAL_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def coral_request(text: str, parent_id: str | None = None) -> bytes:
+def coral_request(text: str, parent_id: str | None = None, author: str = CORAL_AUTHOR) -> bytes:
     """As Coral sends it: pretty-printed JSON (JSON.stringify(data, null, 2))."""
     payload = {
         "action": "NEW",
         "comment": {"body": text, "parentID": parent_id},
-        "author": {"id": "baf4e943-3594-4fcc-b2ba-3e8de7a76352", "role": "COMMENTER"},
+        "author": {"id": author, "role": "COMMENTER"},
         "story": {"id": "245b3856-b0a0-4d2f-a6bb-58c71f18d6a6", "url": "http://localhost:1313/posts/a-story/"},
         "site": {"id": "a4bede88-2d2c-4424-bc18-4322a9e285a6"},
         "tenantID": "19ba5794-7eeb-4d46-a81b-c00c61672501",
@@ -375,6 +380,43 @@ def test_coral_phase_rejects_outright_above_the_reject_threshold(serve: Serve, c
         body = coral_request(C6_TEXT)
         answer = client.post("/v1/coral/moderate", content=body, headers={"X-Coral-Signature": coral_signature(body)})
     assert answer.json()["status"] == "REJECTED"
+
+
+def test_a_banned_commenter_is_rejected_through_coral_and_the_native_api_and_recorded_so(
+    serve: Serve, config_for: Callable[..., Path], database_url: str
+) -> None:
+    config = config_for("record = true")
+    add_user(database(database_url), "root", "correct horse battery", "admin", datetime.now(UTC))
+    banned = CliRunner().invoke(
+        cli, ["commenter", "set", "api", f"user:{CORAL_AUTHOR}", "banned", "--as", "root", "--config", str(config)]
+    )
+    assert banned.exit_code == 0, banned.output
+    with serve("record = true") as running, running.client() as client:
+        key = create_key(config, "site")
+        body = coral_request(CLEAN_TEXT)
+        coral = client.post("/v1/coral/moderate", content=body, headers={"X-Coral-Signature": coral_signature(body)})
+        other = coral_request(CLEAN_TEXT, author=ANOTHER_AUTHOR)
+        allowed = client.post(
+            "/v1/coral/moderate", content=other, headers={"X-Coral-Signature": coral_signature(other)}
+        )
+        comment = {"id": "n1", "text": CLEAN_TEXT, "author": "Max", "author_id": CORAL_AUTHOR}
+        native = client.post("/v1/score", params={"key": key}, json={"comment": comment})
+    assert coral.json()["status"] == "REJECTED"
+    assert coral.json()["moderation"]["reasons"] == ["banned_commenter"]
+    assert allowed.json()["status"] == "APPROVED"
+    assert native.json()["flagged"] is False
+    assert native.json()["reasons"] == ["banned_commenter"]
+    with database(database_url).session() as session:
+        statuses = {
+            comment_id: status
+            for comment_id, status in session.execute(
+                select(CommentRow.external_id, QueueItemRow.status).join(
+                    QueueItemRow, QueueItemRow.comment_id == CommentRow.id
+                )
+            )
+        }
+    assert statuses.get("n1") == "rejected"
+    assert sorted(statuses.values()).count("rejected") == 2  # the native comment and the banned Coral one
 
 
 # ---- recording ------------------------------------------------------------------------------------

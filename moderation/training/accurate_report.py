@@ -20,11 +20,12 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import roc_auc_score
 
-from moderation.config import AccurateSettings, ScoringSettings
+from moderation.config import AccurateSettings, PolicySettings, ScoringSettings
 from moderation.errors import ModerationError
 from moderation.training.accurate import OUTPUTS, SUPERVISION, curve_sets, label_matrix, options_from
 from moderation.training.cascade_bands import Task
-from moderation.training.data import BIAS_FILE, read_table
+from moderation.training.data import BIAS_FILE, CALIBRATION_SOURCES, LABELS, read_table
+from moderation.training.fast import TrainSettings, calibration_rows, weighted_precision
 
 BIAS_SAMPLE = 2000
 Scores = npt.NDArray[np.float64]
@@ -76,6 +77,7 @@ def write_report(
         _what_was_run(meta, model_dir),
         _curve(meta["training"].get("curve", [])),
         _dev_auc(dev, accurate, screen, model),
+        _at_thresholds(data_dir, accurate, screen),
         _reproduction(model, trained, load_seconds),
         _bias_section(bias),
         _speed(report_path.parent / "bench-accurate.json"),
@@ -290,6 +292,37 @@ def _dev_auc(dev: DevSet, accurate: dict[str, Scores], screen: dict[str, Scores]
             f"| {task.family} | {task.label} | {int(task.gold.sum())} / {len(task.gold)} | {acc:.4f} | "
             f"{alone:.4f} | {fast} |"
         )
+    return "\n".join([*lines, ""])
+
+
+def _at_thresholds(data_dir: Path, accurate: dict[str, Scores], screen: dict[str, Scores]) -> str:
+    """Dev precision and recall of each label at its `policy.thresholds` value, for both tiers: the thresholds
+    were chosen on the fast tier's scores (`moderation train fast`) and the cascade applies them to both."""
+    thresholds = PolicySettings().thresholds
+    targets = TrainSettings()
+    lines = [
+        "## Precision and recall at the shipped thresholds (dev, reweighted to natural prevalence)\n",
+        "`policy.thresholds` were chosen on the fast tier's dev scores for a target precision; the accurate tier is "
+        "calibrated on the same rows, so the same thresholds give it about the same precision, and the cascade "
+        "applies them to whichever tier scored a comment. Rows: each label's calibration files.\n",
+        "| label | threshold | target precision | accurate: precision | recall | fast: precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label in LABELS:
+        sources = CALIBRATION_SOURCES[label]
+        tables = {source.family: read_table(data_dir, source.family, "dev") for source in sources}
+        threshold, k = thresholds[label], OUTPUTS.index(label)
+        cells = []
+        for scores in (accurate, screen):
+            if not scores:
+                cells += ["n/a", "n/a"]
+                continue
+            rows = calibration_rows({family: scores[family][:, [k]] for family in tables}, tables, 0, sources)
+            truth = rows.truth >= 0.5
+            flagged = rows.scores >= threshold
+            recall = float(rows.weights[flagged & truth].sum() / max(rows.weights[truth].sum(), 1e-12))
+            cells += [f"{weighted_precision(flagged, truth, rows.weights):.3f}", f"{recall:.3f}"]
+        lines.append(f"| {label} | {threshold:.2f} | {targets.precision_for(label):.2f} | {' | '.join(cells)} |")
     return "\n".join([*lines, ""])
 
 

@@ -11,7 +11,7 @@ import click
 
 from moderation.cli.options import actor_option, config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo, visible_name
-from moderation.models import COMMENTER_STATES
+from moderation.models import COMMENTER_STATES, CommenterState, QueueStatus
 
 CLEAR = "none"
 KEY_HELP = "KEY is user:<the source's user id> or email:<address or its sha256>."
@@ -46,6 +46,13 @@ def commenter_show(config_path: str | None, output_format: str, source: str, key
 @click.option("--days", type=click.IntRange(min=1), default=None, help="The state lapses after this many days.")
 @click.option("--until", "until", default=None, help="The state lapses at this time (ISO 8601, UTC if no zone).")
 @click.option("--note", default=None, help="Why (kept with the state and in the commenter's history).")
+@click.option(
+    "--reject-open",
+    "reject_open",
+    metavar="REASON",
+    default=None,
+    help="With banned: also reject the commenter's open queue items on SOURCE, with this reason code.",
+)
 def commenter_set(
     config_path: str | None,
     output_format: str,
@@ -56,13 +63,20 @@ def commenter_set(
     days: int | None,
     until: str | None,
     note: str | None,
+    reject_open: str | None,
 ) -> None:
     """Set a commenter's state (admins): trusted, always_review, banned, or none to clear it.
     KEY is user:<id> or email:<address or sha256>; only user: commenters can be trusted."""
     from moderation.review.accounts import active_moderator
-    from moderation.review.commenters import set_state
+    from moderation.review.commenters import reject_open_items, set_state
+    from moderation.review.decisions import check_decision
 
-    db, _ = configured_database(config_path)
+    if reject_open is not None and state != CommenterState.BANNED:
+        raise click.UsageError(f"--reject-open goes with banned, not {state}")
+    db, settings = configured_database(config_path)
+    if reject_open is not None:  # a bad reason is refused before the state changes
+        codes = settings.reason_codes_for(source)
+        guard(lambda: check_decision(QueueStatus.REJECTED, reject_open, None, settings.review, codes=codes))
     now = datetime.now(UTC)
     expires = _expiry(now, days, until)
     moderator = guard(lambda: active_moderator(db, actor))
@@ -78,7 +92,27 @@ def commenter_set(
             note=note,
         )
     )
-    _print(found, output_format)
+    if reject_open is None:
+        _print(found, output_format)
+        return
+    outcome = guard(
+        lambda: reject_open_items(
+            db,
+            source,
+            key,
+            reject_open,
+            actor=moderator,
+            now=now,
+            rules=settings.review,
+            codes_by_source=settings.reason_codes_by_source(),
+        )
+    )
+    rejected = [decided.item_id for decided in outcome.decided]
+    _print(found, output_format, {"rejected_items": rejected, "refused_items": outcome.refused})
+    if output_format == "text":
+        echo(f"rejected {len(rejected)} open item(s){': #' + ', #'.join(map(str, rejected)) if rejected else ''}")
+        for item_id, why in outcome.refused:
+            echo(f"  not rejected: #{item_id}: {why}")
 
 
 @commenter.command("notes")
@@ -136,9 +170,9 @@ def commenter_list(
         echo(f"{c.source} {c.key} {c.state}{until} (by {visible_name(c.set_by or '?')}){note}")
 
 
-def _print(found: Any, output_format: str) -> None:
+def _print(found: Any, output_format: str, extra: dict[str, Any] | None = None) -> None:
     if output_format == "json":
-        click.echo(json.dumps(asdict(found), ensure_ascii=False, indent=2, default=_json_value))
+        click.echo(json.dumps({**asdict(found), **(extra or {})}, ensure_ascii=False, indent=2, default=_json_value))
         return
     until = f" until {found.expires_at:%Y-%m-%d %H:%M} UTC" if found.expires_at else ""
     echo(f"{found.source} {found.key}: {found.state or 'no state'}{until}")

@@ -9,6 +9,7 @@ name. Only a `user:` commenter can be trusted: an e-mail address is whatever a g
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,10 +17,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from moderation.config import ReviewSettings
 from moderation.errors import CommenterError, NotAllowed
 from moderation.models import (
     COMMENTER_STATES,
     EMAIL_KEY,
+    OPEN_STATUSES,
     USER_KEY,
     CommenterState,
     QueueStatus,
@@ -27,6 +30,7 @@ from moderation.models import (
     email_hash,
 )
 from moderation.review.actors import Moderator
+from moderation.review.decisions import BulkOutcome, bulk_decide
 from moderation.storage.commenters import written_by
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
@@ -128,6 +132,41 @@ def set_state(
         row.state_set_by, row.state_set_at = actor.name, now
         session.add(_event(row, actor.name, STATE_EVENT, now, state=state, expires_at=row.state_expires_at, note=note))
     return profile(db, source, key, now)
+
+
+def reject_open_items(
+    db: Database,
+    source: str,
+    key: str,
+    reason_code: str,
+    *,
+    actor: Moderator,
+    now: datetime,
+    rules: ReviewSettings,
+    codes_by_source: Mapping[str, Sequence[str]] | None = None,
+) -> BulkOutcome:
+    """Reject every open queue item of the commenter's comments on `source` (Coral's "reject existing comments"
+    when banning), each as `actor`'s decision: audited and applied on the site like any rejection. Items another
+    moderator holds, or that only an admin may decide, are refused and reported, as in bulk decisions."""
+    key = parse_key(key)
+    with db.session() as session:
+        open_items = session.execute(
+            select(QueueItemRow.id, QueueItemRow.version)
+            .join(CommentRow, QueueItemRow.comment_id == CommentRow.id)
+            .where(*written_by(source, key), QueueItemRow.status.in_(OPEN_STATUSES))
+            .order_by(QueueItemRow.id)
+        ).all()
+    return bulk_decide(
+        db,
+        [(item_id, version) for item_id, version in open_items],
+        QueueStatus.REJECTED,
+        moderator=actor,
+        now=now,
+        rules=rules,
+        reason_code=reason_code,
+        note=f"{key} banned",
+        codes_by_source=codes_by_source,
+    )
 
 
 def add_note(db: Database, source: str, key: str, note: str, *, actor: Moderator, now: datetime) -> CommenterProfile:

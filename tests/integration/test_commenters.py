@@ -30,9 +30,9 @@ from moderation.config import (
 from moderation.errors import CommenterError, NotAllowed, UnknownItem
 from moderation.models import REPORTED, InThread, Report
 from moderation.pipeline import database
-from moderation.review import Moderator, decide
+from moderation.review import Moderator, claim, decide
 from moderation.review.accounts import add_user
-from moderation.review.commenters import add_note, profile, set_state
+from moderation.review.commenters import add_note, profile, reject_open_items, set_state
 from moderation.review.queue import QueueEntry, QueueFilter, list_items
 from moderation.storage.reports import reports_on
 from moderation.storage.site_actions import list_actions
@@ -122,6 +122,33 @@ def test_a_banned_commenters_next_comment_is_rejected_and_rejected_on_the_site(d
         "banned_commenter",
         "system",
     )
+
+
+def test_a_ban_can_reject_the_commenters_open_items_as_decisions_acted_on_at_the_site(
+    db_url: str, tmp_path: Path
+) -> None:
+    decisions = tmp_path / "decisions.jsonl"
+    records = [_record(1, RUDE), _record(2, RUDE + "!"), _record(3, RUDE, author_id="7")]
+    source = _source(_write(tmp_path / "c.jsonl", records), SiteActionSettings(kind="file", path=str(decisions)))
+    _run(db_url, source)
+    assert sorted(_items(db_url)) == ["c1", "c2", "c3"]
+    db = database(db_url)
+    claim(db, _items(db_url)["c2"].id, ALICE, NOW, ReviewSettings())  # held by a moderator: left to her
+
+    set_state(db, "blog", "user:42", "banned", actor=ROOT, now=NOW)
+    outcome = reject_open_items(db, "blog", "user:42", "harassment", actor=ROOT, now=NOW, rules=ReviewSettings())
+
+    rejected = _items(db_url, "rejected")
+    assert list(rejected) == ["c1"]
+    assert (rejected["c1"].decided_by, rejected["c1"].decision_code) == ("root", "harassment")
+    ((held, why),) = outcome.refused
+    assert held == _items(db_url)["c2"].id
+    assert why.startswith(f"item #{held} is being reviewed by alice")
+    assert sorted(_items(db_url)) == ["c2", "c3"]  # someone else's comment stays open
+    assert pipeline.deliver_site_actions(db_url, [source], DELIVERY, NOW).errors == []
+    lines = [json.loads(line) for line in decisions.read_text(encoding="utf-8").splitlines()]
+    rejects = [(line["comment_id"], line["actor"]) for line in lines if line["decision"] == "reject"]
+    assert rejects == [("c1", "root")]
 
 
 def test_an_expired_ban_no_longer_rejects(db_url: str, tmp_path: Path) -> None:
@@ -351,6 +378,36 @@ def test_the_cli_sets_shows_lists_and_notes_commenters(sqlite_url: str, tmp_path
     assert [e["action"] for e in shown["events"]] == ["note", "state"]
     bad = run("commenter", "show", "blog", "Dana")
     assert bad.exit_code == 1 and "is not a commenter" in bad.output
+
+
+def test_the_cli_bans_and_rejects_open_items_refusing_a_bad_reason_before_banning(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    _run(sqlite_url, _source(_write(tmp_path / "c.jsonl", [_record(1, RUDE), _record(2, RUDE + "!")])))
+    config = write_config(tmp_path / "c.toml", sqlite_url)
+    add_user(database(sqlite_url), "root", "correct horse battery", "admin", SEED_TIME)
+    runner = CliRunner()
+
+    def ban(*extra: str) -> Any:
+        args = ["commenter", "set", "--config", str(config), "blog", "user:42", "banned", "--as", "root", *extra]
+        return runner.invoke(cli, args)
+
+    wrong = ban("--reject-open", "rudeness")
+    assert wrong.exit_code == 1
+    assert "unknown reason 'rudeness'" in wrong.output
+    assert profile(database(sqlite_url), "blog", "user:42", NOW).state is None
+    done = ban("--reject-open", "harassment", "--format", "json")
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.output)
+    assert answer["state"] == "banned"
+    assert sorted(answer["rejected_items"]) == sorted(entry.id for entry in _items(sqlite_url, "rejected").values())
+    assert len(answer["rejected_items"]) == 2
+    assert _items(sqlite_url) == {}
+    clearing = runner.invoke(
+        cli,
+        ["commenter", "set", "--config", str(config), "blog", "user:42", "none", "--as", "root", "--reject-open", "x"],
+    )
+    assert clearing.exit_code == 2 and "--reject-open goes with banned" in clearing.output
 
 
 def test_reports_that_arrive_while_a_comment_is_scored_still_count(sqlite_url: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from moderation.config import DatabaseSettings, Settings, WebSettings
 from moderation.pipeline import database
 from moderation.review.accounts import add_user
 from moderation.review.commenters import profile
+from moderation.review.queue import list_items
 from moderation.web import create_app
 from tests.conftest import SEED_TIME
 from tests.integration.conftest import PASSWORD, Clock, csrf_of, item_id_of, login
@@ -55,6 +56,22 @@ def test_an_admin_bans_the_commenter_from_the_item_page_and_it_is_audited(site: 
     found = profile(database(sqlite_url), "blog", "user:42", NOW)
     assert (found.state, found.set_by, found.state_note) == ("banned", "root", "threats")
     assert "Commenter <bdi>user:42</bdi>: banned until" in site.get(f"/items/{item}").text
+
+
+def test_an_admin_bans_and_rejects_the_commenters_open_items_from_the_item_page(
+    site: TestClient, sqlite_url: str
+) -> None:
+    login(site, "root")
+    item = item_id_of(site, "c1")
+    page = site.get(f"/items/{item}").text
+    assert '<option value="harassment">banned: reject their open items as harassment</option>' in page
+    form = {"csrf_token": csrf_of(page), "item_id": str(item), "state": "banned", "reject_open": "harassment"}
+    assert site.post("/commenters/state", data=form).status_code == 303
+    shown = site.get(f"/items/{item}").text
+    assert "Rejected 1 open item(s)." in shown
+    (entry,) = list_items(database(sqlite_url), "rejected")
+    assert (entry.comment_id, entry.decided_by, entry.decision_code) == ("c1", "root", "harassment")
+    assert [entry.comment_id for entry in list_items(database(sqlite_url), "pending")] == ["c2"]  # the guest's
 
 
 def test_a_moderator_adds_a_note_but_may_not_set_a_state(site: TestClient, sqlite_url: str) -> None:

@@ -76,12 +76,12 @@ class CascadeSettings(StrictModel):
     """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.0813, 0.9974),
-            "severe_toxicity": (0.0170, 0.6583),
-            "obscene": (0.4527, 0.9640),
-            "threat": (0.1096, 0.1799),
-            "insult": (0.1927, 0.9796),
-            "identity_attack": (0.0532, 0.6522),
+            "toxicity": (0.0576, 0.9974),
+            "severe_toxicity": (0.0464, 0.6583),
+            "obscene": (0.2713, 0.9673),
+            "threat": (0.0850, 0.2280),
+            "insult": (0.2050, 0.9796),
+            "identity_attack": (0.0092, 0.6522),
         }
     )
     """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen for

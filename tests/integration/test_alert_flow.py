@@ -144,7 +144,7 @@ def _artifacts(flow_run_id: UUID) -> dict[str, str]:
     return {str(a.key): str(a.data) for a in found}
 
 
-def _wait_for_events(name: str, resource_id: str, timeout: float = 30.0) -> list:  # type: ignore[type-arg]
+def _wait_for_events(name: str, resource_id: str, timeout: float = 180.0) -> list:  # type: ignore[type-arg]
     """Events reach the server's store asynchronously: poll it, within a bound."""
     from prefect import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter

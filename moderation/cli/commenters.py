@@ -11,7 +11,7 @@ import click
 
 from moderation.cli.options import actor_option, config_option, configured_database, format_option, guard
 from moderation.cli.terminal import echo, visible_name
-from moderation.models import COMMENTER_STATES, CommenterState, QueueStatus
+from moderation.models import COMMENTER_STATES
 
 CLEAR = "none"
 KEY_HELP = "KEY is user:<the source's user id> or email:<address or its sha256>."
@@ -68,19 +68,13 @@ def commenter_set(
     """Set a commenter's state (admins): trusted, always_review, banned, or none to clear it.
     KEY is user:<id> or email:<address or sha256>; only user: commenters can be trusted."""
     from moderation.review.accounts import active_moderator
-    from moderation.review.commenters import reject_open_items, set_state
-    from moderation.review.decisions import check_decision
+    from moderation.review.commenters import set_state
 
-    if reject_open is not None and state != CommenterState.BANNED:
-        raise click.UsageError(f"--reject-open goes with banned, not {state}")
     db, settings = configured_database(config_path)
-    if reject_open is not None:  # a bad reason is refused before the state changes
-        codes = settings.reason_codes_for(source)
-        guard(lambda: check_decision(QueueStatus.REJECTED, reject_open, None, settings.review, codes=codes))
     now = datetime.now(UTC)
     expires = _expiry(now, days, until)
     moderator = guard(lambda: active_moderator(db, actor))
-    found = guard(
+    change = guard(
         lambda: set_state(
             db,
             source,
@@ -90,28 +84,19 @@ def commenter_set(
             now=now,
             expires_at=expires,
             note=note,
-        )
-    )
-    if reject_open is None:
-        _print(found, output_format)
-        return
-    outcome = guard(
-        lambda: reject_open_items(
-            db,
-            source,
-            key,
-            reject_open,
-            actor=moderator,
-            now=now,
+            reject_open=reject_open,
             rules=settings.review,
             codes_by_source=settings.reason_codes_by_source(),
         )
     )
-    rejected = [decided.item_id for decided in outcome.decided]
-    _print(found, output_format, {"rejected_items": rejected, "refused_items": outcome.refused})
+    if change.rejected is None:
+        _print(change.commenter, output_format)
+        return
+    rejected = [decided.item_id for decided in change.rejected.decided]
+    _print(change.commenter, output_format, {"rejected_items": rejected, "refused_items": change.rejected.refused})
     if output_format == "text":
         echo(f"rejected {len(rejected)} open item(s){': #' + ', #'.join(map(str, rejected)) if rejected else ''}")
-        for item_id, why in outcome.refused:
+        for item_id, why in change.rejected.refused:
             echo(f"  not rejected: #{item_id}: {why}")
 
 

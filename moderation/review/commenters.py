@@ -30,7 +30,7 @@ from moderation.models import (
     email_hash,
 )
 from moderation.review.actors import Moderator
-from moderation.review.decisions import BulkOutcome, bulk_decide
+from moderation.review.decisions import BulkOutcome, bulk_decide, check_decision
 from moderation.storage.commenters import written_by
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
@@ -102,6 +102,13 @@ def key_of(author_id: str | None, author_email_hash: str | None) -> str | None:
     return commenter_key(author_id, author_email_hash)
 
 
+@dataclass(frozen=True)
+class StateChange:
+    commenter: CommenterProfile
+    rejected: BulkOutcome | None = None
+    """With `reject_open`: the open items rejected, and those refused with why."""
+
+
 def set_state(
     db: Database,
     source: str,
@@ -112,8 +119,17 @@ def set_state(
     now: datetime,
     expires_at: datetime | None = None,
     note: str | None = None,
-) -> CommenterProfile:
-    """Set (or, with None, clear) the commenter's state; admins only. Audited as a `state` event."""
+    reject_open: str | None = None,
+    rules: ReviewSettings | None = None,
+    codes_by_source: Mapping[str, Sequence[str]] | None = None,
+) -> StateChange:
+    """Set (or, with None, clear) the commenter's state; admins only. Audited as a `state` event.
+
+    With `reject_open` (a reason code; bans only) also reject every open queue item of the commenter's
+    comments on `source`, as Coral's "reject existing comments" does: each is `actor`'s decision, audited and
+    applied on the site like any other; an item another moderator holds, or that only an admin may decide,
+    is refused and reported, as in bulk decisions. A bad state, key or reason changes nothing.
+    """
     if not actor.is_admin:
         raise NotAllowed(f"only an admin may set a commenter's state; {actor.name} is a {actor.role}")
     key = parse_key(key)
@@ -125,30 +141,21 @@ def set_state(
         )
     if expires_at is not None and expires_at <= now:
         raise CommenterError(f"the expiry {expires_at.isoformat()} is already past")
+    rules = rules or ReviewSettings()
+    if reject_open is not None:
+        if state != CommenterState.BANNED:
+            raise CommenterError(f"open items are rejected only with a ban, not with {state or 'none'}")
+        codes = (codes_by_source or {}).get(source, rules.reason_codes)
+        check_decision(QueueStatus.REJECTED, reject_open, None, rules, codes=codes, source=source)
     note = _clean_note(note)
     with db.session() as session:
         row = _row(session, source, key, now)
         row.state, row.state_expires_at, row.state_note = state, expires_at if state else None, note
         row.state_set_by, row.state_set_at = actor.name, now
         session.add(_event(row, actor.name, STATE_EVENT, now, state=state, expires_at=row.state_expires_at, note=note))
-    return profile(db, source, key, now)
-
-
-def reject_open_items(
-    db: Database,
-    source: str,
-    key: str,
-    reason_code: str,
-    *,
-    actor: Moderator,
-    now: datetime,
-    rules: ReviewSettings,
-    codes_by_source: Mapping[str, Sequence[str]] | None = None,
-) -> BulkOutcome:
-    """Reject every open queue item of the commenter's comments on `source` (Coral's "reject existing comments"
-    when banning), each as `actor`'s decision: audited and applied on the site like any rejection. Items another
-    moderator holds, or that only an admin may decide, are refused and reported, as in bulk decisions."""
-    key = parse_key(key)
+    found = profile(db, source, key, now)
+    if reject_open is None:
+        return StateChange(found)
     with db.session() as session:
         open_items = session.execute(
             select(QueueItemRow.id, QueueItemRow.version)
@@ -156,17 +163,18 @@ def reject_open_items(
             .where(*written_by(source, key), QueueItemRow.status.in_(OPEN_STATUSES))
             .order_by(QueueItemRow.id)
         ).all()
-    return bulk_decide(
+    rejected = bulk_decide(
         db,
         [(item_id, version) for item_id, version in open_items],
         QueueStatus.REJECTED,
         moderator=actor,
         now=now,
         rules=rules,
-        reason_code=reason_code,
+        reason_code=reject_open,
         note=f"{key} banned",
         codes_by_source=codes_by_source,
     )
+    return StateChange(found, rejected)
 
 
 def add_note(db: Database, source: str, key: str, note: str, *, actor: Moderator, now: datetime) -> CommenterProfile:

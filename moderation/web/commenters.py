@@ -10,9 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from moderation.errors import CommenterError
 from moderation.links import COMMENTER_NOTE, COMMENTER_STATE, ITEM, link
-from moderation.models import CommenterState, QueueStatus
-from moderation.review.commenters import add_note, reject_open_items, set_state
-from moderation.review.decisions import check_decision
+from moderation.review.commenters import add_note, set_state
 from moderation.review.queue import get_item, key_of
 from moderation.web.forms import ItemFormId
 from moderation.web.security import Context, Posting, flash
@@ -40,39 +38,25 @@ def commenter_state(
     """The state of the item's author (the commenter is taken from the item, never from the form); a ban may
     also reject their open items, with the reason chosen."""
     source, key = _commenter_of(context, item_id)
-    if reject_open and state != CommenterState.BANNED:
-        raise CommenterError(f"open items are rejected only with a ban, not with {state}")
-    settings = context.settings
-    if reject_open:  # a bad reason is refused before the state changes
-        check_decision(
-            QueueStatus.REJECTED, reject_open, None, settings.review, codes=settings.reason_codes_for(source)
-        )
     now = context.now()
-    expires = now + timedelta(days=days) if days else None
-    found = set_state(
+    change = set_state(
         context.db,
         source,
         key,
         None if state == CLEAR else state,
         actor=moderator,
         now=now,
-        expires_at=expires,
+        expires_at=now + timedelta(days=days) if days else None,
         note=note,
+        reject_open=reject_open or None,
+        rules=context.settings.review,
+        codes_by_source=context.settings.reason_codes_by_source(),
     )
+    found = change.commenter
     message = f"{found.key} on {found.source} is now {found.state or 'without a state'}."
-    if reject_open:
-        outcome = reject_open_items(
-            context.db,
-            source,
-            key,
-            reject_open,
-            actor=moderator,
-            now=now,
-            rules=settings.review,
-            codes_by_source=settings.reason_codes_by_source(),
-        )
-        refused = "".join(f" Not rejected: #{item} ({why})." for item, why in outcome.refused)
-        message += f" Rejected {len(outcome.decided)} open item(s).{refused}"
+    if change.rejected is not None:
+        refused = "".join(f" Not rejected: #{item} ({why})." for item, why in change.rejected.refused)
+        message += f" Rejected {len(change.rejected.decided)} open item(s).{refused}"
     flash(request, message, "success")
     return RedirectResponse(link(ITEM, item_id=item_id), status_code=303)
 

@@ -32,7 +32,7 @@ from moderation.models import REPORTED, InThread, Report
 from moderation.pipeline import database
 from moderation.review import Moderator, claim, decide
 from moderation.review.accounts import add_user
-from moderation.review.commenters import add_note, profile, reject_open_items, set_state
+from moderation.review.commenters import add_note, profile, set_state
 from moderation.review.queue import QueueEntry, QueueFilter, list_items
 from moderation.storage.reports import reports_on
 from moderation.storage.site_actions import list_actions
@@ -135,8 +135,9 @@ def test_a_ban_can_reject_the_commenters_open_items_as_decisions_acted_on_at_the
     db = database(db_url)
     claim(db, _items(db_url)["c2"].id, ALICE, NOW, ReviewSettings())  # held by a moderator: left to her
 
-    set_state(db, "blog", "user:42", "banned", actor=ROOT, now=NOW)
-    outcome = reject_open_items(db, "blog", "user:42", "harassment", actor=ROOT, now=NOW, rules=ReviewSettings())
+    change = set_state(db, "blog", "user:42", "banned", actor=ROOT, now=NOW, reject_open="harassment")
+    assert change.commenter.state == "banned" and change.rejected is not None
+    outcome = change.rejected
 
     rejected = _items(db_url, "rejected")
     assert list(rejected) == ["c1"]
@@ -407,7 +408,8 @@ def test_the_cli_bans_and_rejects_open_items_refusing_a_bad_reason_before_bannin
         cli,
         ["commenter", "set", "--config", str(config), "blog", "user:42", "none", "--as", "root", "--reject-open", "x"],
     )
-    assert clearing.exit_code == 2 and "--reject-open goes with banned" in clearing.output
+    assert clearing.exit_code == 1 and "open items are rejected only with a ban, not with none" in clearing.output
+    assert profile(database(sqlite_url), "blog", "user:42", NOW).state == "banned"
 
 
 def test_reports_that_arrive_while_a_comment_is_scored_still_count(sqlite_url: str, tmp_path: Path) -> None:

@@ -73,24 +73,24 @@ class ScoringService:
         api = self.settings.api
         items = list(in_threads(comments, list(posts), context, participants))
         # A commenter's state (banned, always review) and history apply here as in the flow, stored or not.
-        records = commenter_records(self.db, api.source_name, comments, self.settings.policy, self.now())
+        now = self.now()
+        records = commenter_records(self.db, api.source_name, comments, self.settings.policy, now)
         outcomes = list(
             score_in_threads(
                 items, self.scorer, self.settings.policy, api.source_name, self.settings.scoring.batch_size, records
             )
         )
         if api.record and store:
-            self._record(comments, list(posts), [o for o in outcomes if isinstance(o, Scored)])
+            self._record(comments, list(posts), [o for o in outcomes if isinstance(o, Scored)], now)
         return outcomes
 
     def now(self) -> datetime:
         """The service's clock as a UTC datetime (tests give the service a fixed clock)."""
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def _record(self, comments: list[Comment], posts: list[Post], scored: list[Scored]) -> None:
+    def _record(self, comments: list[Comment], posts: list[Post], scored: list[Scored], now: datetime) -> None:
         assert self.scorer is not None
         batch = Batch(source=self.settings.api.source_name, comments=comments, posts=posts)
-        now = self.now()
         results = [(s.item.comment, s.score, s.decision) for s in scored]
         record_scored(
             self.db,

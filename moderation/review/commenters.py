@@ -30,7 +30,7 @@ from moderation.models import (
     email_hash,
 )
 from moderation.review.actors import Moderator
-from moderation.review.decisions import BulkOutcome, bulk_decide, check_decision
+from moderation.review.decisions import BulkOutcome, bulk_decide, check_decision, source_codes
 from moderation.storage.commenters import written_by
 from moderation.storage.engine import Database
 from moderation.storage.tables import (
@@ -145,7 +145,7 @@ def set_state(
     if reject_open is not None:
         if state != CommenterState.BANNED:
             raise CommenterError(f"open items are rejected only with a ban, not with {state or 'none'}")
-        codes = (codes_by_source or {}).get(source, rules.reason_codes)
+        codes = source_codes(source, rules, codes_by_source)
         check_decision(QueueStatus.REJECTED, reject_open, None, rules, codes=codes, source=source)
     note = _clean_note(note)
     with db.session() as session:

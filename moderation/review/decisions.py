@@ -96,7 +96,7 @@ def decide(
     codes (`codes_by_source`, `Settings.reason_codes_by_source()`), else of `rules.reason_codes`.
     """
     snapshot = _snapshot(db, item_id, moderator)
-    codes = (codes_by_source or {}).get(snapshot.source, rules.reason_codes)
+    codes = source_codes(snapshot.source, rules, codes_by_source)
     reason_code, note = check_decision(status, reason_code, note, rules, codes=codes, source=snapshot.source)
     item = snapshot.row
     expected = item.version if expected_version is None else expected_version
@@ -284,6 +284,13 @@ def undo_last(db: Database, moderator: Moderator, now: datetime) -> Undone:
             status=last.from_status,
             version=item.version + 1,
         )
+
+
+def source_codes(
+    source: str, rules: ReviewSettings, codes_by_source: Mapping[str, Sequence[str]] | None
+) -> Sequence[str]:
+    """The reason codes a rejection of `source`'s items may give: its own, else `rules.reason_codes`."""
+    return (codes_by_source or {}).get(source, rules.reason_codes)
 
 
 def check_decision(

@@ -308,9 +308,11 @@ def _at_thresholds(data_dir: Path, accurate: dict[str, Scores], screen: dict[str
         "| label | threshold | target precision | accurate: precision | recall | fast: precision | recall |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    families = {source.family for label in LABELS for source in CALIBRATION_SOURCES[label]}
+    every_table = {family: read_table(data_dir, family, "dev") for family in families}
     for label in LABELS:
         sources = CALIBRATION_SOURCES[label]
-        tables = {source.family: read_table(data_dir, source.family, "dev") for source in sources}
+        tables = {source.family: every_table[source.family] for source in sources}
         threshold, k = thresholds[label], OUTPUTS.index(label)
         cells = []
         for scores in (accurate, screen):

@@ -9,7 +9,8 @@ The cascade's escalated count is computed from the screen's scores and the confi
 A scorer may name the accurate tier's runtime (scoring.accurate.runtime), to set them side by side in one
 run: `--scorers fast,cascade@onnx,cascade@torch,accurate@onnx,accurate@torch`; without one, the config's.
 
-    python benchmarks/bench_cascade.py [--comments 5000] [--threads N] [--repeat 3] [--config FILE] [--scorers ...]
+    python benchmarks/bench_cascade.py [--comments 5000] [--families a,b] [--threads N] [--repeat 3] [--config FILE]
+        [--scorers ...] [--out FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from moderation.training.cascade_bands import NATURAL_FAMILIES
 from moderation.training.data import dev_texts
@@ -47,22 +50,27 @@ def write_threads(texts: list[str], path: Path) -> None:
 
 
 def escalated(texts: list[str], config: Path) -> int:
-    import numpy as np
-
+    """Comments the configured cascade escalates: its screen's scores, refitted, in a band (the accurate tier is
+    not run)."""
     from moderation.config import load_settings
     from moderation.scoring.base import load_scorer
-    from moderation.training.cascade_bands import in_band
 
-    settings = load_settings(config)
-    screen = load_scorer(settings.scoring.cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
-    scores = np.array([[r.scores[label] for label in screen.labels] for r in screen.score_texts(texts)])
-    return int(in_band(scores, screen.labels, settings.scoring.cascade.bands).sum())
+    cascade = load_scorer("cascade", load_settings(config).scoring).text_scorer  # type: ignore[attr-defined]
+    screened = cascade.screen.score_texts(texts)
+    if cascade.fit:
+        screened = cascade.fit.apply(screened)
+    return sum(cascade.in_band(score) for score in screened)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--comments", type=int, default=5000, help="natural dev comments to score (0: all)")
+    parser.add_argument(
+        "--families",
+        default=",".join(NATURAL_FAMILIES),
+        help="comma-separated dev files to draw the comments from (default: the natural-prevalence ones)",
+    )
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "moderation.toml", help="config (bands)")
     parser.add_argument("--threads", type=int, default=None, help="scoring.accurate.threads for the runs")
     parser.add_argument(
@@ -74,8 +82,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
     args = parser.parse_args()
 
-    texts = dev_texts(args.data, NATURAL_FAMILIES)
-    texts = texts[:: max(1, len(texts) // args.comments)][: args.comments] if args.comments else texts
+    families = tuple(args.families.split(","))
+    texts = dev_texts(args.data, families)
+    if args.comments and args.comments < len(texts):  # evenly spaced, so every file keeps its share
+        texts = [texts[i] for i in np.linspace(0, len(texts) - 1, args.comments).round().astype(int)]
     env = dict(
         os.environ,
         HF_HUB_OFFLINE="1",
@@ -119,6 +129,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
         f"accurate threads {args.threads if args.threads is not None else 'from config'}",
         "comments": len(texts),
+        "families": list(families),
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -62,8 +62,9 @@ class AccurateSettings(StrictModel):
     batch_size: int = Field(default=32, ge=1)
     """Comments per forward pass (sorted by length, so padding stays small)."""
     threads: int = Field(default=0, ge=0)
-    """CPU threads (torch's or ONNX Runtime's); 0: the cores this process may use minus the 1-minute load average,
-    at least 1."""
+    """CPU threads (torch's or ONNX Runtime's); 0: ONNX Runtime takes every core this process may use (its threads
+    wait rather than spin, so a core busy with other work costs little); torch takes those cores minus the 1-minute
+    load average, at least 1."""
     runtime: Literal["onnx", "torch"] = "onnx"
     """onnx: the model Detoxify loads, exported once to ONNX and scored on ONNX Runtime's CPU provider, the same
     scores without importing torch in later runs; torch: scored by torch itself (on `device`: set it for a GPU)."""
@@ -76,20 +77,23 @@ class CascadeSettings(StrictModel):
     """Scorer that rescores comments in the band (`accurate` is loaded only when the first one falls in it)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.0576, 0.9974),
-            "severe_toxicity": (0.0464, 0.6583),
-            "obscene": (0.2713, 0.9673),
-            "threat": (0.0850, 0.2280),
-            "insult": (0.2050, 0.9796),
-            "identity_attack": (0.0092, 0.6522),
+            "toxicity": (0.1847, 0.5807),
+            "severe_toxicity": (0.0834, 0.5107),
+            "obscene": (0.5655, 0.9801),
+            "threat": (0.0283, 0.2495),
+            "insult": (0.2242, 0.7653),
+            "identity_attack": (0.0196, 0.4556),
         }
     )
-    """Per label, [low, high): a comment is rescored when any label's screen score falls in its band (chosen for
-    decisions by `moderation train cascade`: reports/cascade.md). Chosen for the shipped models, as the shipped
-    config's are (a unit test keeps the two equal)."""
+    """Per label, [low, high): a comment is rescored when any label's screen score (refitted, with a screen fit)
+    falls in its band (chosen for decisions by `moderation train cascade`: reports/cascade.md). Chosen for the
+    shipped models, as the shipped config's are (a unit test keeps the two equal)."""
+    screen_fit: str | None = None
+    """JSON file from `moderation train cascade` that refits the screen's scores to estimate the accurate tier's;
+    unset: the one shipped in the package, when the tiers are fast and accurate; "" (empty): none."""
 
     def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
-        return hash((self.screen, self.accurate, tuple(sorted(self.bands.items()))))
+        return hash((self.screen, self.accurate, tuple(sorted(self.bands.items())), self.screen_fit))
 
 
 class FastSettings(StrictModel):

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from moderation.config import ScoringSettings
 from moderation.errors import ScoringError
 from moderation.scoring.attack import ThreadAwareScorer
 from moderation.scoring.protocols import Scorer, TextScorer
+
+if TYPE_CHECKING:
+    from moderation.scoring.screen_fit import ScreenFit
 
 TextScorerFactory = Callable[[ScoringSettings, str], TextScorer]
 _FACTORIES: dict[str, TextScorerFactory] = {}
@@ -72,7 +76,22 @@ def _cascade(settings: ScoringSettings, variant: str) -> TextScorer:
     tiers = settings.cascade
     if "cascade" in (tiers.screen.partition(":")[0], tiers.accurate.partition(":")[0]):
         raise ScoringError("scoring.cascade: a cascade cannot be a tier of itself; use e.g. fast and accurate")
-    return CascadeScorer(_text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings), tiers.bands)
+    screen, accurate = _text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings)
+    return CascadeScorer(screen, accurate, tiers.bands, _screen_fit(tiers.screen_fit, screen, accurate))
+
+
+def _screen_fit(configured: str | None, screen: TextScorer, accurate: TextScorer) -> ScreenFit | None:
+    """The configured fit; unset: the shipped one where it is for these tiers by name (fast > accurate), none
+    for other tiers; "" (empty): none."""
+    from moderation.scoring.screen_fit import DEFAULT_FIT_PATH, read_fit
+
+    if configured == "":
+        return None
+    if configured is not None:
+        return read_fit(Path(configured).expanduser())
+    shipped = read_fit(DEFAULT_FIT_PATH)
+    names = (shipped.screen.partition("/")[0], shipped.accurate.partition("/")[0])
+    return shipped if names == (screen.name, accurate.name) else None
 
 
 def _detoxify(settings: ScoringSettings, variant: str) -> TextScorer:

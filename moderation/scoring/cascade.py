@@ -1,7 +1,9 @@
 """The cascade: a cheap scorer screens every comment; an accurate one rescores only the uncertain ones.
 
 A comment is uncertain when any label's screen score falls in that label's band [low, high) (from
-`scoring.cascade.bands`, chosen for decisions by `moderation train cascade`; see reports/cascade.md).
+`scoring.cascade.bands`, chosen for decisions by `moderation train cascade`; see reports/cascade.md). With a
+screen fit (screen_fit.py), the screen's label scores are first refitted to estimate the accurate tier's,
+and the bands apply to those.
 Escalated comments take the accurate tier's scores for the screen's labels, and its auxiliary outputs,
 except where the screen's own score is at or above the band's high end: there the screen's flag stands
 (the higher of the two scores is kept), so a comment escalated for one label cannot lose a clear flag on
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from moderation.errors import ScoringError
 from moderation.models import CommentScore
 from moderation.scoring.protocols import TextScorer
+from moderation.scoring.screen_fit import ScreenFit
 
 # The screen's evidence for a label is kept on escalation only where the accurate tier still scores it this high.
 EVIDENCE_MIN_SCORE = 0.5
@@ -61,7 +64,9 @@ class LazyTextScorer:
 class CascadeScorer:
     name = "cascade"
 
-    def __init__(self, screen: TextScorer, accurate: TextScorer, bands: Mapping[str, Band]) -> None:
+    def __init__(
+        self, screen: TextScorer, accurate: TextScorer, bands: Mapping[str, Band], fit: ScreenFit | None = None
+    ) -> None:
         unknown = sorted(set(bands) - set(screen.labels))
         if unknown:
             raise ScoringError(
@@ -71,13 +76,15 @@ class CascadeScorer:
         for label, (low, high) in bands.items():
             if not 0.0 <= low <= high <= 1.0:
                 raise ScoringError(f"scoring.cascade.bands.{label}: need 0 <= low <= high <= 1, got [{low}, {high}]")
+        if fit:
+            fit.check_tiers(f"{screen.name}/{screen.version}", f"{accurate.name}/{accurate.version}")
         self.screen = screen
         self.accurate = accurate
         self.bands = dict(bands)
+        self.fit = fit
         self.labels = screen.labels
-        self.version = (
-            f"cascade-{band_digest(self.bands)}:{screen.name}/{screen.version}>{accurate.name}/{accurate.version}"
-        )
+        chosen = band_digest(self.bands) + (f"-fit{fit.digest}" if fit else "")
+        self.version = f"cascade-{chosen}:{screen.name}/{screen.version}>{accurate.name}/{accurate.version}"
         self.screened = 0
         self.escalated = 0
 
@@ -86,6 +93,8 @@ class CascadeScorer:
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         results = self.screen.score_texts(texts)
+        if self.fit:
+            results = self.fit.apply(results)
         uncertain = [i for i, score in enumerate(results) if self.in_band(score)]
         self.screened += len(texts)
         self.escalated += len(uncertain)

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moderation.errors import ScoringError
-from moderation.scoring.inference import CHARS_PER_TOKEN, TOKENS_PER_TEXT, idle_cores, length_batches
+from moderation.scoring.inference import CHARS_PER_TOKEN, TOKENS_PER_TEXT, available_cores, length_batches
 
 ONNX_NAME = "model.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -92,7 +92,7 @@ class OnnxClassifierRunner:
     ) -> None:
         from tokenizers import Tokenizer
 
-        self.session = _session(model_path, threads or idle_cores())
+        self.session = _session(model_path, threads or available_cores())
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
@@ -130,6 +130,9 @@ def _session(path: Path, threads: int) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Threads that wait instead of spinning: on a machine where other work holds a core, every core's thread
+    # costs a few per cent instead of the whole pass waiting on a descheduled spinner (reports/cascade.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # its warnings about unused initialisers are noise in `moderation score`
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -69,7 +69,9 @@ class CascadeResult:
     escalated: dict[str, float]
     """Share escalated per file, 'natural' over the natural-prevalence files, 'all' over every row."""
     agreement: dict[str, Agreement]
-    """Per label, and 'all' over the labels."""
+    """Per label, and 'all' over the labels: flags are (comment, label) pairs."""
+    comments: Agreement
+    """Flags are comments flagged for any label: the decision a moderator sees (queued or not)."""
     auc_cascade: dict[TaskKey, float]
     auc_accurate: dict[TaskKey, float]
     auc_screen: dict[TaskKey, float]
@@ -146,6 +148,7 @@ def evaluate(
         dict(bands),
         escalated,
         _agreement(mixed, accurate, labels, thresholds),
+        _comment_agreement(mixed, accurate, labels, thresholds),
         {_key(t): _auc(t, mixed[t.family], labels) for t in tasks},
         {_key(t): _auc(t, accurate[t.family], labels) for t in tasks},
         {_key(t): _auc(t, screen[t.family], labels) for t in tasks},
@@ -196,6 +199,19 @@ def _agreement(
         *(sum(getattr(r, f) for r in result.values()) for f in ("accurate_flags", "kept", "extra"))
     )
     return result
+
+
+def _comment_agreement(
+    cascade: Mapping[str, Scores],
+    accurate: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
+) -> Agreement:
+    columns = [k for k, label in enumerate(labels) if label in thresholds]
+    limits = np.array([thresholds[labels[k]] for k in columns])
+    c = (np.concatenate(list(cascade.values()))[:, columns] >= limits).any(axis=1)
+    a = (np.concatenate(list(accurate.values()))[:, columns] >= limits).any(axis=1)
+    return Agreement(int(a.sum()), int((c & a).sum()), int((c & ~a).sum()))
 
 
 def _auc(task: Task, scores: Scores, labels: tuple[str, ...]) -> float:

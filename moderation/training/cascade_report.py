@@ -1,8 +1,10 @@
-"""`moderation train cascade`: choose the cascade's bands for decisions and write reports/cascade.md.
+"""`moderation train cascade`: fit the screen to the accurate tier, choose the cascade's bands for decisions
+and write reports/cascade.md.
 
-Scores every dev file with the configured screen and accurate tiers (the accurate tier's scores are cached
-per model version), chooses the bands on the even rows (moderation/training/cascade_bands.py), measures
-them on the odd rows against the accurate tier alone, and can write them into the config file.
+Fits the screen's scores to the accurate tier's on a sample of train rows (moderation/training/screen_fit.py),
+scores every dev file with both tiers (the accurate tier's scores are cached per model version), chooses the
+bands on the even rows' fitted scores (moderation/training/cascade_bands.py), measures them on the odd rows
+against the accurate tier alone, and can write the bands into the config file and the fit beside them.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import numpy as np
 
 from moderation.config import Settings
 from moderation.errors import ConfigError
-from moderation.training.accurate_report import Scores, accurate_dev_scores, dev_set
+from moderation.scoring.screen_fit import ScreenFit
+from moderation.training.accurate_report import DevSet, accurate_dev_scores, dev_set
 from moderation.training.cascade_bands import NATURAL_FAMILIES, CascadeResult, Task, split_half
+from moderation.training.screen_fit import fit_screen, screen_inputs, screen_outputs, train_texts
 
 # Clearly-clean budgets the report shows the trade-off for: the accurate tier's flags kept vs comments escalated.
 MISS_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 # ... and budgets for the screen's flags that stand unchecked (the band's top).
 EXTRA_GRID = (0.0, 0.01, 0.02)
+FIT_CACHE_NAME = "accurate-fit-scores.loaded.npz"
 
 
 def choose_cascade(
@@ -35,8 +40,10 @@ def choose_cascade(
     extra: float,
     scores_cache: Path,
     rows_per_file: int = 0,
+    fit_rows_per_file: int,
     progress: Callable[[str], None] = lambda _: None,
-) -> CascadeResult:
+) -> tuple[CascadeResult, ScreenFit]:
+    """Fit the screen to the accurate tier on train rows, then choose the bands on the fitted screen's scores."""
     from moderation.scoring.accurate import AccurateScorer
     from moderation.scoring.base import load_scorer
 
@@ -44,28 +51,42 @@ def choose_cascade(
     screen = load_scorer(cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
     accurate = AccurateScorer(settings.scoring.accurate)
     labels = tuple(label for label in screen.labels if label in accurate.labels)
+    columns = [accurate.engine.outputs.index(label) for label in labels]
+    inputs = screen_inputs(screen)
+
+    train = DevSet(train_texts(data_dir, fit_rows_per_file), [])
+    progress(f"fitting the screen to the accurate tier on {sum(len(t) for t in train.texts.values())} train rows")
+    accurate_train = accurate_dev_scores(accurate, train, scores_cache.with_name(FIT_CACHE_NAME), progress)
+    fit = fit_screen(
+        np.concatenate([screen_outputs(screen, texts, inputs) for texts in train.texts.values()]),
+        np.concatenate([scores[:, columns] for scores in accurate_train.values()]),
+        inputs=inputs,
+        labels=labels,
+        screen=f"{screen.name}/{screen.version}",
+        accurate_tier=f"{accurate.name}/{accurate.version}",
+        provenance={"train_rows_per_file": fit_rows_per_file, "families": list(train.texts)},
+    )
+
     dev = dev_set(data_dir, rows_per_file)
     accurate_all = accurate_dev_scores(accurate, dev, scores_cache, progress)
-    columns = [accurate.engine.outputs.index(label) for label in labels]
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
-    screen_scores: dict[str, Scores] = {}
-    for family, texts in dev.texts.items():
-        results = screen.score_texts(texts)
-        screen_scores[family] = np.array([[r.scores[label] for label in labels] for r in results], dtype=np.float32)
+    raw = {family: screen_outputs(screen, texts, inputs) for family, texts in dev.texts.items()}
+    screen_scores = {family: fit.refit(outputs) for family, outputs in raw.items()}
+    unfitted = {family: outputs[:, : len(labels)] for family, outputs in raw.items()}
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
     result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
     tradeoff = {
-        (m, e): split_half(screen_scores, accurate_scores, labels, thresholds, tasks, m, e)
+        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, tasks, m, e)
+        for fitted, scores in (("fitted", screen_scores), ("own scores", unfitted))
         for m in MISS_GRID
         for e in EXTRA_GRID
     }
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
-    tradeoff_table = _tradeoff(tradeoff)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     bench = _throughput(report_path.parent / "bench-cascade.json")
-    report_path.write_text(report + tradeoff_table + bench, encoding="utf-8")
-    return result
+    report_path.write_text(report + _fit_section(fit) + _tradeoff(tradeoff) + bench, encoding="utf-8")
+    return result, fit
 
 
 def bands_toml(result: CascadeResult) -> list[str]:
@@ -95,7 +116,8 @@ def _report(
     lines = [
         "# The cascade, chosen for decisions\n",
         f"Written by `moderation train cascade` on {when}. Screen `{screen}`, accurate tier `{accurate}`. "
-        "A comment is escalated when any label's screen score lies in that label's band [low, high): low is the "
+        "A comment is escalated when any label's screen score (fitted to the accurate tier's, see below) lies in "
+        "that label's band [low, high): low is the "
         f"screen's clearly-clean bound (at most {miss:.0%} of the accurate tier's flags below it), high the score "
         f"from which the screen's flag stands (its flags there that the accurate tier would not make: at most "
         f"{extra:.0%} of the accurate tier's flags). Bands chosen on the even rows of every dev file; every figure "
@@ -115,6 +137,13 @@ def _report(
             f"| {label} | {threshold} | {agreement.accurate_flags} | {agreement.kept_share:.1%} | "
             f"{agreement.extra} ({agreement.extra_share:.1%}) |"
         )
+    comments = result.comments
+    lines += [
+        "",
+        f"Comments flagged for any label (the decision a moderator sees: queued or not): the accurate tier flags "
+        f"{comments.accurate_flags}, the cascade flags **{comments.kept_share:.1%}** of them and "
+        f"{comments.extra} ({comments.extra_share:.1%}) others.",
+    ]
     natural = ", ".join(family for family in result.escalated if family in NATURAL_FAMILIES)
     lines += [
         "",
@@ -138,22 +167,43 @@ def _report(
     return "\n".join([*lines, ""])
 
 
-def _tradeoff(results: dict[tuple[float, float], CascadeResult]) -> str:
+def _tradeoff(results: dict[tuple[str, float, float], CascadeResult]) -> str:
     lines = [
         "\n## Trade-off: the clearly-clean and stand-alone budgets against the share escalated\n",
-        "Bands chosen on the even rows with `--miss` and `--extra` as below; measured on the odd rows. Rows that keep "
-        "decisions within 2% of the accurate tier's (at least 98% of its flags kept, at most 2% extra) are marked.\n",
-        "| --miss | --extra | accurate's flags kept | extra flags | within 2% | escalated, natural traffic | "
-        "escalated, all dev rows |",
-        "|---:|---:|---:|---:|:---:|---:|---:|",
+        "Bands chosen on the even rows with `--miss` and `--extra` as below; measured on the odd rows; on the fitted "
+        "screen's scores (what the cascade uses) and, for comparison, on the screen's own scores. Rows that keep "
+        "decisions within 2% of the accurate tier's (at least 98% of its flags kept and at most 2% extra, counted both "
+        "as (comment, label) pairs and as flagged comments) are marked.\n",
+        "| screen scores | --miss | --extra | accurate's flags kept | extra flags | flagged comments kept | "
+        "extra flagged comments | within 2% | escalated, natural traffic | escalated, all dev rows |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|",
     ]
-    for (miss, extra), result in results.items():
-        agreement = result.agreement["all"]
-        within = "yes" if agreement.kept_share >= 0.98 and agreement.extra_share <= 0.02 else ""
+    for (fitted, miss, extra), result in results.items():
+        agreement, comments = result.agreement["all"], result.comments
+        within = "yes" if all(a.kept_share >= 0.98 and a.extra_share <= 0.02 for a in (agreement, comments)) else ""
         lines.append(
-            f"| {miss:g} | {extra:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | {within} | "
-            f"{result.escalated['natural']:.1%} | {result.escalated['all']:.1%} |"
+            f"| {fitted} | {miss:g} | {extra:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | "
+            f"{comments.kept_share:.1%} | {comments.extra_share:.1%} | {within} | {result.escalated['natural']:.1%} | "
+            f"{result.escalated['all']:.1%} |"
         )
+    return "\n".join([*lines, ""])
+
+
+def _fit_section(fit: ScreenFit) -> str:
+    rows = fit.provenance.get("train_rows_per_file")
+    lines = [
+        "\n## The screen's fit to the accurate tier\n",
+        f"Per label, a logistic regression from the logits of the screen's outputs ({', '.join(fit.inputs)}) to the "
+        f"accurate tier's score (soft targets), fitted on {rows} random train rows of each of "
+        f"{', '.join(fit.provenance.get('families', []))} (moderation/training/screen_fit.py); shipped as "
+        "`moderation/scoring/models/cascade/screen-fit.json`. The bands above apply to these fitted scores.\n",
+        "| label | intercept | " + " | ".join(fit.inputs) + " |",
+        "|---|---:|" + "---:|" * len(fit.inputs),
+        *[
+            f"| {label} | {fit.intercepts[label]:.3f} | " + " | ".join(f"{w:.3f}" for w in fit.weights[label]) + " |"
+            for label in fit.labels
+        ],
+    ]
     return "\n".join([*lines, ""])
 
 
@@ -163,7 +213,8 @@ def _throughput(path: Path) -> str:
         return "\n".join([*lines, f"Not measured: run `python benchmarks/bench_cascade.py` (writes {path}).", ""])
     bench = json.loads(path.read_text(encoding="utf-8"))
     lines += [
-        f"`moderation score --scorer NAME` on {bench['comments']} natural dev comments, fresh process per run, runs "
+        f"`moderation score --scorer NAME` on {bench['comments']} dev comments drawn evenly from "
+        f"{', '.join(bench.get('families', NATURAL_FAMILIES))}, fresh process per run, runs "
         f"interleaved, median kept ({bench['machine']}). The cascade row uses the bands configured when it ran.\n",
         "| scorer | comments | median seconds | comments/s | runs (s) | escalated |",
         "|---|---:|---:|---:|---|---:|",
@@ -173,4 +224,25 @@ def _throughput(path: Path) -> str:
             for row in bench["rows"]
         ],
     ]
-    return "\n".join([*lines, ""])
+    return "\n".join([*lines, *_throughput_by_file(path), ""])
+
+
+def _throughput_by_file(path: Path) -> list[str]:
+    """The cascade's rows of the one-file runs (`--families NAME --out reports/bench-cascade-NAME.json`)."""
+    rows = []
+    for one in sorted(path.parent.glob(f"{path.stem}-*.json")):
+        bench = json.loads(one.read_text(encoding="utf-8"))
+        rows += [
+            f"| {', '.join(bench.get('families', []))} | {row['scorer']} | {row['comments']} | "
+            f"{row['per_second']:.0f} | {row.get('escalated', '')} |"
+            for row in bench["rows"]
+        ]
+    if not rows:
+        return []
+    return [
+        "\nOne dev file at a time (`--families NAME --out reports/bench-cascade-NAME.json`): how the speed follows "
+        "the share escalated, which follows how much of the traffic is toxic.\n",
+        "| dev file | scorer | comments | comments/s | escalated |",
+        "|---|---|---:|---:|---:|",
+        *rows,
+    ]

@@ -117,20 +117,23 @@ def test_the_curve_report_says_how_far_training_got_and_lists_every_curve_point(
     assert "| kaggle_insults | attack | 2 / 8 |" in text  # rows 2 and 4 of the dev file
 
 
-def test_train_cascade_chooses_bands_reports_them_and_writes_them_into_the_config(
+def test_train_cascade_fits_the_screen_chooses_bands_reports_them_and_writes_them_into_the_config(
     data_dir: Path, tmp_path: Path
 ) -> None:
     from click.testing import CliRunner
 
     from moderation.cli import cli
     from moderation.config import load_settings
+    from moderation.scoring.base import load_scorer
+    from moderation.scoring.screen_fit import read_fit
 
     model = tmp_path / "model"
     train_accurate(data_dir, model, replace(TINY, max_steps=3), checkpoint_dir=tmp_path / "checkpoints")
     config = tmp_path / "moderation.toml"
     config.write_text(
         f'[scoring.accurate]\nmodel_dir = "{model}"\ncache_dir = "{tmp_path / "cache"}"\n\n'
-        '[scoring.cascade]\nscreen = "lexicon"\n\n[scoring.cascade.bands]\ntoxicity = [0.5, 0.6]\n'
+        f'[scoring.cascade]\nscreen = "lexicon"\nscreen_fit = "{tmp_path / "fit.json"}"\n\n'
+        "[scoring.cascade.bands]\ntoxicity = [0.5, 0.6]\n"
     )
     report = tmp_path / "cascade.md"
     args = ["train", "cascade", "--data", str(data_dir), "--config", str(config), "--report", str(report)]
@@ -145,3 +148,9 @@ def test_train_cascade_chooses_bands_reports_them_and_writes_them_into_the_confi
     assert set(bands) <= set(LABELS) and all(low <= high for low, high in bands.values())
     text = report.read_text()
     assert "## Decisions against the accurate tier alone" in text and "| --miss |" in text
+    assert "## The screen's fit to the accurate tier" in text and "| own scores |" in text
+    fit = read_fit(tmp_path / "fit.json")
+    settings = load_settings(config)
+    cascade = load_scorer("cascade", settings.scoring).text_scorer  # type: ignore[attr-defined]
+    assert fit.screen.startswith("lexicon/") and set(fit.labels) == set(cascade.screen.labels) & set(LABELS)
+    assert cascade.fit == fit and f"-fit{fit.digest}:" in cascade.version

@@ -111,7 +111,23 @@ def test_with_no_budget_the_cascade_makes_exactly_the_accurate_flags_on_the_data
     assert bands["toxicity"][0] == screen[accurate[:, 0] >= 0.8, 0].min()
     result = evaluate({"f": screen}, {"f": accurate}, ("toxicity",), {"toxicity": 0.8}, [], bands)
     assert (result.agreement["all"].kept_share, result.agreement["all"].extra) == (1.0, 0)
+    assert (result.comments.kept_share, result.comments.extra) == (1.0, 0)
     assert result.escalated["all"] < 1.0
+
+
+def test_a_comment_counts_once_as_a_decision_however_many_labels_flag_it() -> None:
+    labels, thresholds = ("toxicity", "insult"), {"toxicity": 0.5, "insult": 0.5}
+    accurate = np.array([[0.9, 0.9], [0.9, 0.1], [0.1, 0.1], [0.1, 0.1]])
+    # The screen's own scores stand everywhere (no band): it misses the first comment's insult (the comment is
+    # still flagged), the second comment altogether, and flags the third.
+    screen = np.array([[0.9, 0.1], [0.1, 0.1], [0.1, 0.9], [0.1, 0.1]])
+    result = evaluate({"f": screen}, {"f": accurate}, labels, thresholds, [], {})
+    assert (result.agreement["all"].accurate_flags, result.agreement["all"].kept, result.agreement["all"].extra) == (
+        3,
+        1,
+        1,
+    )
+    assert (result.comments.accurate_flags, result.comments.kept, result.comments.extra) == (2, 1, 1)
 
 
 def test_chosen_bands_are_written_into_the_config_table_keeping_its_comments(tmp_path: Path) -> None:

@@ -97,16 +97,23 @@ def _output(score: CommentScore, name: str) -> float:
 def read_fit(path: Path) -> ScreenFit:
     try:
         raw: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return ScreenFit(
+        fit = ScreenFit(
             screen=str(raw["screen"]),
             accurate=str(raw["accurate"]),
-            inputs=tuple(raw["inputs"]),
+            inputs=tuple(str(name) for name in raw["inputs"]),
             weights={label: tuple(float(w) for w in row) for label, row in raw["weights"].items()},
             intercepts={label: float(b) for label, b in raw["intercepts"].items()},
             provenance=dict(raw.get("provenance", {})),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ScoringError(f"scoring.cascade.screen_fit: cannot read {path}: {exc}") from exc
+    uneven = [label for label, row in fit.weights.items() if len(row) != len(fit.inputs)]
+    if uneven or set(fit.intercepts) != set(fit.weights):
+        raise ScoringError(
+            f"scoring.cascade.screen_fit: {path} is inconsistent: every label needs one weight per input "
+            f"({len(fit.inputs)}) and an intercept"
+        )
+    return fit
 
 
 def write_fit(fit: ScreenFit, path: Path) -> None:

@@ -3,6 +3,7 @@ model) as the screen."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,11 @@ def test_a_fit_written_is_read_back_the_same_and_a_broken_one_names_the_key(tmp_
     (tmp_path / "broken.json").write_text('{"screen": "x"}')
     with pytest.raises(ScoringError, match=r"scoring.cascade.screen_fit: cannot read .*broken.json"):
         read_fit(tmp_path / "broken.json")
+    short = json.loads((tmp_path / "fit.json").read_text())
+    short["weights"]["insult"] = short["weights"]["insult"][:-1]
+    (tmp_path / "short.json").write_text(json.dumps(short))
+    with pytest.raises(ScoringError, match=r"short.json is inconsistent: every label needs one weight per input"):
+        read_fit(tmp_path / "short.json")
 
 
 def test_fitting_recovers_a_known_relation_from_soft_targets() -> None:

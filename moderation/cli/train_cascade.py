@@ -113,10 +113,11 @@ def cascade(
         target = Path(config_path or os.environ.get("MODERATION_CONFIG") or DEFAULT_CONFIG_PATH)
         guard(lambda: write_bands(target, result))
         click.echo(f"wrote the bands into {target}")
-        configured = settings.scoring.cascade.screen_fit
-        fit_path = Path(fit_out or configured or DEFAULT_FIT_PATH).expanduser()
-        write_fit(fit, fit_path)
-        click.echo(f"wrote the screen's fit to {fit_path}")
-        if fit_out and Path(fit_out).expanduser() != Path(configured or DEFAULT_FIT_PATH).expanduser():
-            click.echo(f'set scoring.cascade.screen_fit = "{fit_out}" for the cascade to use it')
+        if fit:
+            configured = settings.scoring.cascade.screen_fit
+            fit_path = Path(fit_out or configured or DEFAULT_FIT_PATH).expanduser()
+            guard(lambda: write_fit(fit, fit_path))
+            click.echo(f"wrote the screen's fit to {fit_path}")
+            if fit_out and Path(fit_out).expanduser() != Path(configured or DEFAULT_FIT_PATH).expanduser():
+                click.echo(f'set scoring.cascade.screen_fit = "{fit_out}" for the cascade to use it')
     click.echo(f"wrote {report_path}")

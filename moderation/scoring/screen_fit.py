@@ -126,9 +126,12 @@ def write_fit(fit: ScreenFit, path: Path) -> None:
         "intercepts": {label: round(b, 6) for label, b in fit.intercepts.items()},
         "provenance": fit.provenance,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, building = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(payload, out, indent=1)
-        out.write("\n")
-    os.replace(building, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, building = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(payload, out, indent=1)
+            out.write("\n")
+        os.replace(building, path)
+    except OSError as exc:
+        raise ScoringError(f"scoring.cascade.screen_fit: cannot write {path}: {exc}") from exc

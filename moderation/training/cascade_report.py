@@ -42,8 +42,9 @@ def choose_cascade(
     rows_per_file: int = 0,
     fit_rows_per_file: int,
     progress: Callable[[str], None] = lambda _: None,
-) -> tuple[CascadeResult, ScreenFit]:
-    """Fit the screen to the accurate tier on train rows, then choose the bands on the fitted screen's scores."""
+) -> tuple[CascadeResult, ScreenFit | None]:
+    """Fit the screen to the accurate tier on train rows (unless the config turns the fit off), then choose the
+    bands on the fitted screen's scores."""
     from moderation.scoring.accurate import AccurateScorer
     from moderation.scoring.base import load_scorer
 
@@ -54,38 +55,41 @@ def choose_cascade(
     columns = [accurate.engine.outputs.index(label) for label in labels]
     inputs = screen_inputs(screen)
 
-    train = DevSet(train_texts(data_dir, fit_rows_per_file), [])
-    progress(f"fitting the screen to the accurate tier on {sum(len(t) for t in train.texts.values())} train rows")
-    accurate_train = accurate_dev_scores(accurate, train, scores_cache.with_name(FIT_CACHE_NAME), progress)
-    fit = fit_screen(
-        np.concatenate([screen_outputs(screen, texts, inputs) for texts in train.texts.values()]),
-        np.concatenate([scores[:, columns] for scores in accurate_train.values()]),
-        inputs=inputs,
-        labels=labels,
-        screen=f"{screen.name}/{screen.version}",
-        accurate_tier=f"{accurate.name}/{accurate.version}",
-        provenance={"train_rows_per_file": fit_rows_per_file, "families": list(train.texts)},
-    )
+    fit = None
+    if cascade.screen_fit != "":  # "" in the config: the cascade escalates on the screen's own scores
+        train = DevSet(train_texts(data_dir, fit_rows_per_file), [])
+        progress(f"fitting the screen to the accurate tier on {sum(len(t) for t in train.texts.values())} train rows")
+        accurate_train = accurate_dev_scores(accurate, train, scores_cache.with_name(FIT_CACHE_NAME), progress)
+        fit = fit_screen(
+            np.concatenate([screen_outputs(screen, texts, inputs) for texts in train.texts.values()]),
+            np.concatenate([scores[:, columns] for scores in accurate_train.values()]),
+            inputs=inputs,
+            labels=labels,
+            screen=f"{screen.name}/{screen.version}",
+            accurate_tier=f"{accurate.name}/{accurate.version}",
+            provenance={"train_rows_per_file": fit_rows_per_file, "families": list(train.texts)},
+        )
 
     dev = dev_set(data_dir, rows_per_file)
     accurate_all = accurate_dev_scores(accurate, dev, scores_cache, progress)
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
     raw = {family: screen_outputs(screen, texts, inputs) for family, texts in dev.texts.items()}
-    screen_scores = {family: fit.refit(outputs) for family, outputs in raw.items()}
-    unfitted = {family: outputs[:, : len(labels)] for family, outputs in raw.items()}
+    unfitted = {family: outputs[:, [inputs.index(label) for label in labels]] for family, outputs in raw.items()}
+    screen_scores = {family: fit.refit(outputs) for family, outputs in raw.items()} if fit else unfitted
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
     result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
     tradeoff = {
         (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, tasks, m, e)
-        for fitted, scores in (("fitted", screen_scores), ("own scores", unfitted))
+        for fitted, scores in ((("fitted", screen_scores),) if fit else ()) + (("own scores", unfitted),)
         for m in MISS_GRID
         for e in EXTRA_GRID
     }
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     bench = _throughput(report_path.parent / "bench-cascade.json")
-    report_path.write_text(report + _fit_section(fit) + _tradeoff(tradeoff) + bench, encoding="utf-8")
+    fit_section = _fit_section(fit) if fit else '\nNo screen fit (`scoring.cascade.screen_fit = ""`).\n'
+    report_path.write_text(report + fit_section + _tradeoff(tradeoff) + bench, encoding="utf-8")
     return result, fit
 
 

@@ -56,10 +56,7 @@ def escalated(texts: list[str], config: Path) -> int:
     from moderation.scoring.base import load_scorer
 
     cascade = load_scorer("cascade", load_settings(config).scoring).text_scorer  # type: ignore[attr-defined]
-    screened = cascade.screen.score_texts(texts)
-    if cascade.fit:
-        screened = cascade.fit.apply(screened)
-    return sum(cascade.in_band(score) for score in screened)
+    return sum(cascade.in_band(score) for score in cascade.screen_scores(texts))
 
 
 def main() -> None:

@@ -91,10 +91,13 @@ class CascadeScorer:
     def in_band(self, score: CommentScore) -> bool:
         return any(low <= score.scores.get(label, -1.0) < high for label, (low, high) in self.bands.items())
 
-    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+    def screen_scores(self, texts: Sequence[str]) -> list[CommentScore]:
+        """The screen's results, refitted where there is a fit: what the bands are applied to."""
         results = self.screen.score_texts(texts)
-        if self.fit:
-            results = self.fit.apply(results)
+        return self.fit.apply(results) if self.fit else results
+
+    def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
+        results = self.screen_scores(texts)
         uncertain = [i for i, score in enumerate(results) if self.in_band(score)]
         self.screened += len(texts)
         self.escalated += len(uncertain)

@@ -67,8 +67,7 @@ class ScreenFit:
         """The screen's results with the fitted labels' scores replaced by their refitted scores."""
         if not scores:
             return scores
-        outputs = np.array([[_output(score, name) for name in self.inputs] for score in scores])
-        refitted = self.refit(outputs).tolist()
+        refitted = self.refit(outputs_of(scores, self.inputs)).tolist()
         return [
             replace(score, scores={**score.scores, **dict(zip(self.labels, row, strict=True))})
             for score, row in zip(scores, refitted, strict=True)
@@ -85,6 +84,13 @@ class ScreenFit:
 def screen_logits(outputs: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     p = np.clip(np.asarray(outputs, dtype=np.float64), SCORE_FLOOR, 1 - SCORE_FLOOR)
     return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+
+
+def outputs_of(scores: list[CommentScore], inputs: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    """(comments, inputs) the screen's outputs as its results carry them: label scores, then auxiliary outputs."""
+    return np.array([[_output(score, name) for name in inputs] for score in scores], dtype=np.float64).reshape(
+        len(scores), len(inputs)
+    )
 
 
 def _output(score: CommentScore, name: str) -> float:

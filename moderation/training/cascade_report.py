@@ -79,8 +79,8 @@ def choose_cascade(
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
     result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
-    tradeoff = {
-        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, tasks, m, e)
+    tradeoff = {  # the table shows no AUC: no tasks
+        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, [], m, e)
         for fitted, scores in ((("fitted", screen_scores),) if fit else ()) + (("own scores", unfitted),)
         for m in MISS_GRID
         for e in EXTRA_GRID

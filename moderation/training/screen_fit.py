@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
 from moderation.scoring.protocols import TextScorer
-from moderation.scoring.screen_fit import ScreenFit, screen_logits
+from moderation.scoring.screen_fit import ScreenFit, outputs_of, screen_logits
 from moderation.training.accurate import SUPERVISION
 from moderation.training.data import read_table
 
@@ -41,11 +41,7 @@ def screen_inputs(screen: TextScorer) -> tuple[str, ...]:
 
 def screen_outputs(screen: TextScorer, texts: list[str], inputs: tuple[str, ...]) -> npt.NDArray[np.float64]:
     """(texts, inputs) the screen's scores as its results carry them (rounded), labels then auxiliary outputs."""
-    results = screen.score_texts(texts)
-    return np.array(
-        [[r.scores[name] if name in r.scores else r.auxiliary[name] for name in inputs] for r in results],
-        dtype=np.float64,
-    ).reshape(len(texts), len(inputs))
+    return outputs_of(screen.score_texts(texts), inputs)
 
 
 def fit_screen(

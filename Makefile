@@ -16,7 +16,7 @@ test: $(STAMP)  ## Lint, type-check and run the whole test suite (what CI runs).
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4  # workers each start their own Prefect server and WordPress
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

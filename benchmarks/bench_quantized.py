@@ -4,7 +4,8 @@ The accurate model is loaded through Detoxify (AccurateScorer, runtime torch), t
 - torch fp32: as loaded;
 - torch int8: torch.ao.quantization.quantize_dynamic on its Linear layers;
 - onnx fp32: the export `scoring.accurate.runtime = "onnx"` runs (onnx_runner.py);
-- onnx int8: that export through onnxruntime.quantization.quantize_dynamic (QInt8 weights).
+- onnx int8: the int8 copy of that export the scorer `accurate:int8` runs (onnx_runner.quantize_onnx: QInt8
+  weights per output channel, only products with a weight operand).
 Each scores the same natural dev comments (the ones bench_cascade.py uses) on one thread, interleaved,
 median of --repeat; decisions are the calibrated scores at policy.thresholds, compared with torch fp32's
 (share of its flags kept, extra flags).
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moderation.config import AccurateSettings, load_settings
-from moderation.scoring.accurate import AccurateScorer, platt
+from moderation.scoring.accurate import AccurateScorer
 from moderation.training.cascade_bands import NATURAL_FAMILIES
 from moderation.training.data import dev_texts
 
@@ -36,17 +37,16 @@ Predict = Callable[[list[str]], npt.NDArray[np.float32]]
 
 def runners(scorer: AccurateScorer, folder: Path) -> dict[str, Predict]:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from moderation.scoring.onnx_runner import ONNX_NAME, OnnxClassifierRunner
+    from moderation.scoring.onnx_runner import ONNX_NAME, OnnxClassifierRunner, quantize_onnx
 
     torch_runner = scorer.engine.runner
     fp32_model = torch_runner.model  # type: ignore[attr-defined]
     int8_model = torch.ao.quantization.quantize_dynamic(fp32_model, {torch.nn.Linear}, dtype=torch.qint8)
     exported = scorer.checkpoint.parent / ONNX_NAME
     quantized = folder / "model.int8.onnx"
-    quantize_dynamic(str(exported), str(quantized), weight_type=QuantType.QInt8)
     tokenizer = scorer.checkpoint.parent / "tokenizer.json"
+    quantize_onnx(exported, tokenizer, quantized)
     max_length = torch_runner.max_length  # type: ignore[attr-defined]
 
     def on_torch(model: object) -> Predict:
@@ -64,14 +64,13 @@ def runners(scorer: AccurateScorer, folder: Path) -> dict[str, Predict]:
     }
 
 
-def flags(scorer: AccurateScorer, outputs: npt.NDArray[np.float32], thresholds: dict[str, float]) -> np.ndarray:
-    columns = []
-    for label in scorer.labels:
-        if label in thresholds:
-            k = scorer.engine.outputs.index(label)
-            calibrated = platt(outputs[:, k].astype(np.float64), *scorer.calibration[label])
-            columns.append(calibrated >= thresholds[label])
-    return np.stack(columns, axis=1)
+def flags(
+    scorer: AccurateScorer, outputs: npt.NDArray[np.float32], texts: list[str], thresholds: dict[str, float]
+) -> np.ndarray:
+    calibrated = scorer.calibrate_outputs(outputs.astype(np.float64), texts)
+    columns = [k for k, name in enumerate(scorer.engine.outputs) if name in thresholds]
+    limits = np.array([thresholds[scorer.engine.outputs[k]] for k in columns])
+    return calibrated[:, columns] >= limits
 
 
 def main() -> None:
@@ -97,11 +96,11 @@ def main() -> None:
                 outputs[name] = predict(texts)
                 times[name].append(time.perf_counter() - started)
                 print(f"{name}: {times[name][-1]:.1f} s", flush=True)
-    reference = flags(scorer, outputs["torch fp32"], thresholds)
+    reference = flags(scorer, outputs["torch fp32"], texts, thresholds)
     base = statistics.median(times["torch fp32"])
     rows = []
     for name in predicts:
-        made = flags(scorer, outputs[name], thresholds)
+        made = flags(scorer, outputs[name], texts, thresholds)
         seconds = statistics.median(times[name])
         rows.append(
             {

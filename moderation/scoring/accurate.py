@@ -4,6 +4,9 @@ The shipped deltas (`models/accurate/`) are merged into the base encoder from th
 package and written as a Detoxify checkpoint into `scoring.accurate.cache_dir` once per artifact hash;
 `Detoxify(checkpoint=..., huggingface_config_path=...)` loads it. A missing or broken artifact is one
 ScoringError at start-up that says what to do.
+
+Precision `int8` (the scorer `accurate:int8`, the cascade's default tier) scores with an int8 copy of the ONNX
+export (onnx_runner.quantize_onnx): about twice as fast, its own version, so its scores never mix with fp32's.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,20 +35,32 @@ if TYPE_CHECKING:
     from moderation.scoring.fast import FastScorer
 
 
+Precision = Literal["fp32", "int8"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8")
+
+
 class AccurateScorer:
     name = "accurate"
 
-    def __init__(self, settings: AccurateSettings | None = None) -> None:
+    def __init__(self, settings: AccurateSettings | None = None, precision: Precision = "fp32") -> None:
         from moderation.scoring.detoxify_scorer import DetoxifyEngine
 
         settings = settings or AccurateSettings()
+        if precision == "int8" and settings.runtime != "onnx":
+            raise ScoringError(
+                'the scorer accurate:int8 runs on ONNX Runtime: set scoring.accurate.runtime = "onnx", '
+                "or use the scorer accurate"
+            )
         artifact = read_artifact(_model_dir(settings))
-        self.version = artifact.version
-        self.weights_digest = str(artifact.meta.get("deltas_sha256", artifact.version))
+        self.precision = precision
+        self.model_version = artifact.version
+        self.version = accurate_version(artifact, precision)
+        digest = str(artifact.meta.get("deltas_sha256", artifact.version))
+        self.weights_digest = digest if precision == "fp32" else f"{digest}-{precision}"
         folder = cache_folder(artifact, Path(settings.cache_dir))
         self.checkpoint = folder / CHECKPOINT_NAME
         if settings.runtime == "onnx":
-            runner = _onnx_runner(artifact, folder, settings)
+            runner = _onnx_runner(artifact, folder, settings, precision)
             self.engine = DetoxifyEngine(artifact.outputs, runner, artifact.auxiliary)
         else:
             loaded = _load_through_detoxify(artifact, settings.cache_dir, settings.device)
@@ -139,6 +154,20 @@ def _blended_fast_model(artifact: Artifact) -> FastScorer:
     return fast
 
 
+def parse_precision(variant: str) -> Precision:
+    """The precision a scorer name's variant asks for: `accurate` is the fp32 model, `accurate:int8` its int8 copy."""
+    if variant == "":
+        return "fp32"
+    if variant == "int8":
+        return "int8"
+    raise ScoringError(f"unknown scorer accurate:{variant}: use accurate or accurate:int8")
+
+
+def accurate_version(artifact: Artifact, precision: Precision = "fp32") -> str:
+    """The version an AccurateScorer of this artifact and precision reports (int8's scores are not fp32's)."""
+    return artifact.version if precision == "fp32" else f"{artifact.version}-{precision}"
+
+
 def accurate_artifact(settings: AccurateSettings | None = None) -> Artifact:
     """The artifact an AccurateScorer with these settings loads (checked, not yet merged): its version and labels."""
     return read_artifact(_model_dir(settings or AccurateSettings()))
@@ -158,18 +187,27 @@ def _load_through_detoxify(artifact: Artifact, cache_dir: str, device: str) -> L
     return loaded
 
 
-def _onnx_runner(artifact: Artifact, folder: Path, settings: AccurateSettings) -> Runner:
-    """The ONNX export of the model Detoxify loads, made from it on first use per artifact hash (onnx_runner.py);
-    later processes load the export alone, without torch."""
-    from moderation.scoring.onnx_runner import ONNX_NAME, OnnxClassifierRunner, export_onnx
+def _onnx_runner(artifact: Artifact, folder: Path, settings: AccurateSettings, precision: Precision) -> Runner:
+    """The ONNX export of the model Detoxify loads, made from it on first use per artifact hash (onnx_runner.py),
+    or its int8 copy, made from the export on first use; later processes load the file alone, without torch."""
+    from moderation.scoring.onnx_runner import (
+        INT8_ONNX_NAME,
+        ONNX_NAME,
+        OnnxClassifierRunner,
+        export_onnx,
+        quantize_onnx,
+    )
 
-    exported = folder / ONNX_NAME
+    exported, tokenizer = folder / ONNX_NAME, folder / "tokenizer.json"
     if not exported.is_file():
         loaded = _load_through_detoxify(artifact, settings.cache_dir, "cpu")
         export_onnx(loaded.model, loaded.tokenizer, exported)
-    return OnnxClassifierRunner(
-        exported, folder / "tokenizer.json", artifact.max_length, settings.batch_size, settings.threads
-    )
+    if precision == "int8":
+        quantized = folder / INT8_ONNX_NAME
+        if not quantized.is_file():
+            quantize_onnx(exported, tokenizer, quantized)
+        exported = quantized
+    return OnnxClassifierRunner(exported, tokenizer, artifact.max_length, settings.batch_size, settings.threads)
 
 
 def _model_dir(settings: AccurateSettings) -> Path | None:

@@ -45,6 +45,7 @@ def _text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
 
 def available_scorers() -> list[str]:
     names = list(_FACTORIES)
+    names.insert(names.index("accurate") + 1, "accurate:int8")
     names.insert(names.index("detoxify") + 1, "detoxify:<model>")
     return names
 
@@ -65,9 +66,9 @@ def _lexicon(settings: ScoringSettings, variant: str) -> TextScorer:
 
 
 def _accurate(settings: ScoringSettings, variant: str) -> TextScorer:
-    from moderation.scoring.accurate import AccurateScorer
+    from moderation.scoring.accurate import AccurateScorer, parse_precision
 
-    return AccurateScorer(settings.accurate)
+    return AccurateScorer(settings.accurate, parse_precision(variant))
 
 
 def _cascade(settings: ScoringSettings, variant: str) -> TextScorer:
@@ -102,13 +103,15 @@ def _detoxify(settings: ScoringSettings, variant: str) -> TextScorer:
 
 def _lazy_text_scorer(name: str, settings: ScoringSettings) -> TextScorer:
     """The scorer called `name`, loaded on first use where its version and labels are known without loading it."""
-    if name != "accurate" or _FACTORIES.get("accurate") is not _accurate:
+    kind, _, variant = name.partition(":")
+    if kind != "accurate" or _FACTORIES.get("accurate") is not _accurate:
         return _text_scorer(name, settings)
-    from moderation.scoring.accurate import accurate_artifact
+    from moderation.scoring.accurate import accurate_artifact, accurate_version, parse_precision
     from moderation.scoring.cascade import LazyTextScorer
 
     artifact = accurate_artifact(settings.accurate)
-    return LazyTextScorer(name, artifact.version, artifact.labels, lambda: _text_scorer(name, settings))
+    version = accurate_version(artifact, parse_precision(variant))
+    return LazyTextScorer(kind, version, artifact.labels, lambda: _text_scorer(name, settings), artifact.version)
 
 
 for _kind, _factory in {

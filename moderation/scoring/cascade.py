@@ -32,9 +32,17 @@ Band = tuple[float, float]
 class LazyTextScorer:
     """A text scorer whose name and version are known up front and whose model loads on first use."""
 
-    def __init__(self, name: str, version: str, labels: tuple[str, ...], load: Callable[[], TextScorer]) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        labels: tuple[str, ...],
+        load: Callable[[], TextScorer],
+        model_version: str | None = None,
+    ) -> None:
         self.name = name
         self.version = version
+        self.model_version = model_version or version
         self.labels = labels
         self._load = load
         self._scorer: TextScorer | None = None
@@ -77,7 +85,7 @@ class CascadeScorer:
             if not 0.0 <= low <= high <= 1.0:
                 raise ScoringError(f"scoring.cascade.bands.{label}: need 0 <= low <= high <= 1, got [{low}, {high}]")
         if fit:
-            fit.check_tiers(f"{screen.name}/{screen.version}", f"{accurate.name}/{accurate.version}")
+            fit.check_tiers(f"{screen.name}/{screen.version}", f"{accurate.name}/{model_version(accurate)}")
         self.screen = screen
         self.accurate = accurate
         self.bands = dict(bands)
@@ -119,6 +127,12 @@ class CascadeScorer:
         rescored = accurate.scores.get(label, screened)
         _, high = self.bands.get(label, (0.0, 1.0))
         return max(screened, rescored) if screened >= high else rescored
+
+
+def model_version(scorer: TextScorer) -> str:
+    """The version of the model a scorer runs, at whatever precision (`accurate:int8` runs `accurate`'s model):
+    a screen fit and bands are made for a model's decisions."""
+    return str(getattr(scorer, "model_version", scorer.version))
 
 
 def band_digest(bands: Mapping[str, Band]) -> str:

@@ -8,9 +8,12 @@ label, the band [low, high) is
   the accurate tier flags, so at most that share of the accurate tier's flags falls below it unseen;
 - high: above it the screen's flag stands: the lowest screen score above which the screen's flags that
   the accurate tier would not make number at most `extra` of the accurate tier's flags (1.0: none stand).
-Chosen on one half of the dev rows (even rows), measured on the other (odd rows): decisions against the
-accurate tier alone (share of its flags kept, extra flags), AUC per task, and the share escalated on the
-natural-prevalence dev files (the balanced jigsaw_toxic_6label is not natural traffic).
+The escalated comments may be scored by another copy of the accurate model than the reference (`tier`: its
+int8 copy); the bands are chosen against the reference and the decisions measured against it, so the
+copy's own differences count. Chosen on one half of the dev rows (even rows), measured on the other (odd
+rows): decisions against the accurate tier alone (share of its flags kept, extra flags), AUC per task, and
+the share escalated on the natural-prevalence dev files (the balanced jigsaw_toxic_6label is not natural
+traffic).
 """
 
 from __future__ import annotations
@@ -134,14 +137,17 @@ def evaluate(
     thresholds: Mapping[str, float],
     tasks: list[Task],
     bands: Mapping[str, Band],
+    tier: Mapping[str, Scores] | None = None,
 ) -> CascadeResult:
+    """The cascade's decisions against `accurate` alone, escalated comments scored by `tier` (default: `accurate`)."""
+    tier = tier if tier is not None else accurate
     escalate = {family: in_band(s, labels, bands) for family, s in screen.items()}
     escalated = {family: float(mask.mean()) for family, mask in escalate.items()}
     natural = [mask for family, mask in escalate.items() if family in NATURAL_FAMILIES]
     escalated["natural"] = float(np.concatenate(natural).mean()) if natural else float("nan")
     escalated["all"] = float(np.concatenate(list(escalate.values())).mean())
     mixed = {
-        family: np.where(escalate[family][:, None], combined(s, accurate[family], labels, bands), s)
+        family: np.where(escalate[family][:, None], combined(s, tier[family], labels, bands), s)
         for family, s in screen.items()
     }
     return CascadeResult(
@@ -163,8 +169,10 @@ def split_half(
     tasks: list[Task],
     miss: float = 0.01,
     extra: float = 0.01,
+    tier: Mapping[str, Scores] | None = None,
 ) -> CascadeResult:
-    """Bands chosen on the even rows of every dev file, measured on the odd rows."""
+    """Bands chosen on the even rows of every dev file, measured on the odd rows (escalated comments scored by
+    `tier`, default `accurate`)."""
     chosen = decision_bands(
         {f: s[0::2] for f, s in screen.items()},
         {f: a[0::2] for f, a in accurate.items()},
@@ -180,7 +188,20 @@ def split_half(
         thresholds,
         [Task(t.family, t.label, t.gold[1::2]) for t in tasks],
         chosen,
+        {f: t[1::2] for f, t in tier.items()} if tier is not None else None,
     )
+
+
+def held_out_agreement(
+    scores: Mapping[str, Scores],
+    accurate: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
+) -> tuple[Agreement, Agreement]:
+    """Flags of `scores` against `accurate`'s on the odd dev rows: over (comment, label) pairs, over comments."""
+    odd = {f: s[1::2] for f, s in scores.items()}
+    reference = {f: a[1::2] for f, a in accurate.items()}
+    return _agreement(odd, reference, labels, thresholds)["all"], _comment_agreement(odd, reference, labels, thresholds)
 
 
 def _agreement(

@@ -14,14 +14,25 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from moderation.config import Settings
 from moderation.errors import ConfigError
 from moderation.scoring.screen_fit import ScreenFit
+
+if TYPE_CHECKING:
+    from moderation.scoring.accurate import AccurateScorer
 from moderation.training.accurate_report import DevSet, accurate_dev_scores, dev_set
-from moderation.training.cascade_bands import NATURAL_FAMILIES, CascadeResult, Task, split_half
+from moderation.training.cascade_bands import (
+    NATURAL_FAMILIES,
+    Agreement,
+    CascadeResult,
+    Task,
+    held_out_agreement,
+    split_half,
+)
 from moderation.training.screen_fit import fit_screen, screen_inputs, screen_outputs, train_texts
 
 # Clearly-clean budgets the report shows the trade-off for: the accurate tier's flags kept vs comments escalated.
@@ -51,6 +62,7 @@ def choose_cascade(
     cascade = settings.scoring.cascade
     screen = load_scorer(cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
     accurate = AccurateScorer(settings.scoring.accurate)
+    tier = escalation_tier(cascade.accurate, settings, accurate)
     labels = tuple(label for label in screen.labels if label in accurate.labels)
     columns = [accurate.engine.outputs.index(label) for label in labels]
     inputs = screen_inputs(screen)
@@ -73,24 +85,56 @@ def choose_cascade(
     dev = dev_set(data_dir, rows_per_file)
     accurate_all = accurate_dev_scores(accurate, dev, scores_cache, progress)
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
+    tier_scores = None
+    if tier is not accurate:
+        tier_cache = scores_cache.with_name(scores_cache.name.replace(".loaded", f".{tier.precision}.loaded"))
+        tier_scores = {f: s[:, columns] for f, s in accurate_dev_scores(tier, dev, tier_cache, progress).items()}
     raw = {family: screen_outputs(screen, texts, inputs) for family, texts in dev.texts.items()}
     unfitted = {family: outputs[:, [inputs.index(label) for label in labels]] for family, outputs in raw.items()}
     screen_scores = {family: fit.refit(outputs) for family, outputs in raw.items()} if fit else unfitted
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
-    result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra)
+    result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra, tier_scores)
     tradeoff = {  # the table shows no AUC: no tasks
-        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, [], m, e)
+        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, [], m, e, tier_scores)
         for fitted, scores in ((("fitted", screen_scores),) if fit else ()) + (("own scores", unfitted),)
         for m in MISS_GRID
         for e in EXTRA_GRID
     }
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
+    if tier_scores is not None:
+        report += _tier_section(tier.version, held_out_agreement(tier_scores, accurate_scores, labels, thresholds))
     report_path.parent.mkdir(parents=True, exist_ok=True)
     bench = _throughput(report_path.parent / "bench-cascade.json")
     fit_section = _fit_section(fit) if fit else '\nNo screen fit (`scoring.cascade.screen_fit = ""`).\n'
     report_path.write_text(report + fit_section + _tradeoff(tradeoff) + bench, encoding="utf-8")
     return result, fit
+
+
+def escalation_tier(name: str, settings: Settings, accurate: AccurateScorer) -> AccurateScorer:
+    """The copy of the accurate model the cascade escalates to (scoring.cascade.accurate): `accurate` itself when
+    that is the fp32 model."""
+    from moderation.scoring.accurate import AccurateScorer, parse_precision
+
+    kind, _, variant = name.partition(":")
+    if kind != "accurate":
+        raise ConfigError(
+            f"scoring.cascade.accurate = {name!r}: `moderation train cascade` chooses bands for the accurate tier; "
+            'use "accurate" or "accurate:int8"'
+        )
+    precision = parse_precision(variant)
+    return accurate if precision == accurate.precision else AccurateScorer(settings.scoring.accurate, precision)
+
+
+def _tier_section(version: str, agreement: tuple[Agreement, Agreement]) -> str:
+    labels, comments = agreement
+    return (
+        "\n## The escalation tier\n\n"
+        f"Escalated comments are scored by `{version}` (`scoring.cascade.accurate`), not by the accurate tier above; "
+        "every figure in this report counts its differences. Alone, on the same odd dev rows, it keeps "
+        f"{labels.kept_share:.1%} of the accurate tier's flags with {labels.extra_share:.1%} extra "
+        f"({comments.kept_share:.1%} and {comments.extra_share:.1%} of its flagged comments).\n"
+    )
 
 
 def bands_toml(result: CascadeResult) -> list[str]:

@@ -24,7 +24,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.fast import FastScorer
 from moderation.scoring.lexicon import LexiconScorer
-from moderation.scoring.onnx_runner import ONNX_NAME
+from moderation.scoring.onnx_runner import INT8_ONNX_NAME, MAX_INT8_DIFFERENCE, ONNX_NAME
 from moderation.training.accurate import AUXILIARY, LABELS
 
 pytestmark = pytest.mark.slow
@@ -92,6 +92,22 @@ def test_onnx_runtime_gives_the_torch_runtimes_scores(
     assert np.abs(onnx - torch).max() < 1e-4
     assert (accurate.version, accurate.labels) == (accurate_on_torch.version, accurate_on_torch.labels)
     assert (accurate.checkpoint.parent / ONNX_NAME).is_file()
+
+
+def test_the_int8_copy_is_made_once_beside_the_export_and_scores_near_it_under_its_own_version(
+    accurate: AccurateScorer, cache_dir: Path
+) -> None:
+    int8 = AccurateScorer(AccurateSettings(cache_dir=str(cache_dir), batch_size=4), "int8")
+    folder = accurate.checkpoint.parent
+    quantized = folder / INT8_ONNX_NAME
+    assert quantized.stat().st_size < (folder / ONNX_NAME).stat().st_size / 2
+    assert (int8.version, int8.model_version) == (f"{accurate.version}-int8", accurate.version)
+    assert int8.labels == accurate.labels
+    fp32_scores, int8_scores = accurate.predict_outputs(REFERENCE["texts"]), int8.predict_outputs(REFERENCE["texts"])
+    assert np.abs(fp32_scores - int8_scores).max() < MAX_INT8_DIFFERENCE
+    made = quantized.stat().st_mtime_ns
+    AccurateScorer(AccurateSettings(cache_dir=str(cache_dir)), "int8")
+    assert quantized.stat().st_mtime_ns == made
 
 
 def test_a_later_process_scores_from_the_onnx_export_without_importing_torch(

@@ -154,11 +154,17 @@ def test_train_cascade_fits_the_screen_chooses_bands_reports_them_and_writes_the
     cascade = load_scorer("cascade", settings.scoring).text_scorer  # type: ignore[attr-defined]
     assert fit.screen.startswith("lexicon/") and set(fit.labels) == set(cascade.screen.labels) & set(LABELS)
     assert cascade.fit == fit and f"-fit{fit.digest}:" in cascade.version
+    # The default escalation tier is the int8 copy; the report measures its differences from the fp32 model.
+    assert cascade.accurate.version.endswith("-int8") and "## The escalation tier" in text
 
-    # With the fit turned off, the bands are chosen on the screen's own scores and no fit is written.
-    config.write_text(config.read_text().replace(f'screen_fit = "{tmp_path / "fit.json"}"', 'screen_fit = ""'))
+    # With the fit turned off, the bands are chosen on the screen's own scores and no fit is written; with the
+    # fp32 model as the escalation tier, the report has no tier of its own to describe.
+    config.write_text(
+        config.read_text().replace(f'screen_fit = "{tmp_path / "fit.json"}"', 'screen_fit = ""\naccurate = "accurate"')
+    )
     (tmp_path / "fit.json").unlink()
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "wrote the screen's fit" not in result.output and not (tmp_path / "fit.json").exists()
     assert "No screen fit" in report.read_text() and "| fitted |" not in report.read_text()
+    assert "## The escalation tier" not in report.read_text()

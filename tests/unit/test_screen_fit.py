@@ -4,6 +4,7 @@ model) as the screen."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,25 @@ def test_the_shipped_fit_applies_only_to_the_tiers_it_names_and_can_be_switched_
     assert cascade.fit == lexicon_fit((1.0, 0.0))
     off = lexicon_tiers.model_copy(update={"screen_fit": ""})
     assert load_scorer("cascade", ScoringSettings(cascade=off)).text_scorer.fit is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("tier", ["accurate:int8", "accurate"])
+def test_the_shipped_fit_serves_the_accurate_model_at_either_precision_without_loading_it(tier: str) -> None:
+    from moderation.scoring.accurate import accurate_artifact
+
+    settings = ScoringSettings(cascade=CascadeSettings(accurate=tier))
+    cascade = load_scorer("cascade", settings).text_scorer  # type: ignore[attr-defined]
+    version = accurate_artifact().version
+    assert cascade.fit == read_fit(DEFAULT_FIT_PATH) and not cascade.accurate.loaded
+    assert cascade.accurate.version == (f"{version}-int8" if tier.endswith("int8") else version)
+    assert cascade.version.endswith(f">accurate/{cascade.accurate.version}")
+
+
+def test_an_unknown_precision_or_int8_on_torch_is_one_error_naming_what_to_set() -> None:
+    from moderation.config import AccurateSettings
+    from moderation.scoring.accurate import AccurateScorer
+
+    with pytest.raises(ScoringError, match="unknown scorer accurate:fp16: use accurate or accurate:int8"):
+        load_scorer("accurate:fp16", ScoringSettings())
+    with pytest.raises(ScoringError, match=re.escape('scoring.accurate.runtime = "onnx"')):
+        AccurateScorer(AccurateSettings(runtime="torch"), "int8")

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 
 Precision = Literal["fp32", "int8"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "int8")
 
 
 class AccurateScorer:

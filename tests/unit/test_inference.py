@@ -1,3 +1,8 @@
+from pathlib import Path
+
+import pytest
+
+from moderation.errors import ScoringError
 from moderation.scoring.inference import length_batches
 
 
@@ -16,3 +21,13 @@ def test_idle_cores_leaves_busy_cores_alone_but_never_drops_below_one() -> None:
     from moderation.scoring.inference import available_cores, idle_cores
 
     assert 1 <= idle_cores() <= available_cores()
+
+
+def test_a_damaged_export_gives_one_error_naming_the_fp32_scorer_and_leaves_no_int8_file(tmp_path: Path) -> None:
+    from moderation.scoring.onnx_runner import quantize_onnx
+
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not an onnx model")
+    with pytest.raises(ScoringError, match=r"could not make the int8 copy of .*model\.onnx: .*use the scorer accurate"):
+        quantize_onnx(damaged, tmp_path / "tokenizer.json", tmp_path / "model.int8.onnx")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]

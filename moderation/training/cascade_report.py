@@ -87,7 +87,7 @@ def choose_cascade(
     accurate_scores = {family: scores[:, columns] for family, scores in accurate_all.items()}
     tier_scores = None
     if tier is not accurate:
-        tier_cache = scores_cache.with_name(scores_cache.name.replace(".loaded", f".{tier.precision}.loaded"))
+        tier_cache = scores_cache.with_name(f"{tier.precision}-{scores_cache.name}")
         tier_scores = {f: s[:, columns] for f, s in accurate_dev_scores(tier, dev, tier_cache, progress).items()}
     raw = {family: screen_outputs(screen, texts, inputs) for family, texts in dev.texts.items()}
     unfitted = {family: outputs[:, [inputs.index(label) for label in labels]] for family, outputs in raw.items()}

@@ -6,9 +6,9 @@ The accurate model is loaded through Detoxify (AccurateScorer, runtime torch), t
 - onnx fp32: the export `scoring.accurate.runtime = "onnx"` runs (onnx_runner.py);
 - onnx int8: the int8 copy of that export the scorer `accurate:int8` runs (onnx_runner.quantize_onnx: QInt8
   weights per output channel, only products with a weight operand).
-Each scores the same natural dev comments (the ones bench_cascade.py uses) on one thread, interleaved,
-median of --repeat; decisions are the calibrated scores at policy.thresholds, compared with torch fp32's
-(share of its flags kept, extra flags).
+Each scores the same natural dev comments (every k-th of the natural-prevalence dev files) on one thread,
+interleaved, median of --repeat; decisions are the calibrated scores at policy.thresholds, compared with torch
+fp32's (share of its flags kept, extra flags).
 
     python benchmarks/bench_quantized.py [--comments 400] [--repeat 3]
 """

@@ -21,7 +21,8 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,26 +56,21 @@ def export_onnx(model: Any, tokenizer: Any, path: Path) -> None:
     model = model.eval().to("cpu")
     sample = tokenizer(list(PROBE_TEXTS[:2]), padding=True, return_tensors="pt")
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, building = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(handle)
-    try:
+    with _written_whole(path) as building:
         # The exporter warns about constructs it handles (indexing, masks); _check_export judges the result.
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model,
                 tuple(sample[name] for name in INPUTS),
-                building,
+                str(building),
                 input_names=list(INPUTS),
                 output_names=["logits"],
                 dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in INPUTS}, "logits": {0: "batch"}},
                 opset_version=17,
                 dynamo=False,
             )
-        _check_export(model, tokenizer, Path(building))
-        os.replace(building, path)
-    finally:
-        Path(building).unlink(missing_ok=True)
+        _check_export(model, tokenizer, building)
 
 
 def _check_export(model: Any, tokenizer: Any, exported: Path) -> None:
@@ -98,14 +94,12 @@ def quantize_onnx(exported: Path, tokenizer_path: Path, path: Path) -> None:
     """Write the int8 copy of `exported` to `path` (whole or not at all), checked against it on PROBE_TEXTS."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    handle, building = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".onnx", dir=path.parent)
-    os.close(handle)
-    try:
+    with _written_whole(path) as building:
         logging.disable(logging.WARNING)  # it logs advice on pre-processing to the root logger, noise in a CLI run
         try:
             quantize_dynamic(
                 str(exported),
-                building,
+                str(building),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
                 extra_options={"MatMulConstBOnly": True},
@@ -115,13 +109,23 @@ def quantize_onnx(exported: Path, tokenizer_path: Path, path: Path) -> None:
         finally:
             logging.disable(logging.NOTSET)
         expected = OnnxClassifierRunner(exported, tokenizer_path, 128, threads=1).predict(PROBE_TEXTS)
-        got = OnnxClassifierRunner(Path(building), tokenizer_path, 128, threads=1).predict(PROBE_TEXTS)
+        got = OnnxClassifierRunner(building, tokenizer_path, 128, threads=1).predict(PROBE_TEXTS)
         difference = float(np.abs(got - expected).max())
         if difference > MAX_INT8_DIFFERENCE:
             raise ScoringError(
                 f"the int8 copy of the accurate model differs from its fp32 export by {difference:.2g} on the probe "
                 "texts; use the scorer `accurate` (fp32) instead"
             )
+
+
+@contextmanager
+def _written_whole(path: Path) -> Iterator[Path]:
+    """A scratch file beside `path` for the block to write: it becomes `path` when the block ends without an
+    error, and is removed otherwise, so a crash never leaves half a model where a later process would load it."""
+    handle, building = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".onnx", dir=path.parent)
+    os.close(handle)
+    try:
+        yield Path(building)
         os.replace(building, path)
     finally:
         Path(building).unlink(missing_ok=True)

@@ -21,9 +21,6 @@ import numpy as np
 from moderation.config import Settings
 from moderation.errors import ConfigError
 from moderation.scoring.screen_fit import ScreenFit
-
-if TYPE_CHECKING:
-    from moderation.scoring.accurate import AccurateScorer
 from moderation.training.accurate_report import DevSet, accurate_dev_scores, dev_set
 from moderation.training.cascade_bands import (
     NATURAL_FAMILIES,
@@ -34,6 +31,9 @@ from moderation.training.cascade_bands import (
     split_half,
 )
 from moderation.training.screen_fit import fit_screen, screen_inputs, screen_outputs, train_texts
+
+if TYPE_CHECKING:
+    from moderation.scoring.accurate import AccurateScorer
 
 # Clearly-clean budgets the report shows the trade-off for: the accurate tier's flags kept vs comments escalated.
 MISS_GRID = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)

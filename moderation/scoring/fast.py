@@ -48,8 +48,6 @@ class FastScorer:
         outputs = self.model.outputs
         self._slopes = np.array([self.model.calibration[name].slope for name in outputs], dtype=np.float64)
         self._offsets = np.array([self.model.calibration[name].offset for name in outputs], dtype=np.float64)
-        # (outputs, columns) float32: each output's weights contiguous, converted from float16 once.
-        self._weights_by_output = np.ascontiguousarray(self.model.weights.T, dtype=np.float32)
 
     def score_texts(self, texts: Sequence[str]) -> list[CommentScore]:
         results: list[CommentScore] = []
@@ -65,17 +63,20 @@ class FastScorer:
 
     def logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
         """(texts, outputs) uncalibrated linear scores of already-normalised texts."""
+        parts = [self._batch_logits(normalised[s : s + BATCH]) for s in range(0, len(normalised), BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.model.outputs)))
+
+    def _batch_logits(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:
         model = self.model
         n_docs = len(normalised)
         sums = np.zeros((len(model.outputs), n_docs), dtype=np.float64)
-        if n_docs == 0:
-            return sums.T
         for block in featurise_blocks(normalised, model.spec, model.idf, model.word_classes):
-            # Per output: one gather from a contiguous row, float32 products (as value x weight always
-            # were), summed per text in float64.
-            for output, weights in enumerate(self._weights_by_output):
-                products = np.take(weights, block.columns) * block.values
-                sums[output] += np.bincount(block.docs, weights=products, minlength=n_docs)
+            # One gather of each feature's row of float16 weights (all outputs), float32 products (as
+            # value x weight always were), summed per text in float64. The weights stay float16 in memory:
+            # a float32 copy cost 38 MB and 0.07 s at every load, and gathered no faster.
+            products = np.take(model.weights, block.columns, axis=0).astype(np.float32) * block.values[:, None]
+            for output in range(products.shape[1]):
+                sums[output] += np.bincount(block.docs, weights=products[:, output], minlength=n_docs)
         return sums.T + model.intercepts.astype(np.float64)
 
     def _probabilities(self, normalised: Sequence[str]) -> npt.NDArray[np.float64]:

@@ -15,6 +15,8 @@ from moderation.models import Comment, InThread, Thread
 from moderation.scoring import load_scorer
 from moderation.scoring.fast import FastScorer
 from moderation.scoring.fast_model import ARRAYS_FILE, DEFAULT_MODEL_DIR, META_FILE, load_model
+from moderation.scoring.features import featurise
+from moderation.scoring.normalise import normalise
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,20 @@ def test_auxiliary_outputs_are_apart_from_the_labels(scorer: FastScorer) -> None
     assert set(result.auxiliary) == {"attack", "offensive", "hate"}
     assert not set(result.auxiliary) & set(result.scores)
     assert result.auxiliary["attack"] > 0.5
+
+
+def test_logits_are_the_linear_model_over_the_features_whatever_the_batch(scorer: FastScorer) -> None:
+    words = "you are a complete idiot and this article is a useful source about the council vote".split()
+    texts = [normalise(" ".join(words[i % 7 : i % 7 + 3 + i % 11])) for i in range(600)]  # over one batch of 512
+    logits = scorer.logits(texts)
+    model = scorer.model
+    features = featurise(texts, model.spec, model.idf, model.word_classes)
+    contributions = features.values[:, None].astype(np.float64) * model.weights[features.columns].astype(np.float64)
+    expected = np.zeros((len(texts), len(model.outputs)))
+    np.add.at(expected, features.docs, contributions)
+    assert logits.shape == (600, 9)
+    assert np.allclose(logits, expected + model.intercepts, atol=1e-5)
+    assert np.array_equal(scorer.logits(texts[500:520]), logits[500:520])
 
 
 def test_a_death_threat_is_flagged_as_a_threat(scorer: FastScorer) -> None:

@@ -78,12 +78,12 @@ class CascadeSettings(StrictModel):
     int8 copy (about twice as fast; decisions reported against the fp32 `accurate` alone, reports/cascade.md)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.1213, 0.9804),
-            "severe_toxicity": (0.0584, 0.5532),
-            "obscene": (0.3699, 0.9936),
-            "threat": (0.0283, 0.2495),
-            "insult": (0.1644, 0.9047),
-            "identity_attack": (0.0098, 0.8526),
+            "toxicity": (0.0949, 0.9800),
+            "severe_toxicity": (0.0478, 0.5691),
+            "obscene": (0.3134, 0.9934),
+            "threat": (0.0115, 0.3279),
+            "insult": (0.1529, 0.9287),
+            "identity_attack": (0.0093, 0.5616),
         }
     )
     """Per label, [low, high): a comment is rescored when any label's screen score (refitted, with a screen fit)

@@ -19,7 +19,7 @@ from moderation.cli.options import config_option, data_dir_option, guard
     default=0.005,
     show_default=True,
     help="Per label, the share of the accurate tier's flags the clearly-clean bound may leave unseen "
-    "(0.005: 98.4% of its flags kept on held-out dev with --extra 0, escalating to accurate:int8; "
+    "(0.005: 98.1% of its flags kept on held-out dev with --extra 0, escalating to accurate:int8; "
     "reports/cascade.md's trade-off).",
 )
 @click.option(

@@ -164,7 +164,9 @@ def parse_precision(variant: str) -> Precision:
 
 def accurate_version(artifact: Artifact, precision: Precision = "fp32") -> str:
     """The version an AccurateScorer of this artifact and precision reports (int8's scores are not fp32's)."""
-    return artifact.version if precision == "fp32" else f"{artifact.version}-{precision}"
+    from moderation.scoring.onnx_runner import INT8_RECIPE
+
+    return artifact.version if precision == "fp32" else f"{artifact.version}-{INT8_RECIPE}"
 
 
 def accurate_artifact(settings: AccurateSettings | None = None) -> Artifact:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from moderation.config import AccurateSettings, CascadeSettings, ScoringSettings
@@ -24,7 +25,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.fast import FastScorer
 from moderation.scoring.lexicon import LexiconScorer
-from moderation.scoring.onnx_runner import INT8_ONNX_NAME, MAX_INT8_DIFFERENCE, ONNX_NAME
+from moderation.scoring.onnx_runner import FP32_PRODUCTS, INT8_ONNX_NAME, INT8_RECIPE, MAX_INT8_DIFFERENCE, ONNX_NAME
 from moderation.training.accurate import AUXILIARY, LABELS
 
 pytestmark = pytest.mark.slow
@@ -100,8 +101,12 @@ def test_the_int8_copy_is_made_once_beside_the_export_and_scores_near_it_under_i
     int8 = AccurateScorer(AccurateSettings(cache_dir=str(cache_dir), batch_size=4), "int8")
     folder = accurate.checkpoint.parent
     quantized = folder / INT8_ONNX_NAME
-    assert quantized.stat().st_size < (folder / ONNX_NAME).stat().st_size / 2
-    assert (int8.version, int8.model_version) == (f"{accurate.version}-int8", accurate.version)
+    products = {node.name: node.op_type for node in onnx.load(str(quantized)).graph.node if "MatMul" in node.op_type}
+    kept = {name for name in products if FP32_PRODUCTS.search(name)}
+    assert len(kept) == 2 and {products[name] for name in kept} == {"MatMul"}
+    assert list(products.values()).count("MatMulInteger") == 34  # the encoder's other products with weights
+    assert quantized.stat().st_size < (folder / ONNX_NAME).stat().st_size
+    assert (int8.version, int8.model_version) == (f"{accurate.version}-{INT8_RECIPE}", accurate.version)
     assert int8.labels == accurate.labels
     fp32_scores, int8_scores = accurate.predict_outputs(REFERENCE["texts"]), int8.predict_outputs(REFERENCE["texts"])
     assert np.abs(fp32_scores - int8_scores).max() < MAX_INT8_DIFFERENCE

@@ -12,6 +12,7 @@ import torch
 
 from moderation.config import AccurateSettings
 from moderation.scoring.accurate import AccurateScorer
+from moderation.scoring.onnx_runner import INT8_RECIPE
 from moderation.training.accurate import (
     AUXILIARY,
     CHECKPOINT_FILE,
@@ -155,7 +156,7 @@ def test_train_cascade_fits_the_screen_chooses_bands_reports_them_and_writes_the
     assert fit.screen.startswith("lexicon/") and set(fit.labels) == set(cascade.screen.labels) & set(LABELS)
     assert cascade.fit == fit and f"-fit{fit.digest}:" in cascade.version
     # The default escalation tier is the int8 copy; the report measures its differences from the fp32 model.
-    assert cascade.accurate.version.endswith("-int8") and "## The escalation tier" in text
+    assert cascade.accurate.version.endswith(f"-{INT8_RECIPE}") and "## The escalation tier" in text
     assert (tmp_path / "scores.npz").is_file() and (tmp_path / "int8-scores.npz").is_file()  # cached apart
 
     # With the fit turned off, the bands are chosen on the screen's own scores and no fit is written; with the

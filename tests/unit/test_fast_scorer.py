@@ -55,7 +55,24 @@ def test_auxiliary_outputs_are_apart_from_the_labels(scorer: FastScorer) -> None
 
 
 def test_logits_are_the_linear_model_over_the_features_whatever_the_batch(scorer: FastScorer) -> None:
-    words = "you are a complete idiot and this article is a useful source about the council vote".split()
+    words = [
+        "you",
+        "are",
+        "a",
+        "complete",
+        "idiot",
+        "and",
+        "this",
+        "article",
+        "is",
+        "a",
+        "useful",
+        "source",
+        "about",
+        "the",
+        "council",
+        "vote",
+    ]
     texts = [normalise(" ".join(words[i % 7 : i % 7 + 3 + i % 11])) for i in range(600)]  # over one batch of 512
     logits = scorer.logits(texts)
     model = scorer.model

@@ -16,6 +16,7 @@ from moderation.models import CommentScore
 from moderation.scoring.base import load_scorer
 from moderation.scoring.cascade import CascadeScorer
 from moderation.scoring.lexicon import LexiconScorer
+from moderation.scoring.onnx_runner import INT8_RECIPE
 from moderation.scoring.screen_fit import DEFAULT_FIT_PATH, ScreenFit, read_fit, write_fit
 from moderation.training.screen_fit import fit_screen
 
@@ -122,7 +123,7 @@ def test_the_shipped_fit_serves_the_accurate_model_at_either_precision_without_l
     cascade = load_scorer("cascade", settings).text_scorer  # type: ignore[attr-defined]
     version = accurate_artifact().version
     assert cascade.fit == read_fit(DEFAULT_FIT_PATH) and not cascade.accurate.loaded
-    assert cascade.accurate.version == (f"{version}-int8" if tier.endswith("int8") else version)
+    assert cascade.accurate.version == (f"{version}-{INT8_RECIPE}" if tier.endswith("int8") else version)
     assert cascade.version.endswith(f">accurate/{cascade.accurate.version}")
 
 

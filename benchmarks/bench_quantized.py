@@ -38,13 +38,13 @@ Predict = Callable[[list[str]], npt.NDArray[np.float32]]
 def runners(scorer: AccurateScorer, folder: Path) -> dict[str, Predict]:
     import torch
 
-    from moderation.scoring.onnx_runner import ONNX_NAME, OnnxClassifierRunner, quantize_onnx
+    from moderation.scoring.onnx_runner import INT8_ONNX_NAME, ONNX_NAME, OnnxClassifierRunner, quantize_onnx
 
     torch_runner = scorer.engine.runner
     fp32_model = torch_runner.model  # type: ignore[attr-defined]
     int8_model = torch.ao.quantization.quantize_dynamic(fp32_model, {torch.nn.Linear}, dtype=torch.qint8)
     exported = scorer.checkpoint.parent / ONNX_NAME
-    quantized = folder / "model.int8.onnx"
+    quantized = folder / INT8_ONNX_NAME
     tokenizer = scorer.checkpoint.parent / "tokenizer.json"
     quantize_onnx(exported, tokenizer, quantized)
     max_length = torch_runner.max_length  # type: ignore[attr-defined]

@@ -83,7 +83,7 @@ class CascadeSettings(StrictModel):
             "obscene": (0.3134, 0.9934),
             "threat": (0.0115, 0.3279),
             "insult": (0.1529, 0.9287),
-            "identity_attack": (0.0093, 0.5616),
+            "identity_attack": (0.0093, 0.5781),
         }
     )
     """Per label, [low, high): a comment is rescored when any label's screen score (refitted, with a screen fit)

@@ -7,11 +7,11 @@ checkpoint), checked against that loaded model on probe texts, and later process
 onnxruntime and the `tokenizers` library. The export is fp32: the same scores as torch.
 
 `quantize_onnx` makes the int8 copy the cascade escalates to (scorer `accurate:int8`): weights quantized per
-output channel, activations per batch (ONNX Runtime's dynamic quantization), only the encoder's matrix products
-with a weight operand. Attention's score products, the embeddings, the pooler and the classifier stay fp32, and
-so do the feed-forward output products of the first two layers, where int8 moved the most flags. About 1.7
-times the fp32 export's speed on a CPU with int8 instructions, and 98.7% of its flags on dev comments
-(docs/model-card-accurate.md).
+output channel, activations per batch (ONNX Runtime's dynamic quantization), only the matrix products with a
+weight operand (the encoder's, the pooler's, the classifier's). Attention's score products and the embeddings
+stay fp32, and so do the feed-forward output products of the first two layers, where int8 moved the most
+flags. 1.7 to 2.1 times the fp32 export's speed on a CPU with int8 instructions, and 98.7% of its flags on dev
+comments (docs/model-card-accurate.md).
 Texts go through the same character cap, truncation and length-sorted batches as
 SequenceClassifierRunner (inference.py).
 """
@@ -41,9 +41,9 @@ INT8_RECIPE = "int8-ffn01"
 INT8_ONNX_NAME = f"model.{INT8_RECIPE}.onnx"
 # Matrix products the int8 copy leaves in fp32: the feed-forward output of layers 0 and 1. On 10,335 dev
 # comments (jigsaw_toxic_6label, jigsaw_toxic_first20k, kaggle_insults) quantizing every product with a weight
-# operand, embeddings included, kept 98.0% of the fp32 model's (comment, label) flags; only the encoder's
-# products, these two in fp32: 98.7%, at 1.2 times the time (all six layers' in fp32: 98.8% at 1.4 times;
-# embeddings in int8 too: 98.3%).
+# operand and the embeddings kept 98.0% of the fp32 model's (comment, label) flags; the products alone, these
+# two in fp32: 98.7%, at 1.2 times the time (all six layers' in fp32: 98.8% at 1.4 times; with the embeddings
+# in int8 too: 98.3%).
 FP32_PRODUCTS = re.compile(r"/layer\.[01]/output/dense/MatMul$")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # The exported model must give the loaded model's probabilities on these to this precision.

@@ -102,7 +102,7 @@ class ScoreRow(Base):
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     scorer: Mapped[str] = mapped_column(String(100))
-    scorer_version: Mapped[str] = mapped_column(String(100))
+    scorer_version: Mapped[str] = mapped_column(String(255))
     labels: Mapped[dict[str, Any]]
     attack_on_commenter: Mapped[float | None] = mapped_column(Float)
     attack_target: Mapped[str | None] = mapped_column(String(255))
@@ -154,7 +154,7 @@ class ModerationActionRow(Base):
     """The pipeline's explanation, or the moderator's free-text note."""
     reason_code: Mapped[str | None] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(255))
-    scorer: Mapped[str | None] = mapped_column(String(100))
+    scorer: Mapped[str | None] = mapped_column(String(255))
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     undoes_action_id: Mapped[int | None] = mapped_column(
         ForeignKey("moderation_actions.id", name="fk_moderation_actions_undoes_action_id")
@@ -295,7 +295,7 @@ class ScoringFailureRow(Base):
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     scorer: Mapped[str] = mapped_column(String(100))
-    scorer_version: Mapped[str] = mapped_column(String(100))
+    scorer_version: Mapped[str] = mapped_column(String(255))
     error: Mapped[str] = mapped_column(Text)
     failed_at: Mapped[datetime]
 

@@ -66,9 +66,14 @@ def calibrate_accurate(
 
 
 def fit_blend(model: DevRows, fast_logits: npt.NDArray[np.float64] | None) -> list[float]:
-    """[slope, offset, fast_slope] of a weighted logistic regression on the logits (fast_slope 0 without)."""
+    """[slope, offset, fast_slope] of a weighted logistic regression on the logits (fast_slope 0 without).
+
+    Where the fit gives the fast model a weight at or below 0 (it adds nothing the MiniLM does not say), the
+    label is calibrated on the MiniLM alone: a label's score never falls as the fast model's rises."""
     features = model.scores.reshape(-1, 1) if fast_logits is None else np.column_stack([model.scores, fast_logits])
     fitted = LogisticRegression(C=1e4, solver="lbfgs")
     fitted.fit(features, model.truth, sample_weight=model.weights)
     fast_slope = float(fitted.coef_[0, 1]) if fast_logits is not None else 0.0
+    if fast_logits is not None and round(fast_slope, 6) <= 0:
+        return fit_blend(model, None)
     return [round(float(fitted.coef_[0, 0]), 6), round(float(fitted.intercept_[0]), 6), round(fast_slope, 6)]

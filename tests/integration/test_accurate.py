@@ -104,7 +104,8 @@ def test_the_int8_copy_is_made_once_beside_the_export_and_scores_near_it_under_i
     products = {node.name: node.op_type for node in onnx.load(str(quantized)).graph.node if "MatMul" in node.op_type}
     kept = {name for name in products if FP32_PRODUCTS.search(name)}
     assert len(kept) == 2 and {products[name] for name in kept} == {"MatMul"}
-    assert list(products.values()).count("MatMulInteger") == 34  # the encoder's other products with weights
+    # every other product with a weight operand: the encoder's other 34, the pooler's and the classifier's
+    assert list(products.values()).count("MatMulInteger") == 36
     assert quantized.stat().st_size < (folder / ONNX_NAME).stat().st_size
     assert (int8.version, int8.model_version) == (f"{accurate.version}-{INT8_RECIPE}", accurate.version)
     assert int8.labels == accurate.labels
@@ -144,8 +145,8 @@ def test_label_scores_are_the_calibrated_blend_with_the_fast_model_and_auxiliary
         for label, blend in accurate.calibration.items():
             z = blend.slope * _logit(before.scores[label]) + blend.fast_slope * _logit(screened[label])
             assert after.scores[label] == pytest.approx(1 / (1 + math.exp(-(z + blend.offset))), abs=1e-4)
-    # the blend keeps each model's order within a label (positive slopes), so ranking figures stand
-    assert all(blend.slope > 0 and blend.fast_slope > 0 for blend in accurate.calibration.values())
+    # the blend never ranks against either model within a label (no negative slope), so ranking figures stand
+    assert all(blend.slope > 0 and blend.fast_slope >= 0 for blend in accurate.calibration.values())
 
 
 def test_a_blend_fitted_with_another_fast_model_is_refused(tmp_path: Path, cache_dir: Path) -> None:

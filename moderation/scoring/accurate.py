@@ -54,8 +54,8 @@ class AccurateScorer:
         self.precision = precision
         self.model_version = artifact.version
         self.version = accurate_version(artifact, precision)
-        digest = str(artifact.meta.get("deltas_sha256", artifact.version))
-        self.weights_digest = digest if precision == "fp32" else f"{digest}-{precision}"
+        # What cached outputs are checked against: the int8 copy's name its recipe, as its version does.
+        self.weights_digest = str(artifact.meta.get("deltas_sha256", artifact.version)) + _precision_suffix(precision)
         folder = cache_folder(artifact, Path(settings.cache_dir))
         self.checkpoint = folder / CHECKPOINT_NAME
         if settings.runtime == "onnx":
@@ -164,9 +164,15 @@ def parse_precision(variant: str) -> Precision:
 
 def accurate_version(artifact: Artifact, precision: Precision = "fp32") -> str:
     """The version an AccurateScorer of this artifact and precision reports (int8's scores are not fp32's)."""
+    return artifact.version + _precision_suffix(precision)
+
+
+def _precision_suffix(precision: Precision) -> str:
+    """ "" for fp32; for int8, the recipe of the int8 copy (onnx_runner.INT8_RECIPE), so that neither a stored
+    score nor a cached output of another recipe is taken for this one's."""
     from moderation.scoring.onnx_runner import INT8_RECIPE
 
-    return artifact.version if precision == "fp32" else f"{artifact.version}-{INT8_RECIPE}"
+    return "" if precision == "fp32" else f"-{INT8_RECIPE}"
 
 
 def accurate_artifact(settings: AccurateSettings | None = None) -> Artifact:

@@ -108,6 +108,8 @@ def test_the_int8_copy_is_made_once_beside_the_export_and_scores_near_it_under_i
     assert list(products.values()).count("MatMulInteger") == 36
     assert quantized.stat().st_size < (folder / ONNX_NAME).stat().st_size
     assert (int8.version, int8.model_version) == (f"{accurate.version}-{INT8_RECIPE}", accurate.version)
+    # cached dev outputs (train cascade's) are checked against this: another recipe's are never reused
+    assert int8.weights_digest == f"{accurate.weights_digest}-{INT8_RECIPE}"
     assert int8.labels == accurate.labels
     fp32_scores, int8_scores = accurate.predict_outputs(REFERENCE["texts"]), int8.predict_outputs(REFERENCE["texts"])
     assert np.abs(fp32_scores - int8_scores).max() < MAX_INT8_DIFFERENCE

@@ -8,6 +8,8 @@ every k-th to mix them, in threads of 20 with replies, as a JSONL file; every sc
 The cascade's escalated count is computed from the screen's scores and the configured bands.
 A scorer may name the accurate tier's runtime (scoring.accurate.runtime), to set them side by side in one
 run: `--scorers fast,cascade@onnx,cascade@torch,accurate@onnx,accurate@torch`; without one, the config's.
+`+no-recheck` runs a cascade without its recheck (scoring.cascade.recheck_bands emptied), to measure what the
+recheck costs: `--scorers cascade@onnx,cascade@onnx+no-recheck`.
 
     python benchmarks/bench_cascade.py [--comments 5000] [--families a,b] [--threads N] [--repeat 3] [--config FILE]
         [--scorers ...] [--out FILE]
@@ -73,7 +75,8 @@ def main() -> None:
     parser.add_argument(
         "--scorers",
         default="fast,cascade,accurate",
-        help="comma-separated scorers to run, each optionally @RUNTIME of the accurate tier (onnx, torch)",
+        help="comma-separated scorers to run, each optionally @RUNTIME of the accurate tier (onnx, torch), a cascade "
+        "optionally +no-recheck",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per scorer; the report keeps the median")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-cascade.json")
@@ -99,10 +102,13 @@ def main() -> None:
         write_threads(texts, path)
         for _ in range(args.repeat):
             for scorer in scorers:
-                name, _, runtime = scorer.partition("@")
+                spec, _, option = scorer.partition("+")
+                name, _, runtime = spec.partition("@")
                 command = [sys.executable, "-c", "from moderation.cli import main; main()", "score"]
                 command += ["--input", str(path), "--output", str(Path(tmp) / "out.jsonl"), "--scorer", name]
-                run_env = {**env, "MODERATION__SCORING__ACCURATE__RUNTIME": runtime} if runtime else env
+                run_env = {**env, "MODERATION__SCORING__ACCURATE__RUNTIME": runtime} if runtime else dict(env)
+                if option == "no-recheck":
+                    run_env["MODERATION__SCORING__CASCADE__RECHECK_BANDS"] = "{}"
                 started = time.perf_counter()
                 subprocess.run(command, cwd=tmp, env=run_env, check=True, capture_output=True, text=True)
                 times[scorer].append(time.perf_counter() - started)
@@ -117,7 +123,7 @@ def main() -> None:
             "per_second": len(texts) / seconds,
             "runs": [round(t, 2) for t in times[scorer]],
         }
-        if scorer.partition("@")[0] == "cascade":
+        if scorer.partition("+")[0].partition("@")[0] == "cascade":
             count = escalated(texts, args.config)
             row["escalated"] = f"{count} ({count / len(texts):.1%})"
         rows.append(row)

@@ -78,11 +78,11 @@ class CascadeSettings(StrictModel):
     int8 copy (about twice as fast; decisions reported against the fp32 `accurate` alone, reports/cascade.md)."""
     bands: dict[str, tuple[Probability, Probability]] = Field(
         default_factory=lambda: {
-            "toxicity": (0.0949, 0.9800),
+            "toxicity": (0.0950, 0.9799),
             "severe_toxicity": (0.0478, 0.5691),
             "obscene": (0.3134, 0.9934),
             "threat": (0.0115, 0.3279),
-            "insult": (0.1529, 0.9287),
+            "insult": (0.1528, 0.9287),
             "identity_attack": (0.0093, 0.5781),
         }
     )
@@ -92,9 +92,25 @@ class CascadeSettings(StrictModel):
     screen_fit: str | None = None
     """JSON file from `moderation train cascade` that refits the screen's scores to estimate the accurate tier's;
     unset: the one shipped in the package, when the tiers are fast and accurate; "" (empty): none."""
+    recheck_bands: dict[str, tuple[Probability, Probability]] = Field(
+        default_factory=lambda: {
+            "toxicity": (0.3853, 0.4665),
+            "severe_toxicity": (0.2823, 0.3063),
+            "obscene": (0.8454, 0.8697),
+            "threat": (0.1400, 0.1529),
+            "insult": (0.5015, 0.5720),
+            "identity_attack": (0.1445, 0.1945),
+        }
+    )
+    """With `accurate = "accurate:int8"`: per label, [low, high) of the int8 copy's score around the flag threshold,
+    where its flag differed from the fp32 model's on dev rows (chosen by `moderation train cascade`:
+    reports/cascade.md). An escalated comment scored there is scored again by the fp32 `accurate` (loaded only when
+    the first such comment comes). {} (empty): no recheck. Ignored with any other accurate tier. As with `bands`,
+    chosen for the shipped models and equal to the shipped config's."""
 
     def __hash__(self) -> int:  # scorers are cached per settings; a dict field is not hashable by default
-        return hash((self.screen, self.accurate, tuple(sorted(self.bands.items())), self.screen_fit))
+        bands = tuple(sorted(self.bands.items())), tuple(sorted(self.recheck_bands.items()))
+        return hash((self.screen, self.accurate, bands, self.screen_fit))
 
 
 class FastSettings(StrictModel):

@@ -78,7 +78,10 @@ def _cascade(settings: ScoringSettings, variant: str) -> TextScorer:
     if "cascade" in (tiers.screen.partition(":")[0], tiers.accurate.partition(":")[0]):
         raise ScoringError("scoring.cascade: a cascade cannot be a tier of itself; use e.g. fast and accurate")
     screen, accurate = _text_scorer(tiers.screen, settings), _lazy_text_scorer(tiers.accurate, settings)
-    return CascadeScorer(screen, accurate, tiers.bands, _screen_fit(tiers.screen_fit, screen, accurate))
+    # The recheck bands are where the int8 copy's flags can differ from the fp32 model's: for that tier only.
+    recheck = _lazy_text_scorer("accurate", settings) if tiers.accurate == "accurate:int8" else None
+    fit = _screen_fit(tiers.screen_fit, screen, accurate)
+    return CascadeScorer(screen, accurate, tiers.bands, fit, recheck=recheck, recheck_bands=tiers.recheck_bands)
 
 
 def _screen_fit(configured: str | None, screen: TextScorer, accurate: TextScorer) -> ScreenFit | None:

@@ -10,6 +10,11 @@ except where the screen's own score is at or above the band's high end: there th
 another (a threat screened at 1.0 and escalated for its toxicity stays a threat). The rest keep the
 screen's. The accurate tier is loaded on the first escalation, so a run where nothing
 is uncertain never loads it.
+
+With a recheck tier (the fp32 model behind the int8 copy the cascade escalates to), an escalated comment whose
+accurate-tier score for any label falls in that label's recheck band (`scoring.cascade.recheck_bands`: the
+scores around the flag threshold where the int8 copy's flag can differ from the fp32 model's, chosen by
+`moderation train cascade`) is scored again by the recheck tier, and takes its scores instead.
 """
 
 from __future__ import annotations
@@ -73,31 +78,38 @@ class CascadeScorer:
     name = "cascade"
 
     def __init__(
-        self, screen: TextScorer, accurate: TextScorer, bands: Mapping[str, Band], fit: ScreenFit | None = None
+        self,
+        screen: TextScorer,
+        accurate: TextScorer,
+        bands: Mapping[str, Band],
+        fit: ScreenFit | None = None,
+        recheck: TextScorer | None = None,
+        recheck_bands: Mapping[str, Band] | None = None,
     ) -> None:
-        unknown = sorted(set(bands) - set(screen.labels))
-        if unknown:
-            raise ScoringError(
-                f"scoring.cascade.bands: the screen scorer {screen.name!r} has no label {', '.join(unknown)}; "
-                f"use some of {', '.join(screen.labels)}"
-            )
-        for label, (low, high) in bands.items():
-            if not 0.0 <= low <= high <= 1.0:
-                raise ScoringError(f"scoring.cascade.bands.{label}: need 0 <= low <= high <= 1, got [{low}, {high}]")
+        _check_bands("bands", bands, screen)
+        if recheck is not None:
+            _check_bands("recheck_bands", recheck_bands or {}, accurate)
         if fit:
             fit.check_tiers(f"{screen.name}/{screen.version}", f"{accurate.name}/{model_version(accurate)}")
         self.screen = screen
         self.accurate = accurate
         self.bands = dict(bands)
         self.fit = fit
+        self.recheck_bands = dict(recheck_bands or {}) if recheck is not None else {}
+        self.recheck = recheck if self.recheck_bands else None
         self.labels = screen.labels
         chosen = band_digest(self.bands) + (f"-fit{fit.digest}" if fit else "")
-        self.version = f"cascade-{chosen}:{screen.name}/{screen.version}>{accurate.name}/{accurate.version}"
+        tiers = f"{screen.name}/{screen.version}>{accurate.name}/{accurate.version}"
+        if self.recheck is not None:
+            chosen += f"-recheck{band_digest(self.recheck_bands)}"
+            tiers += f">{self.recheck.name}/{self.recheck.version}"
+        self.version = f"cascade-{chosen}:{tiers}"
         self.screened = 0
         self.escalated = 0
+        self.rechecked = 0
 
     def in_band(self, score: CommentScore) -> bool:
-        return any(low <= score.scores.get(label, -1.0) < high for label, (low, high) in self.bands.items())
+        return in_bands(score, self.bands)
 
     def screen_scores(self, texts: Sequence[str]) -> list[CommentScore]:
         """The screen's results, refitted where there is a fit: what the bands are applied to."""
@@ -110,10 +122,21 @@ class CascadeScorer:
         self.screened += len(texts)
         self.escalated += len(uncertain)
         if uncertain:
-            rescored = self.accurate.score_texts([texts[i] for i in uncertain])
+            escalated = [texts[i] for i in uncertain]
+            rescored = self._rechecked(escalated, self.accurate.score_texts(escalated))
             for i, accurate in zip(uncertain, rescored, strict=True):
                 results[i] = self._combine(results[i], accurate)
         return results
+
+    def _rechecked(self, texts: Sequence[str], scores: list[CommentScore]) -> list[CommentScore]:
+        """`scores`, with the recheck tier's in place of those that fall in a recheck band."""
+        close = [k for k, score in enumerate(scores) if in_bands(score, self.recheck_bands)]
+        if self.recheck is None or not close:
+            return scores
+        self.rechecked += len(close)
+        for k, score in zip(close, self.recheck.score_texts([texts[k] for k in close]), strict=True):
+            scores[k] = score
+        return scores
 
     def _combine(self, screened: CommentScore, accurate: CommentScore) -> CommentScore:
         scores = {label: self._combined(label, value, accurate) for label, value in screened.scores.items()}
@@ -127,6 +150,23 @@ class CascadeScorer:
         rescored = accurate.scores.get(label, screened)
         _, high = self.bands.get(label, (0.0, 1.0))
         return max(screened, rescored) if screened >= high else rescored
+
+
+def in_bands(score: CommentScore, bands: Mapping[str, Band]) -> bool:
+    """Whether any label's score falls in its band [low, high)."""
+    return any(low <= score.scores.get(label, -1.0) < high for label, (low, high) in bands.items())
+
+
+def _check_bands(key: str, bands: Mapping[str, Band], scorer: TextScorer) -> None:
+    unknown = sorted(set(bands) - set(scorer.labels))
+    if unknown:
+        raise ScoringError(
+            f"scoring.cascade.{key}: the scorer {scorer.name!r} it applies to has no label {', '.join(unknown)}; "
+            f"use some of {', '.join(scorer.labels)}"
+        )
+    for label, (low, high) in bands.items():
+        if not 0.0 <= low <= high <= 1.0:
+            raise ScoringError(f"scoring.cascade.{key}.{label}: need 0 <= low <= high <= 1, got [{low}, {high}]")
 
 
 def model_version(scorer: TextScorer) -> str:

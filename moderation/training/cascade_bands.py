@@ -10,7 +10,9 @@ label, the band [low, high) is
   the accurate tier would not make number at most `extra` of the accurate tier's flags (1.0: none stand).
 The escalated comments may be scored by another copy of the accurate model than the reference (`tier`: its
 int8 copy); the bands are chosen against the reference and the decisions measured against it, so the
-copy's own differences count. Chosen on one half of the dev rows (even rows), measured on the other (odd
+copy's own differences count. With a recheck (the reference model scoring again what the copy scores near a
+threshold), each label's recheck band holds the copy's scores of every row whose flag the copy and the reference
+set differently. Chosen on one half of the dev rows (even rows), measured on the other (odd
 rows): decisions against the accurate tier alone (share of its flags kept, extra flags), AUC per task, and
 the share escalated on the natural-prevalence dev files (the balanced jigsaw_toxic_6label is not natural
 traffic).
@@ -71,6 +73,9 @@ class CascadeResult:
     bands: dict[str, Band]
     escalated: dict[str, float]
     """Share escalated per file, 'natural' over the natural-prevalence files, 'all' over every row."""
+    recheck_bands: dict[str, Band]
+    rechecked: dict[str, float]
+    """Share of all rows escalated and then rechecked, per file as `escalated`."""
     agreement: dict[str, Agreement]
     """Per label, and 'all' over the labels: flags are (comment, label) pairs."""
     comments: Agreement
@@ -120,6 +125,31 @@ def decision_bands(
     return bands
 
 
+def recheck_bands(
+    tier: Mapping[str, Scores],
+    reference: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
+) -> dict[str, Band]:
+    """Per label with a threshold, the band [low, high) of the tier's scores that holds every row where the tier's
+    flag differs from the reference's: from the lowest tier score of a reference flag the tier misses to just
+    above the highest tier score of a tier flag the reference does not make (to 4 decimals, outwards, as scores
+    are rounded). No band for a label where the two never differ."""
+    t_all, r_all = np.concatenate(list(tier.values())), np.concatenate(list(reference.values()))
+    bands = {}
+    for k, label in enumerate(labels):
+        if label not in thresholds:
+            continue
+        threshold = thresholds[label]
+        t, r = t_all[:, k], r_all[:, k] >= threshold
+        missed, extra = t[r & (t < threshold)], t[~r & (t >= threshold)]
+        if len(missed) or len(extra):
+            low = np.floor(missed.min() * 1e4) / 1e4 if len(missed) else threshold
+            high = (np.floor(extra.max() * 1e4) + 1) / 1e4 if len(extra) else threshold
+            bands[label] = (float(low), float(high))
+    return bands
+
+
 def _trusted_from(s: Scores, flagged: npt.NDArray[np.bool_], threshold: float, allowed: int) -> float:
     """The lowest screen score (>= threshold) at and above which at most `allowed` comments are not accurate's
     flags; 1.0 when there is none."""
@@ -138,27 +168,39 @@ def evaluate(
     tasks: list[Task],
     bands: Mapping[str, Band],
     tier: Mapping[str, Scores] | None = None,
+    recheck: Mapping[str, Band] | None = None,
 ) -> CascadeResult:
-    """The cascade's decisions against `accurate` alone, escalated comments scored by `tier` (default: `accurate`)."""
+    """The cascade's decisions against `accurate` alone, escalated comments scored by `tier` (default: `accurate`),
+    and those of them in a `recheck` band by `accurate`."""
     tier = tier if tier is not None else accurate
+    recheck = dict(recheck or {})
     escalate = {family: in_band(s, labels, bands) for family, s in screen.items()}
-    escalated = {family: float(mask.mean()) for family, mask in escalate.items()}
-    natural = [mask for family, mask in escalate.items() if family in NATURAL_FAMILIES]
-    escalated["natural"] = float(np.concatenate(natural).mean()) if natural else float("nan")
-    escalated["all"] = float(np.concatenate(list(escalate.values())).mean())
+    again = {family: escalate[family] & in_band(tier[family], labels, recheck) for family in screen}
+    rescored = {family: np.where(again[family][:, None], accurate[family], tier[family]) for family in screen}
     mixed = {
-        family: np.where(escalate[family][:, None], combined(s, tier[family], labels, bands), s)
+        family: np.where(escalate[family][:, None], combined(s, rescored[family], labels, bands), s)
         for family, s in screen.items()
     }
     return CascadeResult(
         dict(bands),
-        escalated,
+        _shares(escalate),
+        recheck,
+        _shares(again),
         _agreement(mixed, accurate, labels, thresholds),
         _comment_agreement(mixed, accurate, labels, thresholds),
         {_key(t): _auc(t, mixed[t.family], labels) for t in tasks},
         {_key(t): _auc(t, accurate[t.family], labels) for t in tasks},
         {_key(t): _auc(t, screen[t.family], labels) for t in tasks},
     )
+
+
+def _shares(masks: Mapping[str, npt.NDArray[np.bool_]]) -> dict[str, float]:
+    """The share of rows a mask holds per file, over the natural-prevalence files ('natural') and every row ('all')."""
+    shares = {family: float(mask.mean()) for family, mask in masks.items()}
+    natural = [mask for family, mask in masks.items() if family in NATURAL_FAMILIES]
+    shares["natural"] = float(np.concatenate(natural).mean()) if natural else float("nan")
+    shares["all"] = float(np.concatenate(list(masks.values())).mean())
+    return shares
 
 
 def split_half(
@@ -170,16 +212,17 @@ def split_half(
     miss: float = 0.01,
     extra: float = 0.01,
     tier: Mapping[str, Scores] | None = None,
+    recheck: bool = False,
 ) -> CascadeResult:
     """Bands chosen on the even rows of every dev file, measured on the odd rows (escalated comments scored by
-    `tier`, default `accurate`)."""
-    chosen = decision_bands(
-        {f: s[0::2] for f, s in screen.items()},
-        {f: a[0::2] for f, a in accurate.items()},
-        labels,
-        thresholds,
-        miss,
-        extra,
+    `tier`, default `accurate`; with `recheck`, those where the tier's flag may differ from `accurate`'s scored
+    again by `accurate`)."""
+    even = {f: a[0::2] for f, a in accurate.items()}
+    chosen = decision_bands({f: s[0::2] for f, s in screen.items()}, even, labels, thresholds, miss, extra)
+    recheck_chosen = (
+        recheck_bands({f: t[0::2] for f, t in tier.items()}, even, labels, thresholds)
+        if recheck and tier is not None
+        else {}
     )
     return evaluate(
         {f: s[1::2] for f, s in screen.items()},
@@ -189,6 +232,7 @@ def split_half(
         [Task(t.family, t.label, t.gold[1::2]) for t in tasks],
         chosen,
         {f: t[1::2] for f, t in tier.items()} if tier is not None else None,
+        recheck_chosen,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from moderation.training.accurate_report import DevSet, accurate_dev_scores, dev
 from moderation.training.cascade_bands import (
     NATURAL_FAMILIES,
     Agreement,
+    Band,
     CascadeResult,
     Task,
     held_out_agreement,
@@ -63,6 +64,7 @@ def choose_cascade(
     screen = load_scorer(cascade.screen, settings.scoring).text_scorer  # type: ignore[attr-defined]
     accurate = AccurateScorer(settings.scoring.accurate)
     tier = escalation_tier(cascade.accurate, settings, accurate)
+    rechecks = tier is not accurate  # the int8 copy: the fp32 model rechecks its near-threshold scores
     labels = tuple(label for label in screen.labels if label in accurate.labels)
     columns = [accurate.engine.outputs.index(label) for label in labels]
     inputs = screen_inputs(screen)
@@ -94,9 +96,9 @@ def choose_cascade(
     screen_scores = {family: fit.refit(outputs) for family, outputs in raw.items()} if fit else unfitted
     tasks = [task for task in dev.tasks if task.label in labels]
     thresholds = {label: settings.policy.thresholds[label] for label in labels if label in settings.policy.thresholds}
-    result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra, tier_scores)
+    result = split_half(screen_scores, accurate_scores, labels, thresholds, tasks, miss, extra, tier_scores, rechecks)
     tradeoff = {  # the table shows no AUC: no tasks
-        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, [], m, e, tier_scores)
+        (fitted, m, e): split_half(scores, accurate_scores, labels, thresholds, [], m, e, tier_scores, rechecks)
         for fitted, scores in ((("fitted", screen_scores),) if fit else ()) + (("own scores", unfitted),)
         for m in MISS_GRID
         for e in EXTRA_GRID
@@ -104,6 +106,7 @@ def choose_cascade(
     report = _report(result, tasks, f"{screen.name}/{screen.version}", accurate.version, thresholds, miss, extra)
     if tier_scores is not None:
         report += _tier_section(tier.version, held_out_agreement(tier_scores, accurate_scores, labels, thresholds))
+        report += _recheck_section(result, accurate.version) if rechecks else ""
     report_path.parent.mkdir(parents=True, exist_ok=True)
     bench = _throughput(report_path.parent / "bench-cascade.json")
     fit_section = _fit_section(fit) if fit else '\nNo screen fit (`scoring.cascade.screen_fit = ""`).\n'
@@ -126,6 +129,25 @@ def escalation_tier(name: str, settings: Settings, accurate: AccurateScorer) -> 
     return accurate if precision == accurate.precision else AccurateScorer(settings.scoring.accurate, precision)
 
 
+def _recheck_section(result: CascadeResult, accurate: str) -> str:
+    return "\n".join(
+        [
+            "\n## The recheck\n",
+            f"An escalated comment whose escalation-tier score for a label lies in that label's recheck band is scored "
+            f"again by the fp32 `{accurate}`, which decides it. Per label, the band holds the "
+            "escalation tier's scores of every even dev row whose flag it sets differently from the fp32 model "
+            "(no band: they never differ). Every figure above counts the recheck.\n",
+            "```toml",
+            "[scoring.cascade.recheck_bands]",
+            *bands_toml(result.recheck_bands),
+            "```\n",
+            f"Rechecked: **{result.rechecked['natural']:.1%}** of natural traffic, {result.rechecked['all']:.1%} of "
+            "every dev row (both out of all the rows, not of those escalated).",
+            "",
+        ]
+    )
+
+
 def _tier_section(version: str, agreement: tuple[Agreement, Agreement]) -> str:
     labels, comments = agreement
     return (
@@ -137,18 +159,26 @@ def _tier_section(version: str, agreement: tuple[Agreement, Agreement]) -> str:
     )
 
 
-def bands_toml(result: CascadeResult) -> list[str]:
-    return [f"{label} = [{low:.4f}, {high:.4f}]" for label, (low, high) in result.bands.items()]
+def bands_toml(bands: Mapping[str, Band]) -> list[str]:
+    return [f"{label} = [{low:.4f}, {high:.4f}]" for label, (low, high) in bands.items()]
 
 
 def write_bands(config_path: Path, result: CascadeResult) -> None:
-    """Replace the key lines of the [scoring.cascade.bands] table in the config file, keeping its comments."""
-    text = config_path.read_text(encoding="utf-8")
-    table = re.search(r"^\[scoring\.cascade\.bands\]\n((?:#.*\n)*)((?:[^\[\n].*\n)*)", text, re.MULTILINE)
+    """Replace the key lines of the [scoring.cascade.bands] table in the config file, keeping its comments, and
+    those of [scoring.cascade.recheck_bands] (added at the end where the file has no such table)."""
+    text = _with_table(config_path, config_path.read_text(encoding="utf-8"), "scoring.cascade.bands", result.bands)
+    text = _with_table(config_path, text, "scoring.cascade.recheck_bands", result.recheck_bands, add=True)
+    config_path.write_text(text, encoding="utf-8")
+
+
+def _with_table(config_path: Path, text: str, name: str, bands: Mapping[str, Band], add: bool = False) -> str:
+    table = re.search(rf"^\[{re.escape(name)}\]\n((?:#.*\n)*)((?:[^\[\n].*\n)*)", text, re.MULTILINE)
+    lines = "".join(f"{line}\n" for line in bands_toml(bands))
+    if table is None and add:  # even empty: an absent table would mean the shipped defaults
+        return text.rstrip("\n") + f"\n\n[{name}]\n{lines}"
     if table is None:
-        raise ConfigError(f"{config_path}: no [scoring.cascade.bands] table to write the bands into")
-    lines = "".join(f"{line}\n" for line in bands_toml(result))
-    config_path.write_text(text[: table.start(2)] + lines + "\n" + text[table.end(2) :].lstrip("\n"), encoding="utf-8")
+        raise ConfigError(f"{config_path}: no [{name}] table to write the bands into")
+    return text[: table.start(2)] + lines + "\n" + text[table.end(2) :].lstrip("\n")
 
 
 def _report(
@@ -172,7 +202,7 @@ def _report(
         "below is measured on the odd rows.\n",
         "```toml",
         "[scoring.cascade.bands]",
-        *bands_toml(result),
+        *bands_toml(result.bands),
         "```\n",
         "## Decisions against the accurate tier alone\n",
         "Flags are (comment, label) pairs with score >= the label's threshold (policy.thresholds).\n",
@@ -223,8 +253,9 @@ def _tradeoff(results: dict[tuple[str, float, float], CascadeResult]) -> str:
         "decisions within 2% of the accurate tier's (at least 98% of its flags kept and at most 2% extra, counted both "
         "as (comment, label) pairs and as flagged comments) are marked.\n",
         "| screen scores | --miss | --extra | accurate's flags kept | extra flags | flagged comments kept | "
-        "extra flagged comments | within 2% | escalated, natural traffic | escalated, all dev rows |",
-        "|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|",
+        "extra flagged comments | within 2% | escalated, natural traffic | escalated, all dev rows | "
+        "rechecked, natural traffic |",
+        "|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|",
     ]
     for (fitted, miss, extra), result in results.items():
         agreement, comments = result.agreement["all"], result.comments
@@ -232,7 +263,7 @@ def _tradeoff(results: dict[tuple[str, float, float], CascadeResult]) -> str:
         lines.append(
             f"| {fitted} | {miss:g} | {extra:g} | {agreement.kept_share:.1%} | {agreement.extra_share:.1%} | "
             f"{comments.kept_share:.1%} | {comments.extra_share:.1%} | {within} | {result.escalated['natural']:.1%} | "
-            f"{result.escalated['all']:.1%} |"
+            f"{result.escalated['all']:.1%} | {result.rechecked['natural']:.1%} |"
         )
     return "\n".join([*lines, ""])
 

@@ -247,6 +247,33 @@ def test_cascade_loads_the_accurate_tier_only_when_a_comment_is_uncertain(cache_
     assert read_artifact().version in scorer.version and "lexicon" in scorer.version
 
 
+def test_the_int8_tiers_scores_in_a_recheck_band_are_replaced_by_the_fp32_models(
+    cache_dir: Path, accurate: AccurateScorer
+) -> None:
+    calm, rude = ["A calm remark.", "Nice work on the map."], ["You idiot.", "f*** this, you moron"]
+    settings = ScoringSettings(
+        accurate=AccurateSettings(cache_dir=str(cache_dir)),
+        cascade=CascadeSettings(
+            screen="lexicon",
+            accurate="accurate:int8",
+            bands={"insult": (0.0, 1.0)},
+            recheck_bands={"insult": (0.5, 1.0)},
+        ),
+    )
+    cascade = load_scorer("cascade", settings).text_scorer  # type: ignore[attr-defined]
+    int8 = AccurateScorer(AccurateSettings(cache_dir=str(cache_dir)), "int8")
+    outputs = [*cascade.labels, *AUXILIARY]  # the screen's labels, the accurate tier's auxiliary outputs
+    # Escalated, the int8 insult below 0.5: not rechecked.
+    np.testing.assert_array_equal(_matrix(cascade.score_texts(calm), outputs), _matrix(int8.score_texts(calm), outputs))
+    assert (cascade.escalated, cascade.rechecked, cascade.recheck.loaded) == (2, 0, False)
+    # In the recheck band: the fp32 model's scores.
+    rechecked = _matrix(cascade.score_texts(rude), outputs)
+    np.testing.assert_array_equal(rechecked, _matrix(accurate.score_texts(rude), outputs))
+    assert np.abs(rechecked - _matrix(int8.score_texts(rude), outputs)).max() > 0
+    assert (cascade.escalated, cascade.rechecked) == (4, 2)
+    assert cascade.version.endswith(f">accurate/{int8.version}>accurate/{accurate.version}")
+
+
 def test_a_tiny_training_run_writes_an_artifact_that_loads_and_reproduces(tmp_path: Path) -> None:
     from moderation.training.accurate import SUPERVISION, TrainOptions, train_accurate
 

@@ -154,10 +154,13 @@ def test_train_cascade_fits_the_screen_chooses_bands_reports_them_and_writes_the
     settings = load_settings(config)
     cascade = load_scorer("cascade", settings.scoring).text_scorer  # type: ignore[attr-defined]
     assert fit.screen.startswith("lexicon/") and set(fit.labels) == set(cascade.screen.labels) & set(LABELS)
-    assert cascade.fit == fit and f"-fit{fit.digest}:" in cascade.version
+    assert cascade.fit == fit and f"-fit{fit.digest}" in cascade.version
     # The default escalation tier is the int8 copy; the report measures its differences from the fp32 model.
     assert cascade.accurate.version.endswith(f"-{INT8_RECIPE}") and "## The escalation tier" in text
     assert (tmp_path / "scores.npz").is_file() and (tmp_path / "int8-scores.npz").is_file()  # cached apart
+    # The fp32 model rechecks the int8 copy where their flags differed: the bands written, even none.
+    assert "## The recheck" in text and "[scoring.cascade.recheck_bands]\n" in config.read_text()
+    assert (cascade.recheck is not None) == bool(settings.scoring.cascade.recheck_bands)
 
     # With the fit turned off, the bands are chosen on the screen's own scores and no fit is written; with the
     # fp32 model as the escalation tier, the report has no tier of its own to describe.

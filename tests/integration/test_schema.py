@@ -11,8 +11,11 @@ from sqlalchemy import create_engine, text
 from moderation.storage.engine import upgrade
 from moderation.storage.tables import Base
 
-# A cascade's version names both tiers, the bands and the fit: the default one is over 100 characters.
-LONG_VERSION = "cascade-eae5195f-fit11513f86:fast/fast-1.0-ab85d0da>accurate/accurate-77cf8df3c9e2-int8-ffn01+thread3"
+# A cascade's version names its tiers, the bands and the fit: the default one is about 150 characters.
+LONG_VERSION = (
+    "cascade-fcb8d933-fitf68903a6-recheck89a3e7b8:fast/fast-1.0-ab85d0da>accurate/accurate-77cf8df3c9e2-int8-ffn01"
+    ">accurate/accurate-77cf8df3c9e2+thread3"
+)
 
 
 def test_the_migrated_schema_is_the_one_the_tables_describe(db_url: str) -> None:

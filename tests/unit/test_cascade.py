@@ -14,7 +14,7 @@ from moderation.scoring.attack import ATTACK_VERSION
 from moderation.scoring.base import load_scorer
 from moderation.scoring.cascade import CascadeScorer, band_digest
 from moderation.scoring.lexicon import LexiconScorer
-from moderation.training.cascade_bands import Task, combined, decision_bands, evaluate, in_band
+from moderation.training.cascade_bands import Task, combined, decision_bands, evaluate, in_band, recheck_bands
 from moderation.training.cascade_report import write_bands
 
 
@@ -27,6 +27,18 @@ class Shifted(LexiconScorer):
     def score_texts(self, texts):  # type: ignore[no-untyped-def]
         return [
             CommentScore({k: round(v - 0.01, 4) for k, v in s.scores.items()}, s.evidence, auxiliary={"attack": 0.7})
+            for s in super().score_texts(texts)
+        ]
+
+
+class Raised(LexiconScorer):
+    """The lexicon with every score moved up by 0.05: tells which comments the recheck tier scored."""
+
+    name = "raised"
+
+    def score_texts(self, texts):  # type: ignore[no-untyped-def]
+        return [
+            CommentScore({k: round(min(v + 0.05, 1.0), 4) for k, v in s.scores.items()}, s.evidence)
             for s in super().score_texts(texts)
         ]
 
@@ -52,7 +64,7 @@ def test_evidence_survives_escalation_only_where_the_accurate_tier_agrees() -> N
 
 
 def test_a_band_for_a_label_the_screen_lacks_is_an_error() -> None:
-    with pytest.raises(ScoringError, match=r"scoring.cascade.bands: the screen scorer 'lexicon' has no label attack"):
+    with pytest.raises(ScoringError, match=r"scoring.cascade.bands: the scorer .lexicon. it applies to has no label"):
         CascadeScorer(LexiconScorer(), Shifted(), {"attack": (0.1, 0.5)})
 
 
@@ -66,6 +78,48 @@ def test_the_version_names_both_tiers_and_changes_with_the_band() -> None:
     two = CascadeScorer(LexiconScorer(), Shifted(), {"insult": (0.1, 0.6)})
     assert one.version.startswith(f"cascade-{band_digest(one.bands)}:lexicon/lexicon-")
     assert ">shifted/" in one.version and one.version != two.version
+
+
+def test_an_escalated_comment_scored_in_a_recheck_band_is_scored_again_by_the_recheck_tier() -> None:
+    cascade = CascadeScorer(
+        LexiconScorer(), Shifted(), {"insult": (0.0, 1.0)}, recheck=Raised(), recheck_bands={"insult": (0.5, 0.95)}
+    )
+    calm, rude = cascade.score_texts(["a calm remark", "you idiot"])
+    assert calm.scores["insult"] == pytest.approx(0.01)  # the escalation tier's 0.01 is outside [0.5, 0.95)
+    assert rude.scores["insult"] == pytest.approx(0.95)  # its 0.89 is inside: the recheck tier's 0.9 + 0.05
+    assert (cascade.escalated, cascade.rechecked) == (2, 1)
+
+
+def test_without_a_recheck_tier_the_recheck_bands_are_ignored() -> None:
+    cascade = CascadeScorer(LexiconScorer(), Shifted(), {"insult": (0.0, 1.0)}, recheck_bands={"insult": (0.0, 1.0)})
+    (rude,) = cascade.score_texts(["you idiot"])
+    assert rude.scores["insult"] == pytest.approx(0.89) and cascade.rechecked == 0
+    assert "recheck" not in cascade.version
+
+
+def test_the_version_names_the_recheck_tier_and_changes_with_its_band() -> None:
+    bands = {"insult": (0.1, 0.5)}
+    one = CascadeScorer(LexiconScorer(), Shifted(), bands, recheck=Raised(), recheck_bands={"insult": (0.4, 0.6)})
+    two = CascadeScorer(LexiconScorer(), Shifted(), bands, recheck=Raised(), recheck_bands={"insult": (0.4, 0.7)})
+    assert ">shifted/" in one.version and ">raised/" in one.version and one.version != two.version
+
+
+def test_a_recheck_band_for_a_label_the_escalation_tier_lacks_is_an_error() -> None:
+    with pytest.raises(ScoringError, match=r"scoring.cascade.recheck_bands: the scorer .shifted. it applies to has no"):
+        CascadeScorer(LexiconScorer(), Shifted(), {}, recheck=Raised(), recheck_bands={"attack": (0.1, 0.5)})
+
+
+def test_the_recheck_bands_apply_to_the_int8_copy_only() -> None:
+    # They are where that copy's flags can differ from the fp32 model's; another tier is not rechecked.
+    settings = ScoringSettings(cascade=CascadeSettings(screen="lexicon", accurate="lexicon", bands={}))
+    assert settings.cascade.recheck_bands
+    assert load_scorer("cascade", settings).text_scorer.recheck is None  # type: ignore[attr-defined]
+
+
+def test_no_recheck_without_recheck_bands() -> None:
+    settings = ScoringSettings(cascade=CascadeSettings(recheck_bands={}))
+    cascade = load_scorer("cascade", settings).text_scorer  # type: ignore[attr-defined]
+    assert cascade.recheck is None and "recheck" not in cascade.version
 
 
 def test_cascade_is_a_registered_scorer_name() -> None:
@@ -130,6 +184,44 @@ def test_a_comment_counts_once_as_a_decision_however_many_labels_flag_it() -> No
     assert (result.comments.accurate_flags, result.comments.kept, result.comments.extra) == (2, 1, 1)
 
 
+def test_recheck_bands_hold_every_row_whose_flag_the_copy_sets_differently() -> None:
+    rng = np.random.default_rng(5)
+    reference = rng.random((4000, 1))
+    copy = np.clip(reference + rng.normal(0, 0.01, (4000, 1)), 0, 1)
+    labels, thresholds = ("toxicity",), {"toxicity": 0.5}
+    bands = recheck_bands({"f": copy}, {"f": reference}, labels, thresholds)
+    low, high = bands["toxicity"]
+    differ = (copy[:, 0] >= 0.5) != (reference[:, 0] >= 0.5)
+    assert differ.any() and in_band(copy[differ], labels, bands).all()
+    assert 0.45 < low < 0.5 < high < 0.55
+    # With the recheck, the cascade escalating everything decides as the reference does; without, it does not.
+    everything = {"toxicity": (0.0, 1.0)}
+    rechecked = evaluate({"f": copy}, {"f": reference}, labels, thresholds, [], everything, {"f": copy}, bands)
+    plain = evaluate({"f": copy}, {"f": reference}, labels, thresholds, [], everything, {"f": copy})
+    assert (rechecked.agreement["all"].kept_share, rechecked.agreement["all"].extra) == (1.0, 0)
+    assert plain.agreement["all"].kept_share < 1.0 or plain.agreement["all"].extra > 0
+    assert rechecked.rechecked["all"] == pytest.approx(in_band(copy, labels, bands).mean())
+    assert rechecked.rechecked["all"] < 0.1 and plain.rechecked["all"] == 0.0
+
+
+def test_no_recheck_band_where_the_copy_never_sets_a_flag_differently() -> None:
+    scores = np.array([[0.1], [0.6], [0.9]])
+    assert recheck_bands({"f": scores}, {"f": scores}, ("toxicity",), {"toxicity": 0.5}) == {}
+
+
+def test_chosen_recheck_bands_are_written_into_their_table_or_added_at_the_end(tmp_path: Path) -> None:
+    config = tmp_path / "moderation.toml"
+    config.write_text("[scoring.cascade.bands]\ntoxicity = [0.02, 0.03]\n")
+    screen, accurate = _tiers(500, 3)
+    for recheck in ({"toxicity": (0.48, 0.52)}, {"toxicity": (0.47, 0.53)}):
+        result = evaluate({"f": screen}, {"f": accurate}, ("toxicity",), {"toxicity": 0.5}, [], {}, None, recheck)
+        write_bands(config, result)
+    assert config.read_text() == (
+        "[scoring.cascade.bands]\n\n[scoring.cascade.recheck_bands]\ntoxicity = [0.4700, 0.5300]\n\n"
+    )
+    assert load_settings(config).scoring.cascade.recheck_bands == {"toxicity": (0.47, 0.53)}
+
+
 def test_chosen_bands_are_written_into_the_config_table_keeping_its_comments(tmp_path: Path) -> None:
     config = tmp_path / "moderation.toml"
     config.write_text(
@@ -141,8 +233,10 @@ def test_chosen_bands_are_written_into_the_config_table_keeping_its_comments(tmp
     write_bands(config, result)
     assert config.read_text() == (
         "[scoring.cascade.bands]\n# chosen by a command\ninsult = [0.2500, 0.7500]\n\n[policy]\ntrusted_authors = []\n"
+        "\n[scoring.cascade.recheck_bands]\n"  # none chosen: an empty table, not the shipped defaults
     )
     assert load_settings(config).scoring.cascade.bands == {"insult": (0.25, 0.75)}
+    assert load_settings(config).scoring.cascade.recheck_bands == {}
 
 
 def test_a_comment_escalated_for_one_label_keeps_the_screens_clear_flag_on_another() -> None:
@@ -164,3 +258,10 @@ def test_the_bands_evaluation_combines_escalated_scores_as_the_cascade_does() ->
     escalate = in_band(screen, labels, bands)
     expected = np.where(escalate[:, None], combined(screen, accurate, labels, bands), screen)
     np.testing.assert_allclose(as_array(cascade.score_texts(texts)), expected)
+
+
+def test_the_default_cascades_version_fits_the_column_scores_are_stored_under() -> None:
+    from moderation.storage.tables import ScoreRow
+
+    version = load_scorer("cascade", ScoringSettings()).version
+    assert "-recheck" in version and len(version) <= ScoreRow.__table__.c.scorer_version.type.length

@@ -105,9 +105,10 @@ class ScoringService:
 
 
 def _load_lazy_tiers(scorer: Scorer) -> None:
-    """A cascade loads its accurate tier on the first escalation; a service loads it before it is ready."""
+    """A cascade loads its accurate tier on the first escalation (and the recheck tier on the first recheck); a
+    service loads them before it is ready."""
     text_scorer = getattr(scorer, "text_scorer", None)
-    for tier in (getattr(text_scorer, "screen", None), getattr(text_scorer, "accurate", None)):
+    for tier in (getattr(text_scorer, name, None) for name in ("screen", "accurate", "recheck")):
         if isinstance(tier, LazyTextScorer):
             _ = tier.scorer
 

@@ -314,3 +314,19 @@ def test_score_command_selects_the_accurate_scorer_and_records_its_version(tmp_p
     records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert records["c6"]["flagged"] and records["c6"]["attack_target"] == "Slaven"
     assert records["c6"]["scorer"] == f"accurate/{read_artifact().version}+thread{ATTACK_VERSION}"
+
+
+def test_a_service_loads_every_tier_of_the_default_cascade_before_it_is_ready(cache_dir: Path, sqlite_url: str) -> None:
+    import time
+
+    from sqlalchemy import create_engine
+
+    from moderation.api.service import ScoringService
+    from moderation.config import Settings
+    from moderation.storage.engine import Database
+
+    settings = Settings(scoring=ScoringSettings(accurate=AccurateSettings(cache_dir=str(cache_dir))))
+    service = ScoringService(settings, Database(create_engine(sqlite_url)), time.time)
+    service.load()
+    cascade = service.scorer.text_scorer  # type: ignore[union-attr]
+    assert service.ready and cascade.accurate.loaded and cascade.recheck.loaded  # the first request waits for none

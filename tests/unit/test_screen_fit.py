@@ -116,10 +116,16 @@ def test_the_shipped_fit_applies_only_to_the_tiers_it_names_and_can_be_switched_
 
 
 @pytest.mark.parametrize("tier", ["accurate:int8", "accurate"])
-def test_the_shipped_fit_serves_the_accurate_model_at_either_precision_without_loading_it(tier: str) -> None:
+def test_the_shipped_fit_serves_the_accurate_model_at_either_precision_without_loading_it(
+    tier: str, tmp_path: Path
+) -> None:
+    from moderation.config import AccurateSettings
     from moderation.scoring.accurate import accurate_artifact
 
-    settings = ScoringSettings(cascade=CascadeSettings(accurate=tier))
+    # Settings of this test's own (a cache folder nobody else names): scorers are cached per settings in a
+    # process, and another test that scored with the default cascade would hand over its loaded tiers.
+    accurate_settings = AccurateSettings(cache_dir=str(tmp_path))
+    settings = ScoringSettings(accurate=accurate_settings, cascade=CascadeSettings(accurate=tier))
     cascade = load_scorer("cascade", settings).text_scorer  # type: ignore[attr-defined]
     version = accurate_artifact().version
     assert cascade.fit == read_fit(DEFAULT_FIT_PATH) and not cascade.accurate.loaded

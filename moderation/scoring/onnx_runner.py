@@ -10,7 +10,7 @@ onnxruntime and the `tokenizers` library. The export is fp32: the same scores as
 output channel, activations per batch (ONNX Runtime's dynamic quantization), only the matrix products with a
 weight operand (the encoder's, the pooler's, the classifier's). Attention's score products and the embeddings
 stay fp32, and so do the feed-forward output products of the first two layers, where int8 moved the most
-flags. 1.7 to 2.1 times the fp32 export's speed on a CPU with int8 instructions, and 98.7% of its flags on dev
+flags. 1.6 to 2.1 times the fp32 export's speed on a CPU with int8 instructions, and 98.7% of its flags on dev
 comments (docs/model-card-accurate.md).
 Texts go through the same character cap, truncation and length-sorted batches as
 SequenceClassifierRunner (inference.py).

@@ -20,7 +20,7 @@ traffic).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,17 +111,11 @@ def decision_bands(
 ) -> dict[str, Band]:
     """Per label with a threshold, the band that keeps all but `miss` of the accurate tier's flags and lets
     stand at most `extra` (of the accurate tier's flags) of the screen's flags the accurate tier would not make."""
-    s_all, a_all = np.concatenate(list(screen.values())), np.concatenate(list(accurate.values()))
     bands = {}
-    for k, label in enumerate(labels):
-        if label not in thresholds:
-            continue
-        threshold = thresholds[label]
-        s, flagged = s_all[:, k], a_all[:, k] >= threshold
-        if not flagged.any():
-            continue
-        low = min(float(np.quantile(s[flagged], miss, method="lower")), threshold)
-        bands[label] = (low, _trusted_from(s, flagged, threshold, int(extra * flagged.sum())))
+    for label, threshold, s, flagged in _label_columns(screen, accurate, labels, thresholds):
+        if flagged.any():
+            low = min(float(np.quantile(s[flagged], miss, method="lower")), threshold)
+            bands[label] = (low, _trusted_from(s, flagged, threshold, int(extra * flagged.sum())))
     return bands
 
 
@@ -135,19 +129,28 @@ def recheck_bands(
     flag differs from the reference's: from the lowest tier score of a reference flag the tier misses to just
     above the highest tier score of a tier flag the reference does not make (to 4 decimals, outwards, as scores
     are rounded). No band for a label where the two never differ."""
-    t_all, r_all = np.concatenate(list(tier.values())), np.concatenate(list(reference.values()))
     bands = {}
-    for k, label in enumerate(labels):
-        if label not in thresholds:
-            continue
-        threshold = thresholds[label]
-        t, r = t_all[:, k], r_all[:, k] >= threshold
+    for label, threshold, t, r in _label_columns(tier, reference, labels, thresholds):
         missed, extra = t[r & (t < threshold)], t[~r & (t >= threshold)]
         if len(missed) or len(extra):
             low = np.floor(missed.min() * 1e4) / 1e4 if len(missed) else threshold
             high = (np.floor(extra.max() * 1e4) + 1) / 1e4 if len(extra) else threshold
             bands[label] = (float(low), float(high))
     return bands
+
+
+def _label_columns(
+    scores: Mapping[str, Scores],
+    reference: Mapping[str, Scores],
+    labels: tuple[str, ...],
+    thresholds: Mapping[str, float],
+) -> Iterator[tuple[str, float, Scores, npt.NDArray[np.bool_]]]:
+    """Per label with a threshold: the label, its threshold, its column of `scores` over every file, and which of
+    those rows `reference` flags."""
+    s_all, r_all = np.concatenate(list(scores.values())), np.concatenate(list(reference.values()))
+    for k, label in enumerate(labels):
+        if label in thresholds:
+            yield label, thresholds[label], s_all[:, k], r_all[:, k] >= thresholds[label]
 
 
 def _trusted_from(s: Scores, flagged: npt.NDArray[np.bool_], threshold: float, allowed: int) -> float:
@@ -254,12 +257,10 @@ def _agreement(
     labels: tuple[str, ...],
     thresholds: Mapping[str, float],
 ) -> dict[str, Agreement]:
-    c_all, a_all = np.concatenate(list(cascade.values())), np.concatenate(list(accurate.values()))
     result = {}
-    for k, label in enumerate(labels):
-        if label in thresholds:
-            c, a = c_all[:, k] >= thresholds[label], a_all[:, k] >= thresholds[label]
-            result[label] = Agreement(int(a.sum()), int((c & a).sum()), int((c & ~a).sum()))
+    for label, threshold, scores, a in _label_columns(cascade, accurate, labels, thresholds):
+        c = scores >= threshold
+        result[label] = Agreement(int(a.sum()), int((c & a).sum()), int((c & ~a).sum()))
     result["all"] = Agreement(
         *(sum(getattr(r, f) for r in result.values()) for f in ("accurate_flags", "kept", "extra"))
     )

@@ -38,6 +38,21 @@ from moderation.cli.terminal import echo
 @click.option("--max-length", type=int, default=128, show_default=True, help="Tokens per training text.")
 @click.option("--epochs", type=int, default=3, show_default=True, help="Passes over the training rows.")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Training rows per step.")
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True, help="Peak AdamW learning rate.")
+@click.option("--warmup-steps", type=int, default=300, show_default=True, help="Steps of linear warmup to the peak.")
+@click.option(
+    "--identity-balance/--no-identity-balance",
+    default=False,
+    show_default=True,
+    help="Add counterfactual copies so no identity term is seen mostly in toxic rows (training/identity_balance.py).",
+)
+@click.option(
+    "--counterfactual-weight",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Weight of counterfactual logit pairing: a row and the row with an identity term swapped score alike.",
+)
 @click.option("--curve-every", type=int, default=10_000, show_default=True, help="Examples between curve points.")
 @click.option(
     "--max-minutes", type=float, default=15.0, show_default=True, help="End this sitting after this long (resumable)."
@@ -85,6 +100,10 @@ def accurate(
     max_length: int,
     epochs: int,
     batch_size: int,
+    learning_rate: float,
+    warmup_steps: int,
+    identity_balance: bool,
+    counterfactual_weight: float,
     curve_every: int,
     max_minutes: float,
     max_steps: int,
@@ -113,6 +132,10 @@ def accurate(
         max_length=max_length,
         epochs=epochs,
         batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        identity_balance=identity_balance,
+        counterfactual_weight=counterfactual_weight,
         curve_every=curve_every,
         max_minutes=max_minutes,
         max_steps=max_steps,

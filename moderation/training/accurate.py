@@ -20,6 +20,7 @@ import os
 import random
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib.metadata import version
@@ -39,6 +40,7 @@ from moderation.training.data import (
     TrainingDataError,
     read_table,
 )
+from moderation.training.identity_balance import balancing_copies, counterfactuals
 
 __all__ = [
     "AUXILIARY",
@@ -102,6 +104,12 @@ class TrainOptions:
     """Examples between two points of the learning curve."""
     curve_rows: int = 500
     """Rows of each dev file (a fixed random subsample) scored for each point of the curve."""
+    identity_balance: bool = False
+    """Add counterfactual copies of negative rows so that no identity term is mostly seen in positive ones
+    (training/identity_balance.py; off for the shipped model, reports/identity-terms.md)."""
+    counterfactual_weight: float = 0.0
+    """Weight of the counterfactual logit pairing loss: the mean absolute difference between a row's logits and
+    those of the row with one identity term replaced by another (training/identity_balance.py); 0: off."""
     init_from: str = ""
     """An exported artifact folder to start from (its adapters, head and layer norms, its curve and examples
     seen), with a new optimizer: continues training when the checkpoint is gone. With the artifact's own
@@ -136,6 +144,8 @@ class Progress:
     seconds: float = 0.0
     """Training time over all sittings (curve evaluation and checkpoints excluded)."""
     curve: list[dict[str, Any]] = field(default_factory=list)
+    earlier: dict[str, Any] | None = None
+    """The run this one started from (`init_from` with other options), as its artifact recorded it."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,8 @@ class Run:
     batches: list[list[int]]
     data: dict[str, Any]
     progress: Progress
+    counterfactual: dict[int, list[int]] = field(default_factory=dict)
+    """Row -> token ids of its counterfactual (for logit pairing)."""
 
 
 def label_matrix(table: Table, family: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -184,7 +196,8 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
         chosen = sorted(rng.sample(range(len(table)), min(wanted, len(table))))
         all_targets, mask = label_matrix(table, family)
         targets = all_targets[chosen]
-        examples.texts += [table.texts[i] for i in chosen]
+        texts = [table.texts[i] for i in chosen]
+        examples.texts += texts
         examples.targets += targets.tolist()
         examples.masks += mask[chosen].tolist()
         described[f"{table.name}.csv"] = {
@@ -193,6 +206,12 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
             "used": len(chosen),
             "positives": {out: int((targets[:, OUTPUTS.index(out)] >= 0.5).sum()) for out in SUPERVISION[family]},
         }
+        if options.identity_balance:
+            copies = balancing_copies(texts, np.asarray((targets >= 0.5).any(axis=1)), options.seed)
+            examples.texts += [copy.text for copy in copies]
+            examples.targets += targets[[copy.row for copy in copies]].tolist()
+            examples.masks += mask[chosen][[copy.row for copy in copies]].tolist()
+            described[f"{table.name}.csv"]["identity_copies"] = dict(Counter(copy.term for copy in copies))
     return examples, described
 
 
@@ -291,6 +310,12 @@ def _prepare(
         data,
         Progress(),
     )
+    if options.counterfactual_weight:
+        pairs = counterfactuals(examples.texts, options.seed)
+        if pairs:  # the tokenizer fails on an empty list
+            ids = tokenizer(list(pairs.values()), truncation=True, max_length=options.max_length)["input_ids"]
+            run.counterfactual = dict(zip(pairs, ids, strict=True))
+        progress(f"{len(pairs)} rows paired with a counterfactual (an identity term replaced)")
     if saved is not None:
         _restore(run, saved)
     elif options.init_from:
@@ -325,6 +350,7 @@ def _start_from_artifact(run: Run, artifact_dir: Path, progress: Callable[[str],
         examples=training["examples_seen"],
         seconds=training["seconds"],
         curve=training["curve"],
+        earlier=training.get("earlier") if same_order else _earlier_run(artifact.version, training),
     )
     where = f"at step {run.progress.step}" if same_order else "at step 0 of a new data order"
     progress(f"starting from {artifact.version} ({training['examples_seen']} examples seen), {where}")
@@ -332,6 +358,16 @@ def _start_from_artifact(run: Run, artifact_dir: Path, progress: Callable[[str],
         warnings.simplefilter("ignore", UserWarning)
         for _ in range(run.progress.step):
             run.schedule.step()
+
+
+def _earlier_run(version: str, training: dict[str, Any]) -> dict[str, Any]:
+    """What an artifact's run did, for the record of a run started from it (its curve stays in the curve)."""
+    return {
+        "version": version,
+        **{key: training[key] for key in ("options", "steps", "examples_seen", "epochs_done", "seconds")},
+        "data": {name: info["used"] for name, info in training["data"].items()},
+        "earlier": training.get("earlier"),
+    }
 
 
 def _artifact_tensor(tensors: dict[str, Any], name: str, scale: float, artifact_dir: Path) -> Any:
@@ -401,13 +437,17 @@ def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Cal
 
 def _train_step(run: Run, rows: list[int], torch: Any) -> float:
     device = run.options.device
-    batch = run.tokenizer.pad({"input_ids": [run.encoded[i] for i in rows]}, return_tensors="pt")
-    logits = run.model(
-        input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
-    ).logits
+    paired = [i for i in rows if i in run.counterfactual]
+    ids = [run.encoded[i] for i in rows] + [run.counterfactual[i] for i in paired]
+    batch = run.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+    every = run.model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+    logits = every[: len(rows)]
     targets, masks = run.targets[rows].to(device), run.masks[rows].to(device)
     losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     loss = (losses * masks).sum() / masks.sum().clamp(min=1.0)
+    if paired:
+        originals = logits[[rows.index(i) for i in paired]]
+        loss = loss + run.options.counterfactual_weight * (originals - every[len(rows) :]).abs().mean()
     loss.backward()
     run.optimizer.step()
     run.schedule.step()
@@ -544,6 +584,7 @@ def export_run(run: Run, out_dir: Path, progress: Callable[[str], None]) -> Arti
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "curve": state.curve,
+            "earlier": state.earlier,
         },
     }
     replaced = {name: p for name, p in run.trainable.items() if "lora_" not in name}

@@ -203,7 +203,10 @@ def _bias(data_dir: Path, scorer: Any, progress: Callable[[str], None]) -> dict[
         )
     ]
     sample = random.Random(0).sample(rows, min(BIAS_SAMPLE, len(rows)))
-    toxicity = scorer.engine.runner.predict([row["text"] for row in sample])[:, OUTPUTS.index("toxicity")]
+    # What moderators see: the scorer's calibrated toxicity (the blend), at the shipped threshold.
+    scored = scorer.score_texts([row["text"] for row in sample])
+    toxicity = np.array([result.scores["toxicity"] for result in scored])
+    threshold = PolicySettings().thresholds["toxicity"]
     gold = np.array([float(row["toxicity"]) >= 0.5 for row in sample])
     templates = sorted({row["template"] for row in sample})
     per_template = {}
@@ -219,7 +222,9 @@ def _bias(data_dir: Path, scorer: Any, progress: Callable[[str], None]) -> dict[
         "rows": len(sample),
         "auc": float(roc_auc_score(gold, toxicity)),
         "per_template": per_template,
-        "fpr_at_half": float((clean >= 0.5).mean()),
+        "threshold": threshold,
+        "fpr": float((clean >= threshold).mean()),
+        "tpr": float((toxicity[gold] >= threshold).mean()),
         "mean_clean": float(clean.mean()),
         "mean_toxic": float(toxicity[gold].mean()),
         "top_clean": [(clean_texts[i], float(clean[i])) for i in order],
@@ -251,12 +256,15 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
         f"- Labels: {', '.join(meta['labels'])} (Detoxify's names); auxiliary tasks (never shown as labels): "
         f"{', '.join(meta.get('auxiliary', []))}. Multi-task, masked loss: each file supervises only its own "
         "outputs; targets are annotator fractions.",
-        f"- Training: {training['steps']} steps of {training['planned_steps']} planned "
-        f"({training['examples_seen']} rows seen, {training.get('epochs_done', 0):.3f} of {options['epochs']} epochs, "
+        *_earlier_runs(training.get("earlier")),
+        f"- {'Then' if training.get('earlier') else 'Training'}: {training['steps']} steps of "
+        f"{training['planned_steps']} planned ({_rows_seen(training)} rows seen, "
+        f"{training.get('epochs_done', 0):.3f} of {options['epochs']} epochs, "
         f"batch {options['batch_size']}), max {options['max_length']} tokens, AdamW lr {options['learning_rate']:g} "
         f"with {options.get('warmup_steps', 0)} warmup steps and linear decay, seed {options['seed']}; "
-        f"{training['seconds'] / 60:.1f} minutes of training on {training['threads']} {training['device']} thread(s) "
-        f"(torch {training['torch']}): {training['examples_seen'] / max(1.0, training['seconds']):.1f} rows/s.",
+        f"{_own(training, 'seconds') / 60:.1f} minutes of training on {training['threads']} {training['device']} "
+        f"thread(s) (torch {training['torch']}): {_rows_seen(training) / max(1.0, _own(training, 'seconds')):.1f} "
+        f"rows/s; {_identity_terms(options)} (training/identity_balance.py).",
         f"- Inference max length: {meta['max_length']} tokens.",
         "",
         "| train file | rows | drawn | positives in the draw |",
@@ -265,12 +273,47 @@ def _what_was_run(meta: dict[str, Any], model_dir: Path) -> str:
     for name, info in training["data"].items():
         positives = ", ".join(f"{label} {n}" for label, n in info["positives"].items())
         lines.append(f"| `{name}` | {info['rows']} | {info['used']} | {positives} |")
+    copies = {name: info["identity_copies"] for name, info in training["data"].items() if info.get("identity_copies")}
+    if copies:
+        lines += ["", "Identity-term balancing added counterfactual copies of negative rows (term: copies):", ""]
+        lines += [f"- `{name}`: " + ", ".join(f"{t} {n}" for t, n in terms.items()) for name, terms in copies.items()]
     supervision = "; ".join(
         f"{family}: " + ", ".join(f"{out} = {'+'.join(cols)}" for out, cols in labels.items())
         for family, labels in training["supervision"].items()
     )
     lines += ["", f"Label sources: {supervision}.", ""]
     return "\n".join(lines)
+
+
+def _earlier_runs(earlier: dict[str, Any] | None) -> list[str]:
+    """One line per run this model's training started from, the first run first."""
+    if earlier is None:
+        return []
+    options = earlier["options"]
+    drawn = ", ".join(f"{name.removesuffix('.train.csv')} {used}" for name, used in earlier["data"].items())
+    return [
+        *_earlier_runs(earlier.get("earlier")),
+        f"- Started from `{earlier['version']}`: {earlier['steps']} steps ({earlier['epochs_done']:g} of "
+        f"{options['epochs']} epochs, batch {options['batch_size']}) over rows drawn per file ({drawn}), max "
+        f"{options['max_length']} tokens, AdamW lr {options['learning_rate']:g}, {earlier['seconds'] / 60:.1f} "
+        f"minutes; {_identity_terms(options)}.",
+    ]
+
+
+def _identity_terms(options: dict[str, Any]) -> str:
+    balancing = f"identity-term balancing {'on' if options.get('identity_balance') else 'off'}"
+    weight = options.get("counterfactual_weight", 0.0)
+    return f"{balancing}, counterfactual logit pairing {f'weight {weight:g}' if weight else 'off'}"
+
+
+def _own(training: dict[str, Any], key: str) -> float:
+    """This run's share of a running total (examples_seen, seconds) that counts the runs it started from."""
+    earlier = training.get("earlier")
+    return float(training[key] - (earlier[key] if earlier else 0))
+
+
+def _rows_seen(training: dict[str, Any]) -> int:
+    return int(_own(training, "examples_seen"))
 
 
 def _dev_auc(dev: DevSet, accurate: dict[str, Scores], screen: dict[str, Scores], model: dict[str, Scores]) -> str:
@@ -353,9 +396,12 @@ def _bias_section(bias: dict[str, Any] | None) -> str:
         return "## Bias\n\nThe madlibs file was not found.\n"
     lines = [
         "## Bias: identity-term templates (bias_madlibs, measured, never trained on)\n",
-        f"{bias['rows']} rows drawn at random (seed 0). Toxicity AUC {bias['auc']:.4f}; mean toxicity "
-        f"{bias['mean_toxic']:.3f} on toxic rows, {bias['mean_clean']:.3f} on non-toxic rows; "
-        f"{bias['fpr_at_half']:.1%} of non-toxic rows score >= 0.5.\n",
+        f"{bias['rows']} rows drawn at random (seed 0), scored by the accurate scorer (its calibrated toxicity, as "
+        f"moderators see it). Toxicity AUC {bias['auc']:.4f}; mean toxicity {bias['mean_toxic']:.3f} on toxic rows, "
+        f"{bias['mean_clean']:.3f} on non-toxic rows; at the shipped threshold {bias['threshold']:g}, "
+        f"**{bias['fpr']:.1%} of non-toxic rows are flagged** for toxicity and {bias['tpr']:.1%} of toxic rows. "
+        "Flags for any label, by every scorer and the policy: `python benchmarks/bias_madlibs.py` "
+        "(reports/bias-madlibs.json).\n",
         "| template | rows | AUC |",
         "|---|---:|---:|",
         *[f"| {t} | {n} | {auc:.4f} |" for t, (n, auc) in bias["per_template"].items()],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from moderation.training.accurate import (
     train_accurate,
 )
 from moderation.training.accurate_report import write_curve_report
+from moderation.training.identity_balance import counterfactuals
 
 pytestmark = pytest.mark.slow
 TINY = TrainOptions(
@@ -32,16 +34,18 @@ RUDE = ("you are a stupid idiot", "shut up, moron", "I will hurt you", "go to he
 KIND = ("thanks for the link", "a fair point about the budget", "lovely photo of the harbour", "see you on Monday")
 
 
-def _write_family(folder: Path, family: str, split: str, rows: int) -> None:
+def _write_family(
+    folder: Path, family: str, split: str, rows: int, rude: tuple[str, ...] = RUDE, kind: tuple[str, ...] = KIND
+) -> None:
     columns = sorted({c for cols in SUPERVISION[family].values() for c in cols})
     with (folder / f"{family}.{split}.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "text", *columns])
         for i in range(rows):
-            rude = i % 2 == 0
-            text = f"{(RUDE if rude else KIND)[i // 2 % 4]} #{i}"
+            is_rude = i % 2 == 0
+            text = f"{(rude if is_rude else kind)[i // 2 % 4]} #{i}"
             writer.writerow(
-                [f"{family}-{i}", text, *[(1.0 if rude and (i + k) % 3 else 0.0) for k in range(len(columns))]]
+                [f"{family}-{i}", text, *[(1.0 if is_rude and (i + k) % 3 else 0.0) for k in range(len(columns))]]
             )
 
 
@@ -173,3 +177,55 @@ def test_train_cascade_fits_the_screen_chooses_bands_reports_them_and_writes_the
     assert "wrote the screen's fit" not in result.output and not (tmp_path / "fit.json").exists()
     assert "No screen fit" in report.read_text() and "| fitted |" not in report.read_text()
     assert "## The escalation tier" not in report.read_text()
+
+
+def test_a_new_run_from_an_exported_model_records_that_model_and_its_report_names_both_runs(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    first, second, report = tmp_path / "first", tmp_path / "second", tmp_path / "report.md"
+    started = train_accurate(
+        data_dir, first, replace(TINY, max_steps=4, identity_balance=True), checkpoint_dir=tmp_path / "a"
+    )
+    assert started.artifact is not None and started.progress.earlier is None
+    other = replace(TINY, init_from=str(first), max_steps=3, seed=7, counterfactual_weight=0.5)
+    train_accurate(data_dir, second, other, checkpoint_dir=tmp_path / "b")
+    earlier = json.loads((second / "model.json").read_text())["training"]["earlier"]
+    assert (earlier["version"], earlier["steps"], earlier["examples_seen"]) == (started.artifact.version, 4, 16)
+    assert earlier["options"]["identity_balance"] is True and earlier["earlier"] is None
+    write_curve_report(data_dir, second, report)
+    text = report.read_text()
+    assert f"- Started from `{started.artifact.version}`: 4 steps (0.2667 of 2 epochs, batch 4)" in text
+    assert "- Then: 3 steps of 30 planned (12 rows seen," in text
+    assert "identity-term balancing on, counterfactual logit pairing off." in text  # the first run
+    assert "identity-term balancing off, counterfactual logit pairing weight 0.5 (training/identity_balance.py)" in text
+
+
+def test_counterfactual_pairing_brings_the_scores_of_a_row_and_its_identity_swapped_twin_together(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    rude = ("you gay idiot", "shut up, gay moron", "muslims are rats", "go to hell, loser")
+    kind = ("the christian choir", "a fair point", "jewish holidays start", "see you on Monday")
+    for family in SUPERVISION:
+        for split, rows in (("train", 16), ("dev", 8)):
+            _write_family(data, family, split, rows, rude=rude, kind=kind)
+    texts = [*rude, *kind]
+    twins = counterfactuals(texts, seed=1)
+    gaps = []
+    for weight in (0.0, 10.0):
+        model = tmp_path / f"model-{weight:g}"
+        options = replace(TINY, max_steps=8, counterfactual_weight=weight, identity_balance=False)
+        train_accurate(data, model, options, checkpoint_dir=tmp_path / f"checkpoints-{weight:g}")
+        scorer = AccurateScorer(AccurateSettings(model_dir=str(model), cache_dir=str(tmp_path / "cache")))
+        originals = scorer.model_scores([texts[i] for i in twins])
+        swapped = scorer.model_scores(list(twins.values()))
+        gaps.append(
+            sum(
+                abs(a.scores[label] - b.scores[label])
+                for a, b in zip(originals, swapped, strict=True)
+                for label in LABELS
+            )
+        )
+    assert len(twins) == 5
+    assert gaps[1] < gaps[0] / 2

@@ -53,6 +53,12 @@ from moderation.cli.terminal import echo
     show_default=True,
     help="Weight of counterfactual logit pairing: a row and the row with an identity term swapped score alike.",
 )
+@click.option(
+    "--unpaired-output",
+    "unpaired_outputs",
+    multiple=True,
+    help="An output left out of counterfactual pairing (repeatable), e.g. identity_attack.",
+)
 @click.option("--curve-every", type=int, default=10_000, show_default=True, help="Examples between curve points.")
 @click.option(
     "--max-minutes", type=float, default=15.0, show_default=True, help="End this sitting after this long (resumable)."
@@ -104,6 +110,7 @@ def accurate(
     warmup_steps: int,
     identity_balance: bool,
     counterfactual_weight: float,
+    unpaired_outputs: tuple[str, ...],
     curve_every: int,
     max_minutes: float,
     max_steps: int,
@@ -121,7 +128,19 @@ def accurate(
 ) -> None:
     """Fine-tune MiniLM with low-rank adapters and a multi-output head, resumably; ship only the deltas."""
     from moderation.scoring.accurate_artifact import DEFAULT_MODEL_DIR
-    from moderation.training.accurate import DEFAULT_DATA_DIR, TrainOptions, export_checkpoint, train_accurate
+    from moderation.training.accurate import (
+        DEFAULT_DATA_DIR,
+        OUTPUTS,
+        TrainOptions,
+        export_checkpoint,
+        train_accurate,
+    )
+
+    unknown = sorted(set(unpaired_outputs) - set(OUTPUTS))
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: use one of {', '.join(OUTPUTS)}", param_hint="--unpaired-output"
+        )
 
     data = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
     out = Path(out_dir) if out_dir else DEFAULT_MODEL_DIR
@@ -136,6 +155,7 @@ def accurate(
         warmup_steps=warmup_steps,
         identity_balance=identity_balance,
         counterfactual_weight=counterfactual_weight,
+        unpaired_outputs=unpaired_outputs,
         curve_every=curve_every,
         max_minutes=max_minutes,
         max_steps=max_steps,

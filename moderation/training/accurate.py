@@ -110,6 +110,8 @@ class TrainOptions:
     counterfactual_weight: float = 0.0
     """Weight of the counterfactual logit pairing loss: the mean absolute difference between a row's logits and
     those of the row with one identity term replaced by another (training/identity_balance.py); 0: off."""
+    unpaired_outputs: tuple[str, ...] = ()
+    """Outputs left out of the pairing loss: those that may rightly depend on which group a row names."""
     init_from: str = ""
     """An exported artifact folder to start from (its adapters, head and layer norms, its curve and examples
     seen), with a new optimizer: continues training when the checkpoint is gone. With the artifact's own
@@ -343,8 +345,11 @@ def _start_from_artifact(run: Run, artifact_dir: Path, progress: Callable[[str],
         for name, parameter in run.trainable.items():
             parameter.copy_(_artifact_tensor(tensors, name, scale, artifact_dir))
     training = artifact.meta["training"]
-    compared = [name for name in training["options"] if name != "init_from"]
-    same_order = all(training["options"][name] == getattr(run.options, name, None) for name in compared)
+    # As model.json holds them (tuples as lists); an option the artifact predates had its default there.
+    current, recorded = (json.loads(json.dumps(asdict(o))) for o in (run.options, TrainOptions()))
+    recorded |= training["options"]
+    compared = [name for name in recorded if name != "init_from" and name not in SITTING_FIELDS]
+    same_order = all(recorded[name] == current[name] for name in compared)
     run.progress = Progress(
         step=training["steps"] if same_order else 0,
         examples=training["examples_seen"],
@@ -437,7 +442,8 @@ def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Cal
 
 def _train_step(run: Run, rows: list[int], torch: Any) -> float:
     device = run.options.device
-    paired = [i for i in rows if i in run.counterfactual]
+    columns = [k for k, output in enumerate(OUTPUTS) if output not in run.options.unpaired_outputs]
+    paired = [i for i in rows if i in run.counterfactual] if columns else []
     ids = [run.encoded[i] for i in rows] + [run.counterfactual[i] for i in paired]
     batch = run.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
     every = run.model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
@@ -446,8 +452,8 @@ def _train_step(run: Run, rows: list[int], torch: Any) -> float:
     losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     loss = (losses * masks).sum() / masks.sum().clamp(min=1.0)
     if paired:
-        originals = logits[[rows.index(i) for i in paired]]
-        loss = loss + run.options.counterfactual_weight * (originals - every[len(rows) :]).abs().mean()
+        gaps = logits[[rows.index(i) for i in paired]] - every[len(rows) :]
+        loss = loss + run.options.counterfactual_weight * gaps[:, columns].abs().mean()
     loss.backward()
     run.optimizer.step()
     run.schedule.step()

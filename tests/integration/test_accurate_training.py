@@ -18,6 +18,7 @@ from moderation.training.accurate import (
     AUXILIARY,
     CHECKPOINT_FILE,
     LABELS,
+    OUTPUTS,
     SUPERVISION,
     TrainOptions,
     export_checkpoint,
@@ -212,20 +213,20 @@ def test_counterfactual_pairing_brings_the_scores_of_a_row_and_its_identity_swap
             _write_family(data, family, split, rows, rude=rude, kind=kind)
     texts = [*rude, *kind]
     twins = counterfactuals(texts, seed=1)
-    gaps = []
-    for weight in (0.0, 10.0):
-        model = tmp_path / f"model-{weight:g}"
-        options = replace(TINY, max_steps=8, counterfactual_weight=weight, identity_balance=False)
-        train_accurate(data, model, options, checkpoint_dir=tmp_path / f"checkpoints-{weight:g}")
+    runs = {"none": (0.0, ()), "all": (10.0, ()), "no output": (10.0, OUTPUTS)}
+    gaps: dict[str, float] = {}
+    for name, (weight, unpaired) in runs.items():
+        model = tmp_path / name.replace(" ", "-")
+        options = replace(TINY, max_steps=8, counterfactual_weight=weight, unpaired_outputs=unpaired)
+        train_accurate(data, model, options, checkpoint_dir=tmp_path / f"checkpoints-{model.name}")
         scorer = AccurateScorer(AccurateSettings(model_dir=str(model), cache_dir=str(tmp_path / "cache")))
         originals = scorer.model_scores([texts[i] for i in twins])
         swapped = scorer.model_scores(list(twins.values()))
-        gaps.append(
-            sum(
-                abs(a.scores[label] - b.scores[label])
-                for a, b in zip(originals, swapped, strict=True)
-                for label in LABELS
-            )
-        )
+        pairs = list(zip(originals, swapped, strict=True))
+        gaps[name] = sum(abs(a.scores[label] - b.scores[label]) for a, b in pairs for label in LABELS)
     assert len(twins) == 5
-    assert gaps[1] < gaps[0] / 2
+    assert gaps["all"] < gaps["none"] / 2
+    # Outputs left unpaired add nothing to the loss: with every output left out, training is the unpaired one.
+    assert gaps["no output"] == pytest.approx(gaps["none"], abs=1e-4)
+    for name, tensor in _saved(tmp_path / "checkpoints-none")["trainable"].items():
+        torch.testing.assert_close(_saved(tmp_path / "checkpoints-no-output")["trainable"][name], tensor)

@@ -1,15 +1,17 @@
 """Identity terms in training: balancing the rows (Dixon et al., "Measuring and Mitigating Unintended Bias in
 Text Classification", AIES 2018) by counterfactual copies of the train files' own rows, and the counterfactual
 of a row for logit pairing (Garg et al., "Counterfactual Fairness in Text Classification through Robustness",
-AIES 2019): the same row with one identity term replaced by another, which training asks to score alike.
+AIES 2019): the same row with one identity term replaced by another, which training asks to score alike (for
+every output but those left unpaired, such as identity_attack, which may rightly depend on the group named).
 
-In the train files some identity terms occur mostly in toxic comments: 76% of jigsaw_toxic_6label's rows
-that say "gay" are toxic, against 22% of all its rows. A model learns the word instead of the attack and flags
-"I am a gay man" (reports/accurate-model.md, the bias section). Per file family, for each term whose share of
-positive rows is above the family's, this adds copies of the family's negative rows that mention another term
-of the same grammatical form, with that term replaced by this one, until the term's share of positives is the
-family's, and at most MAX_COPIES_PER_MENTION copies per row that uses the term (a rare term is not swamped by
-substitutes). A copy keeps its row's targets and mask: every target below 0.5, as the row was read.
+In the train files some identity terms occur mostly in toxic comments: 76% of jigsaw_toxic_6label's rows that
+say "gay" are toxic, against 22% of all its rows. A model learns the word instead of the attack and flags
+friendly mentions such as "Myesha is a gracious homosexual" (reports/identity-terms.md). Per file family, for
+each term whose share of positive rows is above the family's, this adds copies of the family's negative rows
+that mention another term of the same grammatical form, with that term replaced by this one, until the term's
+share of positives is the family's, and at most MAX_COPIES_PER_MENTION copies per row that uses the term (a rare
+term is not swamped by substitutes). A copy keeps its row's targets and mask: every target below 0.5, as the
+row was read.
 
 The terms are identity words only; colour words, which are often not about people ("black hole"), are
 replaced into negative rows but never taken out of one. Slurs are not identity terms and are never added.

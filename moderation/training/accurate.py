@@ -199,9 +199,10 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
         all_targets, mask = label_matrix(table, family)
         targets = all_targets[chosen]
         texts = [table.texts[i] for i in chosen]
+        masks = mask[chosen]
         examples.texts += texts
         examples.targets += targets.tolist()
-        examples.masks += mask[chosen].tolist()
+        examples.masks += masks.tolist()
         described[f"{table.name}.csv"] = {
             "sha256": table.sha256,
             "rows": len(table),
@@ -212,7 +213,7 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
             copies = balancing_copies(texts, np.asarray((targets >= 0.5).any(axis=1)), options.seed)
             examples.texts += [copy.text for copy in copies]
             examples.targets += targets[[copy.row for copy in copies]].tolist()
-            examples.masks += mask[chosen][[copy.row for copy in copies]].tolist()
+            examples.masks += masks[[copy.row for copy in copies]].tolist()
             described[f"{table.name}.csv"]["identity_copies"] = dict(Counter(copy.term for copy in copies))
     return examples, described
 
@@ -443,8 +444,8 @@ def _train_sitting(run: Run, data_dir: Path, checkpoint_dir: Path, progress: Cal
 def _train_step(run: Run, rows: list[int], torch: Any) -> float:
     device = run.options.device
     columns = [k for k, output in enumerate(OUTPUTS) if output not in run.options.unpaired_outputs]
-    paired = [i for i in rows if i in run.counterfactual] if columns else []
-    ids = [run.encoded[i] for i in rows] + [run.counterfactual[i] for i in paired]
+    paired = [k for k, i in enumerate(rows) if i in run.counterfactual] if columns else []
+    ids = [run.encoded[i] for i in rows] + [run.counterfactual[rows[k]] for k in paired]
     batch = run.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
     every = run.model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
     logits = every[: len(rows)]
@@ -452,7 +453,7 @@ def _train_step(run: Run, rows: list[int], torch: Any) -> float:
     losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
     loss = (losses * masks).sum() / masks.sum().clamp(min=1.0)
     if paired:
-        gaps = logits[[rows.index(i) for i in paired]] - every[len(rows) :]
+        gaps = logits[paired] - every[len(rows) :]
         loss = loss + run.options.counterfactual_weight * gaps[:, columns].abs().mean()
     loss.backward()
     run.optimizer.step()

@@ -302,8 +302,9 @@ def _earlier_runs(earlier: dict[str, Any] | None) -> list[str]:
 
 def _identity_terms(options: dict[str, Any]) -> str:
     balancing = f"identity-term balancing {'on' if options.get('identity_balance') else 'off'}"
-    weight = options.get("counterfactual_weight", 0.0)
-    return f"{balancing}, counterfactual logit pairing {f'weight {weight:g}' if weight else 'off'}"
+    weight, unpaired = options.get("counterfactual_weight", 0.0), options.get("unpaired_outputs", [])
+    pairing = f"weight {weight:g}" + (f", not {', '.join(unpaired)}" if unpaired else "") if weight else "off"
+    return f"{balancing}, counterfactual logit pairing {pairing}"
 
 
 def _own(training: dict[str, Any], key: str) -> float:

@@ -41,6 +41,7 @@ PLURALS = (
     "buddhists", "atheists", "immigrants", "women",
 )  # fmt: skip
 FORMS = (ADJECTIVES, PLURALS)
+FORM_PATTERNS = tuple((form, re.compile(r"\b(" + "|".join(form) + r")\b", re.IGNORECASE)) for form in FORMS)
 NEVER_REPLACED = frozenset({"black", "white"})
 
 
@@ -60,15 +61,14 @@ def balancing_copies(texts: Sequence[str], positive: npt.NDArray[np.bool_], seed
         return []
     rng = random.Random(seed)
     copies: list[Copy] = []
-    for form in FORMS:
-        pattern = re.compile(r"\b(" + "|".join(form) + r")\b", re.IGNORECASE)
+    for form, pattern in FORM_PATTERNS:
         uses: dict[str, list[int]] = {term: [] for term in form}
         found: dict[int, list[re.Match[str]]] = {}
         for row, text in enumerate(texts):
             matches = list(pattern.finditer(text))
             if matches:
                 found[row] = matches
-                for term in {m.group(0).lower() for m in matches}:
+                for term in _terms(matches):
                     uses[term].append(row)
         for term in form:
             wanted = _copies_wanted(positive[uses[term]], base)
@@ -83,14 +83,13 @@ def counterfactuals(texts: Sequence[str], seed: int) -> dict[int, str]:
     for the rows that have one that may be replaced."""
     rng = random.Random(seed)
     found: dict[int, str] = {}
-    for form in FORMS:
-        pattern = re.compile(r"\b(" + "|".join(form) + r")\b", re.IGNORECASE)
+    for form, pattern in FORM_PATTERNS:
         for row, text in enumerate(texts):
             if row in found:
                 continue
             matches = [m for m in pattern.finditer(text) if m.group(0).lower() not in NEVER_REPLACED]
             if matches:
-                used = {m.group(0).lower() for m in matches}
+                used = _terms(matches)
                 term = rng.choice([t for t in form if t not in used])
                 found[row] = _replace_one(text, matches, term, rng)
     return found
@@ -103,15 +102,18 @@ def _copies_wanted(positive_uses: npt.NDArray[np.bool_], base: float) -> int:
     return min(round(positives / base) - uses, MAX_COPIES_PER_MENTION * uses)
 
 
+def _terms(matches: list[re.Match[str]]) -> set[str]:
+    return {m.group(0).lower() for m in matches}
+
+
 def _replaceable(matches: list[re.Match[str]], term: str) -> bool:
-    return any(m.group(0).lower() not in NEVER_REPLACED for m in matches) and all(
-        m.group(0).lower() != term for m in matches
-    )
+    terms = _terms(matches)
+    return bool(terms - NEVER_REPLACED) and term not in terms
 
 
 def _replace_one(text: str, matches: list[re.Match[str]], term: str, rng: random.Random) -> str:
     """The text with one of its (replaceable) identity terms, every occurrence of it, replaced by `term`."""
-    old = rng.choice(sorted({m.group(0).lower() for m in matches} - NEVER_REPLACED))
+    old = rng.choice(sorted(_terms(matches) - NEVER_REPLACED))
     return re.sub(rf"\b{old}\b", lambda m: _same_case(m.group(0), term), text, flags=re.IGNORECASE)
 
 

@@ -53,7 +53,7 @@ def test_colour_words_are_written_into_copies_but_never_replaced_out_of_a_row() 
 def test_plural_terms_replace_plural_terms_only() -> None:
     rows = [("jews are rats", True)] * 2 + [("muslims celebrate Eid", False)] * 4 + [("the muslim vote", False)] * 4
     rows += [("nice photo", False)] * 10
-    texts, positive = _family(rows)  # 10%: "jews" 2 of 2 wants 6 copies, capped at 6; only 4 plural donors
+    texts, positive = _family(rows)  # 10%: "jews" 2 of 2 wants 18 copies, capped at 6; only 4 plural donors
     copies = balancing_copies(texts, positive, seed=0)
     assert {copy.text for copy in copies} == {"jews celebrate Eid"}
     assert len(copies) == 4

@@ -59,6 +59,19 @@ from moderation.cli.terminal import echo
     multiple=True,
     help="An output left out of counterfactual pairing (repeatable), e.g. identity_attack.",
 )
+@click.option(
+    "--positive-twins",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Add each positive row that names a group N times more, an identity term swapped, its labels kept.",
+)
+@click.option(
+    "--pair-positives/--no-pair-positives",
+    default=True,
+    show_default=True,
+    help="Pair rows with a positive label too, not only rows whose every label is negative.",
+)
 @click.option("--curve-every", type=int, default=10_000, show_default=True, help="Examples between curve points.")
 @click.option(
     "--max-minutes", type=float, default=15.0, show_default=True, help="End this sitting after this long (resumable)."
@@ -111,6 +124,8 @@ def accurate(
     identity_balance: bool,
     counterfactual_weight: float,
     unpaired_outputs: tuple[str, ...],
+    positive_twins: int,
+    pair_positives: bool,
     curve_every: int,
     max_minutes: float,
     max_steps: int,
@@ -156,6 +171,8 @@ def accurate(
         identity_balance=identity_balance,
         counterfactual_weight=counterfactual_weight,
         unpaired_outputs=unpaired_outputs,
+        positive_twins=positive_twins,
+        pair_positives=pair_positives,
         curve_every=curve_every,
         max_minutes=max_minutes,
         max_steps=max_steps,

@@ -40,7 +40,7 @@ from moderation.training.data import (
     TrainingDataError,
     read_table,
 )
-from moderation.training.identity_balance import balancing_copies, counterfactuals
+from moderation.training.identity_balance import balancing_copies, counterfactuals, positive_twins
 
 __all__ = [
     "AUXILIARY",
@@ -112,6 +112,15 @@ class TrainOptions:
     those of the row with one identity term replaced by another (training/identity_balance.py); 0: off."""
     unpaired_outputs: tuple[str, ...] = ()
     """Outputs left out of the pairing loss: those that may rightly depend on which group a row names."""
+    positive_twins: int = 0
+    """Add each drawn positive row that names a group this many times more, each with one identity term
+    replaced by another and the row's targets kept: hostility towards one group is hostility towards any, so
+    debiasing the friendly mentions does not teach that a sentence naming a group is benign
+    (training/identity_balance.py)."""
+    pair_positives: bool = True
+    """Pair rows with a positive label too. False: only rows whose every label is negative, whose twins are the
+    friendly mentions a biased model flags; a toxic row's twin need not be as toxic ("ur gay" is an insult in
+    the train files)."""
     init_from: str = ""
     """An exported artifact folder to start from (its adapters, head and layer norms, its curve and examples
     seen), with a new optimizer: continues training when the checkpoint is gone. With the artifact's own
@@ -215,6 +224,12 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
             examples.targets += targets[[copy.row for copy in copies]].tolist()
             examples.masks += masks[[copy.row for copy in copies]].tolist()
             described[f"{table.name}.csv"]["identity_copies"] = dict(Counter(copy.term for copy in copies))
+        if options.positive_twins:
+            twins = positive_twins(texts, (targets >= 0.5) & (masks > 0), options.positive_twins, options.seed)
+            examples.texts += [text for _, text in twins]
+            examples.targets += targets[[row for row, _ in twins]].tolist()
+            examples.masks += masks[[row for row, _ in twins]].tolist()
+            described[f"{table.name}.csv"]["positive_twins"] = len(twins)
     return examples, described
 
 
@@ -266,6 +281,15 @@ def export_checkpoint(
     return TrainResult(artifact, run.progress, len(run.batches), dev_scores)
 
 
+def paired_rows(examples: Examples, options: TrainOptions) -> dict[int, str]:
+    """Row -> its counterfactual, for the rows that counterfactual logit pairing uses (TrainOptions)."""
+    pairs = counterfactuals(examples.texts, options.seed)
+    if options.pair_positives:
+        return pairs
+    negative = (np.asarray(examples.targets) * np.asarray(examples.masks) < 0.5).all(axis=1)
+    return {row: text for row, text in pairs.items() if negative[row]}
+
+
 def options_from(saved: dict[str, Any]) -> TrainOptions:
     known = {f.name for f in fields(TrainOptions)}
     return TrainOptions(**{k: v for k, v in saved.items() if k in known})
@@ -314,7 +338,7 @@ def _prepare(
         Progress(),
     )
     if options.counterfactual_weight:
-        pairs = counterfactuals(examples.texts, options.seed)
+        pairs = paired_rows(examples, options)
         if pairs:  # the tokenizer fails on an empty list
             ids = tokenizer(list(pairs.values()), truncation=True, max_length=options.max_length)["input_ids"]
             run.counterfactual = dict(zip(pairs, ids, strict=True))

@@ -302,9 +302,11 @@ def _earlier_runs(earlier: dict[str, Any] | None) -> list[str]:
 
 def _identity_terms(options: dict[str, Any]) -> str:
     balancing = f"identity-term balancing {'on' if options.get('identity_balance') else 'off'}"
+    twins = f", {options['positive_twins']} twins per positive row" if options.get("positive_twins") else ""
     weight, unpaired = options.get("counterfactual_weight", 0.0), options.get("unpaired_outputs", [])
-    pairing = f"weight {weight:g}" + (f", not {', '.join(unpaired)}" if unpaired else "") if weight else "off"
-    return f"{balancing}, counterfactual logit pairing {pairing}"
+    rows = "" if options.get("pair_positives", True) else ", negative rows only"
+    pairing = f"weight {weight:g}" + (f", not {', '.join(unpaired)}" if unpaired else "") + rows if weight else "off"
+    return f"{balancing}{twins}, counterfactual logit pairing {pairing}"
 
 
 def _own(training: dict[str, Any], key: str) -> float:

@@ -13,6 +13,10 @@ share of positives is the family's, and at most MAX_COPIES_PER_MENTION copies pe
 term is not swamped by substitutes). A copy keeps its row's targets and mask: every target below 0.5, as the
 row was read.
 
+Positive twins (`positive_twins`) go the other way: a positive row that names a group, added again with the
+group replaced by another, its labels kept, so that debiasing the friendly mentions need not teach that naming a
+group is benign (reports/identity-terms.md: it did not prevent it).
+
 The terms are identity words only; colour words, which are often not about people ("black hole"), are
 replaced into negative rows but never taken out of one. Slurs are not identity terms and are never added.
 """
@@ -93,6 +97,19 @@ def counterfactuals(texts: Sequence[str], seed: int) -> dict[int, str]:
                 term = rng.choice([t for t in form if t not in used])
                 found[row] = _replace_one(text, matches, term, rng)
     return found
+
+
+def positive_twins(
+    texts: Sequence[str], positive: npt.NDArray[np.bool_], per_row: int, seed: int
+) -> list[tuple[int, str]]:
+    """(row, text): up to `per_row` different counterfactuals of each row with any positive label (`positive`:
+    rows x labels), each with one identity term replaced by another of its form."""
+    twins: dict[tuple[int, str], None] = {}
+    for k in range(per_row):
+        for row, text in counterfactuals(texts, seed + k).items():
+            if positive[row].any():
+                twins[(row, text)] = None
+    return list(twins)
 
 
 def _copies_wanted(positive_uses: npt.NDArray[np.bool_], base: float) -> int:

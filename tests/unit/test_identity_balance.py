@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from moderation.training.accurate import SUPERVISION, TrainOptions, training_examples
+from moderation.training.accurate import OUTPUTS, SUPERVISION, Examples, TrainOptions, paired_rows, training_examples
 from moderation.training.identity_balance import (
     ADJECTIVES,
     MAX_COPIES_PER_MENTION,
     PLURALS,
     balancing_copies,
     counterfactuals,
+    positive_twins,
 )
 
 
@@ -86,6 +87,18 @@ def test_training_rows_get_the_copies_with_their_rows_targets_and_masks(tmp_path
     assert len({tuple(balanced.masks[i]) for i in copies}) > 1  # the families' own masks, not one family's
     assert all(info["identity_copies"] == {"gay": 6} for info in described.values())
 
+    twinned, described = training_examples(tmp_path, TrainOptions(positive_twins=2))
+    twins = [i for i, text in enumerate(twinned.texts) if len(text.split()) == 3 and text.startswith("you ")]
+    twins = [i for i in twins if twinned.texts[i] != "you gay idiot"]
+    assert twins and all(text.split()[1] in ADJECTIVES for text in (twinned.texts[i] for i in twins))
+    # Each of the 3 "you gay idiot" rows gets 1 or 2 twins (two draws of the same term are one twin).
+    assert all(3 <= info["positive_twins"] <= 6 for info in described.values())
+    assert sum(info["positive_twins"] for info in described.values()) == len(twins)
+    originals = [i for i, text in enumerate(twinned.texts) if text == "you gay idiot"]
+    for i in twins:  # the same targets and mask as the family's positive row
+        source = max(o for o in originals if o < i)
+        assert (twinned.targets[i], twinned.masks[i]) == (twinned.targets[source], twinned.masks[source])
+
 
 def test_a_counterfactual_replaces_one_identity_term_by_another_of_its_form_and_leaves_other_rows_alone() -> None:
     texts = ["the gay pride parade", "Muslims celebrate Eid", "a black hole", "nothing here", "GAY and gay"]
@@ -96,3 +109,32 @@ def test_a_counterfactual_replaces_one_identity_term_by_another_of_its_form_and_
     assert pairs[1].split()[0].lower() in PLURALS and pairs[1] != texts[1]
     first, _, second = pairs[4].split()
     assert first.isupper() and first.lower() == second and second in ADJECTIVES and second != "gay"
+
+
+def test_pairing_without_positives_keeps_only_rows_whose_every_supervised_label_is_negative() -> None:
+    texts = ["you are so gay", "a gay couple moved in", "muslims are rats", "the muslim vote", "nice photo"]
+    toxic = OUTPUTS.index("toxicity")
+    attack = OUTPUTS.index("identity_attack")
+    targets = [[0.0] * len(OUTPUTS) for _ in texts]
+    targets[0][toxic] = 1.0
+    targets[2][attack] = 1.0
+    masks = [[1.0] * len(OUTPUTS) for _ in texts]
+    masks[3][attack] = 0.0
+    targets[3][attack] = 1.0  # not supervised in this row's family: it does not make the row positive
+    examples = Examples(texts, targets, masks)
+    every = paired_rows(examples, TrainOptions(seed=0))
+    assert set(every) == {0, 1, 2, 3}
+    negatives = paired_rows(examples, TrainOptions(seed=0, pair_positives=False))
+    assert negatives == {row: every[row] for row in (1, 3)}  # the same twins, the positive rows left out
+
+
+def test_positive_twins_copy_only_positive_rows_that_name_a_group_and_differ_from_each_other() -> None:
+    texts = ["muslims are rats", "you gay idiot", "the muslim vote", "you idiot", "jews are rats"]
+    positive = np.array([[True, False], [False, True], [False, False], [True, True], [True, False]])
+    twins = positive_twins(texts, positive, per_row=3, seed=0)
+    assert {row for row, _ in twins} == {0, 1, 4}  # "the muslim vote" is negative, "you idiot" names no group
+    assert len(twins) == len(set(twins)) and all(text != texts[row] for row, text in twins)
+    assert all(text.endswith(" are rats") and text.split()[0] in PLURALS for row, text in twins if row in (0, 4))
+    assert all(text.startswith("you ") and text.split()[1] in ADJECTIVES for row, text in twins if row == 1)
+    assert len([row for row, _ in twins if row == 0]) > 1  # several different groups for one row
+    assert positive_twins(texts, positive, per_row=0, seed=0) == []

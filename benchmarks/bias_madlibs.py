@@ -20,6 +20,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def draw(path: Path, rows: int) -> list[dict[str, str]]:
     return random.Random(0).sample(table, min(rows, len(table)))
 
 
-def score(rows: list[dict[str, str]], scorer: str, config: Path, folder: Path) -> list[dict[str, Any]]:
+def score(rows: list[dict[str, Any]], scorer: str, config: Path, folder: Path) -> list[dict[str, Any]]:
     comments, output = folder / "madlibs.jsonl", folder / f"{scorer}.jsonl"
     with comments.open("w", encoding="utf-8") as out:
         for i, row in enumerate(rows):
@@ -49,7 +50,23 @@ def score(rows: list[dict[str, str]], scorer: str, config: Path, folder: Path) -
         return [json.loads(line) for line in handle]
 
 
-def summarise(rows: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, Any]:
+def per_scorer(
+    rows: list[dict[str, Any]],
+    scorers: list[str],
+    config: Path,
+    summarise: Callable[[list[dict[str, Any]], list[dict[str, Any]]], dict[str, Any]],
+    describe: Callable[[dict[str, Any]], str],
+) -> dict[str, Any]:
+    """Scorer -> its summary of `rows` (each with a "text") sent through `moderation score`, printed as it comes."""
+    summaries = {}
+    with tempfile.TemporaryDirectory(prefix="identity-terms-") as tmp:
+        for scorer in scorers:
+            summaries[scorer] = summarise(rows, score(rows, scorer, config, Path(tmp)))
+            print(f"{scorer}: {describe(summaries[scorer])}", flush=True)
+    return summaries
+
+
+def summarise(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
     toxic = np.array([float(row["toxicity"]) >= 0.5 for row in rows])
     toxicity = np.array([result["scores"]["toxicity"] for result in results])
     flagged = np.array([result["flagged"] for result in results])
@@ -75,6 +92,14 @@ def summarise(rows: list[dict[str, str]], results: list[dict[str, Any]]) -> dict
     }
 
 
+def describe(summary: dict[str, Any]) -> str:
+    return (
+        f"non-toxic flagged {summary['non_toxic_flagged']:.1%} (for toxicity "
+        f"{summary['non_toxic_flagged_for_toxicity']:.1%}), toxic flagged {summary['toxic_flagged']:.1%}, "
+        f"toxicity AUC {summary['toxicity_auc']:.4f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -85,17 +110,8 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = draw(args.data / "bias_madlibs_77k.train.csv", args.rows)
-    report: dict[str, Any] = {"file": "bias_madlibs_77k.train.csv", "config": str(args.config), "scorers": {}}
-    with tempfile.TemporaryDirectory(prefix="bias-madlibs-") as tmp:
-        for scorer in args.scorers.split(","):
-            summary = summarise(rows, score(rows, scorer, args.config, Path(tmp)))
-            report["scorers"][scorer] = summary
-            print(
-                f"{scorer}: non-toxic flagged {summary['non_toxic_flagged']:.1%} (for toxicity "
-                f"{summary['non_toxic_flagged_for_toxicity']:.1%}), toxic flagged {summary['toxic_flagged']:.1%}, "
-                f"toxicity AUC {summary['toxicity_auc']:.4f}",
-                flush=True,
-            )
+    scorers = per_scorer(rows, args.scorers.split(","), args.config, summarise, describe)
+    report = {"file": "bias_madlibs_77k.train.csv", "config": str(args.config), "scorers": scorers}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 

@@ -16,14 +16,13 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bias_madlibs import ROOT, score
+from bias_madlibs import ROOT, per_scorer
 
 from moderation.training.accurate import label_matrix
 from moderation.training.cascade_bands import NATURAL_FAMILIES
@@ -67,6 +66,15 @@ def shares(rows: list[dict[str, Any]], flagged: np.ndarray, within: np.ndarray) 
     return summary
 
 
+def describe(summary: dict[str, Any]) -> str:
+    return (
+        f"negative rows flagged, naming a group {summary['naming_a_group_negative_flagged']:.1%} "
+        f"({summary['naming_a_group_negative_rows']} rows), naming none {summary['naming_none_negative_flagged']:.1%} "
+        f"({summary['naming_none_negative_rows']}); positive rows flagged "
+        f"{summary['naming_a_group_positive_flagged']:.1%} / {summary['naming_none_positive_flagged']:.1%}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -76,19 +84,8 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = draw(args.data)
-    report: dict[str, Any] = {"files": [f"{family}.dev.csv" for family in NATURAL_FAMILIES], "scorers": {}}
-    with tempfile.TemporaryDirectory(prefix="identity-natural-") as tmp:
-        for scorer in args.scorers.split(","):
-            summary = summarise(rows, score([{"text": row["text"]} for row in rows], scorer, args.config, Path(tmp)))
-            report["scorers"][scorer] = summary
-            print(
-                f"{scorer}: negative rows flagged, naming a group {summary['naming_a_group_negative_flagged']:.1%} "
-                f"({summary['naming_a_group_negative_rows']} rows), naming none "
-                f"{summary['naming_none_negative_flagged']:.1%} ({summary['naming_none_negative_rows']}); positive "
-                f"rows flagged {summary['naming_a_group_positive_flagged']:.1%} / "
-                f"{summary['naming_none_positive_flagged']:.1%}",
-                flush=True,
-            )
+    scorers = per_scorer(rows, args.scorers.split(","), args.config, summarise, describe)
+    report = {"files": [f"{family}.dev.csv" for family in NATURAL_FAMILIES], "scorers": scorers}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 

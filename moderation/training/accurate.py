@@ -209,6 +209,7 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
         targets = all_targets[chosen]
         texts = [table.texts[i] for i in chosen]
         masks = mask[chosen]
+        positive = positive_rows(targets, masks)
         examples.texts += texts
         examples.targets += targets.tolist()
         examples.masks += masks.tolist()
@@ -219,18 +220,28 @@ def training_examples(data_dir: Path, options: TrainOptions) -> tuple[Examples, 
             "positives": {out: int((targets[:, OUTPUTS.index(out)] >= 0.5).sum()) for out in SUPERVISION[family]},
         }
         if options.identity_balance:
-            copies = balancing_copies(texts, np.asarray((targets >= 0.5).any(axis=1)), options.seed)
-            examples.texts += [copy.text for copy in copies]
-            examples.targets += targets[[copy.row for copy in copies]].tolist()
-            examples.masks += masks[[copy.row for copy in copies]].tolist()
+            copies = balancing_copies(texts, positive, options.seed)
+            _add_copies(examples, [(copy.row, copy.text) for copy in copies], targets, masks)
             described[f"{table.name}.csv"]["identity_copies"] = dict(Counter(copy.term for copy in copies))
         if options.positive_twins:
-            twins = positive_twins(texts, (targets >= 0.5) & (masks > 0), options.positive_twins, options.seed)
-            examples.texts += [text for _, text in twins]
-            examples.targets += targets[[row for row, _ in twins]].tolist()
-            examples.masks += masks[[row for row, _ in twins]].tolist()
+            twins = positive_twins(texts, positive, options.positive_twins, options.seed)
+            _add_copies(examples, twins, targets, masks)
             described[f"{table.name}.csv"]["positive_twins"] = len(twins)
     return examples, described
+
+
+def positive_rows(targets: npt.NDArray[np.floating], masks: npt.NDArray[np.floating]) -> npt.NDArray[np.bool_]:
+    """The rows with a positive label (>= 0.5) among the outputs their family supervises."""
+    return np.asarray(((targets >= 0.5) & (masks > 0)).any(axis=1))
+
+
+def _add_copies(
+    examples: Examples, copies: list[tuple[int, str]], targets: npt.NDArray[np.float32], masks: npt.NDArray[np.float32]
+) -> None:
+    """Each (row, text) as a training row of its own, with that row's targets and mask."""
+    examples.texts += [text for _, text in copies]
+    examples.targets += targets[[row for row, _ in copies]].tolist()
+    examples.masks += masks[[row for row, _ in copies]].tolist()
 
 
 def train_accurate(
@@ -286,8 +297,8 @@ def paired_rows(examples: Examples, options: TrainOptions) -> dict[int, str]:
     pairs = counterfactuals(examples.texts, options.seed)
     if options.pair_positives:
         return pairs
-    negative = (np.asarray(examples.targets) * np.asarray(examples.masks) < 0.5).all(axis=1)
-    return {row: text for row, text in pairs.items() if negative[row]}
+    positive = positive_rows(np.asarray(examples.targets), np.asarray(examples.masks))
+    return {row: text for row, text in pairs.items() if not positive[row]}
 
 
 def options_from(saved: dict[str, Any]) -> TrainOptions:

@@ -102,12 +102,12 @@ def counterfactuals(texts: Sequence[str], seed: int) -> dict[int, str]:
 def positive_twins(
     texts: Sequence[str], positive: npt.NDArray[np.bool_], per_row: int, seed: int
 ) -> list[tuple[int, str]]:
-    """(row, text): up to `per_row` different counterfactuals of each row with any positive label (`positive`:
-    rows x labels), each with one identity term replaced by another of its form."""
+    """(row, text): up to `per_row` different counterfactuals of each `positive` row, each with one identity term
+    replaced by another of its form."""
     twins: dict[tuple[int, str], None] = {}
     for k in range(per_row):
         for row, text in counterfactuals(texts, seed + k).items():
-            if positive[row].any():
+            if positive[row]:
                 twins[(row, text)] = None
     return list(twins)
 

@@ -130,7 +130,7 @@ def test_pairing_without_positives_keeps_only_rows_whose_every_supervised_label_
 
 def test_positive_twins_copy_only_positive_rows_that_name_a_group_and_differ_from_each_other() -> None:
     texts = ["muslims are rats", "you gay idiot", "the muslim vote", "you idiot", "jews are rats"]
-    positive = np.array([[True, False], [False, True], [False, False], [True, True], [True, False]])
+    positive = np.array([True, True, False, True, True])
     twins = positive_twins(texts, positive, per_row=3, seed=0)
     assert {row for row, _ in twins} == {0, 1, 4}  # "the muslim vote" is negative, "you idiot" names no group
     assert len(twins) == len(set(twins)) and all(text != texts[row] for row, text in twins)
